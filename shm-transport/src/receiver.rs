@@ -1,0 +1,201 @@
+//! [`Receiver`]: whole messages out of a [`Consumer`], reassembling chunked ones.
+//!
+//! A message that fits a frame is handed out in place ([`Message::Frame`]). A larger one
+//! arrives as `First, Middle*, Last` chunks that all carry the same tag and meta; the receiver
+//! copies them into its own buffer as they arrive (never blocking on a partial message, so one
+//! slow producer cannot stall a dispatcher that serves many) and hands out the whole
+//! ([`Message::Assembled`]). Any break in the chunk sequence, or a message beyond the size
+//! limit, is a [`Corrupt`] error.
+
+use crate::aligned::AlignedBuf;
+use crate::frame::{FrameHeader, FrameKind};
+use crate::ring::{Consumer, Corrupt, ReadGrant, RecvError};
+use crate::wait::{Park, WaitMode};
+use std::time::Instant;
+
+/// Default limit on one message (128 MiB).
+pub const DEFAULT_MAX_MESSAGE: usize = 128 << 20;
+
+/// A message taken from a [`Receiver`].
+pub enum Message<'a, P: Park> {
+    /// A message in one frame, still in the ring: read it, then [`ReadGrant::release`] it.
+    Frame(ReadGrant<'a, P>),
+    /// A reassembled message in the receiver's private buffer.
+    Assembled {
+        /// The message's tag.
+        tag: u16,
+        /// The message's meta word.
+        meta: u64,
+        /// The payload (16-byte aligned).
+        bytes: &'a [u8],
+    },
+}
+
+impl<P: Park> Message<'_, P> {
+    /// The message's tag.
+    pub fn tag(&self) -> u16 {
+        match self {
+            Message::Frame(g) => g.header().tag,
+            Message::Assembled { tag, .. } => *tag,
+        }
+    }
+
+    /// The message's meta word.
+    pub fn meta(&self) -> u64 {
+        match self {
+            Message::Frame(g) => g.header().meta,
+            Message::Assembled { meta, .. } => *meta,
+        }
+    }
+
+    /// Copy the payload into `out` (replacing its contents) and release the frame.
+    pub fn copy_into(self, out: &mut AlignedBuf) {
+        match self {
+            Message::Frame(g) => {
+                out.resize(g.len());
+                g.copy_to(out.as_mut_slice());
+                g.release();
+            }
+            Message::Assembled { bytes, .. } => {
+                out.clear();
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    /// Release the message (frees the frame; a reassembled buffer is reused on the next call).
+    pub fn release(self) {
+        if let Message::Frame(g) = self {
+            g.release();
+        }
+    }
+}
+
+enum Progress {
+    Empty,
+    Partial,
+    Whole,
+    Assembled(u16, u64),
+}
+
+/// Reads whole messages from a ring (see the module docs).
+pub struct Receiver<P: Park> {
+    consumer: Consumer<P>,
+    buf: AlignedBuf,
+    partial: Option<(u16, u64)>,
+    ready: Option<(u16, u64)>,
+    max_message: usize,
+}
+
+impl<P: Park> std::fmt::Debug for Receiver<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("consumer", &self.consumer)
+            .field("partial", &self.partial)
+            .finish()
+    }
+}
+
+impl<P: Park> Receiver<P> {
+    /// Wrap a consumer, accepting messages up to `max_message` bytes.
+    pub fn new(consumer: Consumer<P>, max_message: usize) -> Self {
+        Receiver {
+            consumer,
+            buf: AlignedBuf::new(),
+            partial: None,
+            ready: None,
+            max_message,
+        }
+    }
+
+    /// The underlying consumer (its events, its liveness).
+    pub fn consumer(&mut self) -> &mut Consumer<P> {
+        &mut self.consumer
+    }
+
+    /// Whether a message is only partly received.
+    pub fn is_mid_message(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    fn step(&mut self) -> Result<Progress, Corrupt> {
+        if self.ready.take().is_some() {
+            self.buf.clear();
+        }
+        loop {
+            let Some(g) = self.consumer.try_peek()? else {
+                return Ok(if self.partial.is_some() {
+                    Progress::Partial
+                } else {
+                    Progress::Empty
+                });
+            };
+            let FrameHeader {
+                kind, tag, meta, ..
+            } = g.header();
+            match (kind, self.partial) {
+                (FrameKind::Whole, None) => return Ok(Progress::Whole),
+                (FrameKind::First, None) => {
+                    self.partial = Some((tag, meta));
+                    self.buf.clear();
+                }
+                (FrameKind::Middle | FrameKind::Last, Some(p)) if p == (tag, meta) => {}
+                _ => return Err(Corrupt("chunk out of sequence")),
+            }
+            if self.buf.len() + g.len() > self.max_message {
+                return Err(Corrupt("message larger than the limit"));
+            }
+            let old = self.buf.len();
+            self.buf.resize(old + g.len());
+            g.copy_to(&mut self.buf.as_mut_slice()[old..]);
+            g.release();
+            if kind == FrameKind::Last {
+                self.partial = None;
+                self.ready = Some((tag, meta));
+                return Ok(Progress::Assembled(tag, meta));
+            }
+        }
+    }
+
+    fn message(&mut self, p: Progress) -> Result<Option<Message<'_, P>>, Corrupt> {
+        Ok(match p {
+            Progress::Empty | Progress::Partial => None,
+            Progress::Whole => {
+                // The header is read and validated again here; if a hostile producer changed it
+                // since `step` looked, it must still be a whole frame.
+                let g = self.consumer.try_peek()?.ok_or(Corrupt("frame vanished"))?;
+                if g.header().kind != FrameKind::Whole {
+                    return Err(Corrupt("frame header changed after it was read"));
+                }
+                Some(Message::Frame(g))
+            }
+            Progress::Assembled(tag, meta) => Some(Message::Assembled {
+                tag,
+                meta,
+                bytes: self.buf.as_slice(),
+            }),
+        })
+    }
+
+    /// The next whole message, if one is complete, without blocking.
+    pub fn try_recv(&mut self) -> Result<Option<Message<'_, P>>, Corrupt> {
+        let p = self.step()?;
+        self.message(p)
+    }
+
+    /// The next whole message, waiting per `mode` until `deadline`.
+    pub fn recv(
+        &mut self,
+        mode: WaitMode,
+        deadline: Option<Instant>,
+    ) -> Result<Message<'_, P>, RecvError> {
+        loop {
+            match self.step()? {
+                Progress::Empty | Progress::Partial => {
+                    self.consumer.wait_for_data(mode, deadline)?;
+                }
+                p => return Ok(self.message(p)?.expect("progress is a message")),
+            }
+        }
+    }
+}

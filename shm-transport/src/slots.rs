@@ -1,0 +1,506 @@
+//! Response slots: where `sendSync` / `invoke` replies land, one slot per request in flight.
+//!
+//! Each slot is a 16-byte [`SlotHeader`] followed by `slot_size` payload bytes, in the
+//! renderer's segment. The header's `state` word packs a 24-bit generation and an 8-bit state:
+//!
+//! ```text
+//!             requester                          responder
+//!   FREE ----acquire----> PENDING ----CAS----> WRITING ----store----> READY
+//!                           |  ^                                        |
+//!                (SLEEPING bit: requester parked)                       |
+//!                           |                                           |
+//!                 deadline: CAS -> ABANDONED      requester reads, then FREE (gen kept)
+//!               peer died: CAS -> GONE (by the requester's watcher)
+//! ```
+//!
+//! A request carries `(index, generation)`. The responder writes only after a successful
+//! compare-and-swap from exactly `(generation, PENDING)` to `(generation, WRITING)`, so a
+//! slot whose requester gave up, or that has since been reused for a newer request (a newer
+//! generation), is never written into. The requester parks on the state word itself after
+//! setting the SLEEPING bit; the responder wakes only when that bit was set. The loom model
+//! `loom_slots` checks the reply-versus-timeout race and stale generations.
+
+use crate::bytes::Bytes;
+use crate::liveness::Liveness;
+use crate::sync::{AtomicU32, Condvar, Mutex, Ordering};
+use crate::wait::{spin_phase, Park, WaitError, WaitMode};
+use std::any::Any;
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Header of one response slot in shared memory. `#[repr(C)]`, 16 bytes.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct SlotHeader {
+    /// `generation << 8 | state` (see the module docs).
+    state: AtomicU32,
+    /// Reply length in bytes (written by the responder while WRITING).
+    len: AtomicU32,
+    /// A word for the layer above (e.g. "is an error", "came by the ring").
+    aux: AtomicU32,
+    _reserved: AtomicU32,
+}
+
+const _: () = assert!(std::mem::size_of::<SlotHeader>() == 16);
+
+const FREE: u32 = 0;
+const PENDING: u32 = 1;
+const WRITING: u32 = 2;
+const READY: u32 = 3;
+const ABANDONED: u32 = 4;
+const GONE: u32 = 5;
+/// Set on PENDING while the requester is parked.
+const SLEEPING: u32 = 0x80;
+const STATE_MASK: u32 = 0x7f;
+const GEN_MASK: u32 = 0x00ff_ffff;
+
+#[inline]
+fn pack(generation: u32, state: u32) -> u32 {
+    (generation & GEN_MASK) << 8 | state
+}
+#[inline]
+fn gen_of(word: u32) -> u32 {
+    word >> 8
+}
+#[inline]
+fn state_of(word: u32) -> u32 {
+    word & STATE_MASK
+}
+
+/// Identifies one request's slot: the index and the generation it was acquired with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ticket {
+    /// Slot index.
+    pub index: u32,
+    /// Generation (24 bits).
+    pub generation: u32,
+}
+
+/// What [`SlotTable::reply`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// The reply is in the slot and the requester was woken if it slept.
+    Written,
+    /// The slot no longer waits for this request (timed out, reused, or never existed); the
+    /// reply was dropped without touching the slot's payload.
+    Stale,
+    /// The reply is larger than a slot; nothing was written (send it another way).
+    TooLarge,
+}
+
+/// The slot table of one segment, seen from either side.
+pub struct SlotTable<P: Park> {
+    headers: NonNull<SlotHeader>,
+    payload: Bytes,
+    count: u32,
+    slot_size: u32,
+    stride: usize,
+    park: P,
+    live: Liveness,
+    free: Mutex<Vec<u32>>,
+    freed: Condvar,
+    _owner: Arc<dyn Any + Send + Sync>,
+}
+
+// SAFETY: headers are accessed through atomics only; payload bytes through the protocol.
+unsafe impl<P: Park> Send for SlotTable<P> {}
+// SAFETY: as above.
+unsafe impl<P: Park> Sync for SlotTable<P> {}
+
+impl<P: Park> fmt::Debug for SlotTable<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlotTable")
+            .field("count", &self.count)
+            .field("slot_size", &self.slot_size)
+            .finish()
+    }
+}
+
+/// A reply read from a slot; the slot is freed when this is dropped.
+pub struct Reply<'a, P: Park> {
+    table: &'a SlotTable<P>,
+    ticket: Ticket,
+    len: usize,
+    aux: u32,
+}
+
+impl<P: Park> SlotTable<P> {
+    /// # Safety
+    /// `headers` must point to `count` slot headers, and `payload` cover `count * stride`
+    /// bytes (slot `i`'s payload at `i * stride`), all kept mapped by `owner`.
+    pub(crate) unsafe fn new(
+        headers: NonNull<SlotHeader>,
+        payload: Bytes,
+        count: u32,
+        slot_size: u32,
+        stride: usize,
+        park: P,
+        live: Liveness,
+        owner: Arc<dyn Any + Send + Sync>,
+    ) -> Self {
+        SlotTable {
+            headers,
+            payload,
+            count,
+            slot_size,
+            stride,
+            park,
+            live,
+            free: Mutex::new((0..count).rev().collect()),
+            freed: Condvar::new(),
+            _owner: owner,
+        }
+    }
+
+    /// A table on the heap, for loom models.
+    #[cfg(loom)]
+    pub fn new_heap(count: u32, slot_size: u32, park: P, live: Liveness) -> Self {
+        let headers: Arc<[SlotHeader]> = (0..count).map(|_| SlotHeader::default()).collect();
+        let ptr = NonNull::from(&headers[0]);
+        // SAFETY: `headers` holds `count` headers and is kept alive by the owner Arc.
+        unsafe {
+            Self::new(
+                ptr,
+                Bytes::new_loom((count * slot_size) as usize),
+                count,
+                slot_size,
+                slot_size as usize,
+                park,
+                live,
+                Arc::new(headers),
+            )
+        }
+    }
+
+    /// Number of slots.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Payload bytes per slot: larger replies must go another way.
+    pub fn slot_size(&self) -> usize {
+        self.slot_size as usize
+    }
+
+    fn header(&self, index: u32) -> &SlotHeader {
+        assert!(index < self.count);
+        // SAFETY: index checked against the private count; the table is kept mapped by
+        // `_owner`; atomics only.
+        unsafe { &*self.headers.as_ptr().add(index as usize) }
+    }
+
+    // ----- requester side -----
+
+    /// Take a free slot for a new request, if one is free now.
+    pub fn try_acquire(&self) -> Option<Ticket> {
+        let index = self.free.lock().unwrap().pop()?;
+        Some(self.arm(index))
+    }
+
+    /// Take a free slot, waiting until `deadline` for one to be freed.
+    pub fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, WaitError> {
+        let mut free = self.free.lock().unwrap();
+        loop {
+            if let Some(index) = free.pop() {
+                drop(free);
+                return Ok(self.arm(index));
+            }
+            if self.live.is_gone() {
+                return Err(WaitError::PeerGone);
+            }
+            free = match deadline {
+                None => self.freed.wait(free).unwrap(),
+                #[cfg(not(loom))]
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(WaitError::TimedOut);
+                    }
+                    self.freed.wait_timeout(free, d - now).unwrap().0
+                }
+                #[cfg(loom)]
+                Some(_) => return Err(WaitError::TimedOut),
+            };
+        }
+    }
+
+    fn arm(&self, index: u32) -> Ticket {
+        let h = self.header(index);
+        let generation = (gen_of(h.state.load(Ordering::Relaxed)) + 1) & GEN_MASK;
+        // SYNC POINT: publishes the armed slot; the request frame that names it is published
+        // later by the ring's Release, which the responder acquires before its CAS.
+        h.state.store(pack(generation, PENDING), Ordering::Release);
+        Ticket { index, generation }
+    }
+
+    fn release_index(&self, index: u32) {
+        self.free.lock().unwrap().push(index);
+        self.freed.notify_one();
+    }
+
+    /// Give a slot back without waiting for its reply (e.g. the request could not be sent).
+    pub fn cancel(&self, ticket: Ticket) {
+        let h = self.header(ticket.index);
+        let mut cur = h.state.load(Ordering::Acquire);
+        loop {
+            if gen_of(cur) != ticket.generation {
+                return;
+            }
+            match state_of(cur) {
+                PENDING => match h.state.compare_exchange(
+                    cur,
+                    pack(ticket.generation, ABANDONED),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(now) => cur = now,
+                },
+                WRITING => {
+                    crate::sync::spin_hint();
+                    cur = h.state.load(Ordering::Acquire);
+                }
+                _ => break,
+            }
+        }
+        self.release_index(ticket.index);
+    }
+
+    /// Wait for the reply to `ticket`: spin then park per `mode`, give up at `deadline`.
+    ///
+    /// On [`WaitError::TimedOut`] or [`WaitError::PeerGone`] the slot is abandoned: a reply
+    /// that arrives later is dropped by the responder, and the slot is reused safely.
+    pub fn wait_reply(
+        &self,
+        ticket: Ticket,
+        mode: WaitMode,
+        deadline: Option<Instant>,
+    ) -> Result<Reply<'_, P>, WaitError> {
+        let h = self.header(ticket.index);
+        let ready = || {
+            let s = h.state.load(Ordering::Acquire);
+            (state_of(s) == READY && gen_of(s) == ticket.generation).then_some(())
+        };
+        if spin_phase(mode, ready).is_some() {
+            return Ok(self.take(ticket));
+        }
+        loop {
+            let cur = h.state.load(Ordering::Acquire);
+            if gen_of(cur) != ticket.generation {
+                // Only this requester changes the generation: a responder never does.
+                self.release_index(ticket.index);
+                return Err(WaitError::PeerGone);
+            }
+            match state_of(cur) {
+                READY => return Ok(self.take(ticket)),
+                WRITING => {
+                    // The responder is copying the reply: it finishes without waiting on us.
+                    crate::sync::spin_hint();
+                    #[cfg(not(loom))]
+                    std::thread::yield_now();
+                }
+                GONE => {
+                    self.release_index(ticket.index);
+                    return Err(WaitError::PeerGone);
+                }
+                PENDING => {
+                    let give_up = if self.live.is_gone() {
+                        Some(WaitError::PeerGone)
+                    } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                        Some(WaitError::TimedOut)
+                    } else {
+                        None
+                    };
+                    if let Some(err) = give_up {
+                        if h.state
+                            .compare_exchange(
+                                cur,
+                                pack(ticket.generation, ABANDONED),
+                                Ordering::AcqRel,
+                                Ordering::Acquire,
+                            )
+                            .is_ok()
+                        {
+                            self.release_index(ticket.index);
+                            return Err(err);
+                        }
+                        continue;
+                    }
+                    let sleeping = cur | SLEEPING;
+                    if cur & SLEEPING == 0
+                        && h.state
+                            .compare_exchange(cur, sleeping, Ordering::AcqRel, Ordering::Acquire)
+                            .is_err()
+                    {
+                        continue;
+                    }
+                    self.park.wait(&h.state, sleeping, deadline);
+                }
+                _ => {
+                    // FREE or ABANDONED under our generation: not a state we left it in.
+                    self.release_index(ticket.index);
+                    return Err(WaitError::PeerGone);
+                }
+            }
+        }
+    }
+
+    fn take(&self, ticket: Ticket) -> Reply<'_, P> {
+        let h = self.header(ticket.index);
+        let len = (h.len.load(Ordering::Relaxed) as usize).min(self.slot_size as usize);
+        Reply {
+            table: self,
+            ticket,
+            len,
+            aux: h.aux.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Requester's watcher, after the responder's process died: turn every pending slot into
+    /// GONE and wake its waiter.
+    pub fn fail_all_pending(&self) {
+        for i in 0..self.count {
+            let h = self.header(i);
+            let mut cur = h.state.load(Ordering::Acquire);
+            while state_of(cur) == PENDING {
+                match h.state.compare_exchange(
+                    cur,
+                    pack(gen_of(cur), GONE),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        self.park.wake(&h.state, u32::MAX);
+                        break;
+                    }
+                    Err(now) => cur = now,
+                }
+            }
+        }
+    }
+
+    // ----- responder side -----
+
+    /// Write a reply of `len` bytes for `(index, generation)`: `fill` gets the slot's payload
+    /// (exactly `len` bytes) and returns the aux word.
+    ///
+    /// Safe against anything the requester does to its slots: the index is checked against the
+    /// table's private count, and the reply is written only after winning the
+    /// `PENDING -> WRITING` compare-and-swap for that generation.
+    pub fn reply(
+        &self,
+        index: u32,
+        generation: u32,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> u32,
+    ) -> ReplyOutcome {
+        if index >= self.count {
+            return ReplyOutcome::Stale;
+        }
+        if len > self.slot_size as usize {
+            return ReplyOutcome::TooLarge;
+        }
+        let h = self.header(index);
+        let mut cur = h.state.load(Ordering::Acquire);
+        // A hostile requester could flip bits forever: bound the retries.
+        let mut tries = 0;
+        let was = loop {
+            if gen_of(cur) != (generation & GEN_MASK) || state_of(cur) != PENDING || tries > 64 {
+                return ReplyOutcome::Stale;
+            }
+            match h.state.compare_exchange(
+                cur,
+                pack(generation, WRITING),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(was) => break was,
+                Err(now) => {
+                    cur = now;
+                    tries += 1;
+                }
+            }
+        };
+        let mut buf = vec![0u8; 0];
+        let aux;
+        #[cfg(not(loom))]
+        {
+            let _ = &mut buf;
+            // SAFETY: winning the CAS gives the responder this slot's payload until READY.
+            let dst = unsafe { self.payload.slice_mut(index as usize * self.stride, len) };
+            aux = fill(dst);
+        }
+        #[cfg(loom)]
+        {
+            buf.resize(len, 0);
+            aux = fill(&mut buf);
+            // SAFETY: winning the CAS gives the responder this slot's payload until READY.
+            unsafe { self.payload.write(index as usize * self.stride, &buf) };
+        }
+        h.len.store(len as u32, Ordering::Relaxed);
+        h.aux.store(aux, Ordering::Relaxed);
+        // SYNC POINT: publishes the reply bytes, len and aux to the requester.
+        h.state.store(pack(generation, READY), Ordering::Release);
+        if was & SLEEPING != 0 {
+            self.park.wake(&h.state, u32::MAX);
+        }
+        ReplyOutcome::Written
+    }
+}
+
+impl<P: Park> Reply<'_, P> {
+    /// The ticket this reply answers.
+    pub fn ticket(&self) -> Ticket {
+        self.ticket
+    }
+
+    /// The aux word the responder set.
+    pub fn aux(&self) -> u32 {
+        self.aux
+    }
+
+    /// Reply length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the reply is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copy the reply out.
+    pub fn copy_to(&self, dst: &mut [u8]) {
+        assert_eq!(dst.len(), self.len);
+        // SAFETY: READY hands the payload to the requester until it frees the slot.
+        unsafe {
+            self.table
+                .payload
+                .read(self.ticket.index as usize * self.table.stride, dst)
+        }
+    }
+
+    /// The reply in place (16-byte aligned when the slot stride is).
+    #[cfg(not(loom))]
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: READY hands the payload to the requester until it frees the slot; the
+        // responder (main, trusted by the renderer) does not write it again for this
+        // generation.
+        unsafe {
+            self.table
+                .payload
+                .slice(self.ticket.index as usize * self.table.stride, self.len)
+        }
+    }
+}
+
+impl<P: Park> Drop for Reply<'_, P> {
+    fn drop(&mut self) {
+        let h = self.table.header(self.ticket.index);
+        h.state
+            .store(pack(self.ticket.generation, FREE), Ordering::Release);
+        self.table.release_index(self.ticket.index);
+    }
+}

@@ -110,7 +110,9 @@ impl Event {
             }
             if gone.load(Ordering::SeqCst) {
                 self.finish_sleep();
-                return Err(WaitError::PeerGone);
+                // A last look: the peer may have published between the check above and its
+                // death, and what it published before dying must still be delivered.
+                return ready().ok_or(WaitError::PeerGone);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.finish_sleep();

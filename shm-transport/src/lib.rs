@@ -40,7 +40,7 @@ pub use segment::{
 pub use slots::{Reply, ReplyOutcome, SlotHeader, SlotTable, Ticket};
 #[cfg(not(loom))]
 pub use wait::Futex;
-pub use wait::{Park, SpinBudget, WaitError, WaitMode};
+pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 
 /// Heap-backed rings and slot tables for loom models (`--cfg loom` only).
 #[cfg(loom)]

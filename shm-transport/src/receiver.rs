@@ -113,6 +113,11 @@ impl<P: Park> Receiver<P> {
         &mut self.consumer
     }
 
+    /// The underlying consumer, shared.
+    pub fn consumer_ref(&self) -> &Consumer<P> {
+        &self.consumer
+    }
+
     /// Whether a message is only partly received.
     pub fn is_mid_message(&self) -> bool {
         self.partial.is_some()

@@ -64,6 +64,7 @@ impl RingRef {
     /// # Safety
     /// `header` must point to a `RingHeader` and `data` to `capacity` bytes, both kept mapped by
     /// `owner`. `capacity` must be a power of two, at least 64.
+    #[cfg_attr(loom, allow(dead_code))] // loom models build rings with `new_heap`
     pub(crate) unsafe fn new(
         header: NonNull<RingHeader>,
         data: Bytes,
@@ -629,6 +630,12 @@ impl<P: Park> Consumer<P> {
         }
         self.tail = t;
         Ok(())
+    }
+
+    /// Whether the producer has published past our position (a hint for readiness checks that
+    /// only hold `&self`; nothing is validated or cached).
+    pub fn may_have_data(&self) -> bool {
+        self.ring.header().tail.load(Ordering::Acquire) != self.head
     }
 
     /// Whether a frame (possibly padding) is published, re-reading the producer's position.

@@ -515,6 +515,16 @@ impl fmt::Debug for Waker {
 }
 
 impl Waker {
+    /// The renderer-to-main ring's data event (main's dispatcher sleeps on it).
+    pub fn r2m_data(&self) -> &crate::Event {
+        &self.r2m.header().data
+    }
+
+    /// The main-to-renderer ring's space event (main sleeps on it while output is queued).
+    pub fn m2r_space(&self) -> &crate::Event {
+        &self.m2r.header().space
+    }
+
     /// Bump and wake both rings' events and fail every pending slot. Call after marking the
     /// [`Liveness`] gone: every wait then returns `PeerGone`.
     pub fn wake_all(&self) {

@@ -108,8 +108,9 @@ impl fmt::Display for WaitError {
 impl std::error::Error for WaitError {}
 
 /// Run the spin phase of `mode`: returns `Some` as soon as `ready` does, `None` when the budget
-/// is spent (or the mode does not spin).
-pub(crate) fn spin_phase<T>(mode: WaitMode, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+/// is spent (or the mode does not spin). For callers that compose their own waits (e.g. a
+/// dispatcher serving several rings, which then parks with [`wait_any`](crate::wait_any)).
+pub fn spin_phase<T>(mode: WaitMode, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     if let Some(v) = ready() {
         return Some(v);
     }

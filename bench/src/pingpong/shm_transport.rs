@@ -1,0 +1,137 @@
+//! The system under test: Electrode's shared-memory transport (`electrode_shm`).
+//!
+//! Main reserves a frame on the main-to-renderer ring, writes the payload in place and commits
+//! it (the sequence number travels in the frame's meta word); the peer, a renderer, receives
+//! it, reserves a frame on the renderer-to-main ring, copies the payload across ring to ring,
+//! commits, and only then releases the incoming frame; main receives the echo, checks meta and
+//! length, copies the payload out (main never reads a renderer's bytes in place) and releases
+//! it. Both sides wait in the same [`WaitMode`]. Each side watches the other's pidfd, so a
+//! blocked receive ends with `PeerGone` when the other process exits.
+
+use super::handoff::{PeerChild, PeerSpec};
+use super::{BenchError, RoundTrip};
+use electrode_shm::{
+    Liveness, MainEnd, Message, PeerProcess, RecvError, Segment, SegmentConfig, TryReserveError,
+    WaitMode, Watch,
+};
+
+/// Frame tag of a ping (and its echo).
+const TAG: u16 = 1;
+
+/// Ring sizes for the benchmark: large enough for [`super::MAX_PAYLOAD`], small enough to stay
+/// in cache.
+fn config() -> SegmentConfig {
+    SegmentConfig {
+        r2m_capacity: 64 << 10,
+        m2r_capacity: 64 << 10,
+        slot_count: 1,
+        slot_size: 64,
+    }
+}
+
+fn recv_err(e: RecvError) -> BenchError {
+    match e {
+        RecvError::PeerGone => BenchError::PeerGone,
+        RecvError::TimedOut => BenchError::Protocol("receive timed out without a deadline"),
+        RecvError::Corrupt(_) => BenchError::Protocol("corrupt ring"),
+    }
+}
+
+fn reserve_err(e: TryReserveError) -> BenchError {
+    match e {
+        // In a ping-pong a ring holds at most two small frames, so it is never full.
+        TryReserveError::Full => BenchError::Protocol("ring full during a ping-pong"),
+        TryReserveError::TooLarge => BenchError::Unsupported("payload larger than a frame"),
+        TryReserveError::Corrupt(_) => BenchError::Protocol("corrupt ring"),
+    }
+}
+
+/// Main's side of the Electrode ping-pong.
+pub(crate) struct Main {
+    // Field order is drop order: the watcher stops, the endpoints unmap, the peer is killed.
+    _watch: Watch,
+    end: MainEnd,
+    _child: PeerChild,
+    mode: WaitMode,
+    payload: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl Main {
+    pub(crate) fn start(spec: &PeerSpec<'_>, mode: WaitMode) -> Result<Self, BenchError> {
+        let seg = Segment::create(config())?;
+        let me = PeerProcess::open(std::process::id())
+            .map_err(|e| BenchError::io("pidfd_open on ourselves", e))?;
+        let child = PeerChild::spawn(spec, |cmd| seg.hand_to(cmd, &me))?;
+        drop(me);
+        let live = Liveness::new();
+        let end = seg.into_main(live.clone());
+        let waker = end.waker.clone();
+        let peer = PeerProcess::open(child.id())
+            .map_err(|e| BenchError::io("pidfd_open on the peer", e))?;
+        let watch = peer
+            .watch(live, move || waker.wake_all())
+            .map_err(|e| BenchError::io("starting the watcher thread", e))?;
+        Ok(Main {
+            _watch: watch,
+            end,
+            _child: child,
+            mode,
+            payload: (0..spec.payload).map(|i| i as u8).collect(),
+            reply: vec![0; spec.payload],
+        })
+    }
+}
+
+impl RoundTrip for Main {
+    #[inline]
+    fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
+        let len = self.payload.len();
+        let mut g = self.end.tx.try_reserve(len).map_err(reserve_err)?;
+        g.as_mut_slice().copy_from_slice(&self.payload);
+        g.commit(len, TAG, seq);
+        match self.end.rx.recv(self.mode, None).map_err(recv_err)? {
+            Message::Frame(echo) => {
+                let h = echo.header();
+                if h.meta != seq || h.tag != TAG || echo.len() != len {
+                    return Err(BenchError::Protocol("echo differs from the ping"));
+                }
+                echo.copy_to(&mut self.reply);
+                echo.release();
+                Ok(())
+            }
+            Message::Assembled { .. } => Err(BenchError::Protocol("echo arrived in chunks")),
+        }
+    }
+}
+
+/// The peer side (a renderer): echo every frame until main is gone.
+pub(crate) fn serve(
+    mode: WaitMode,
+    ready: impl FnOnce() -> Result<(), BenchError>,
+) -> Result<(), BenchError> {
+    let (seg, main) = Segment::from_env()?;
+    let live = Liveness::new();
+    let mut end = seg.into_renderer(live.clone());
+    let waker = end.waker.clone();
+    let _watch = main
+        .watch(live, move || waker.wake_all())
+        .map_err(|e| BenchError::io("starting the watcher thread", e))?;
+    ready()?;
+    loop {
+        let msg = match end.rx.recv(mode, None) {
+            Ok(m) => m,
+            Err(RecvError::PeerGone) => return Ok(()),
+            Err(e) => return Err(recv_err(e)),
+        };
+        let Message::Frame(ping) = msg else {
+            return Err(BenchError::Protocol("ping arrived in chunks"));
+        };
+        let h = ping.header();
+        let mut echo = end.tx.try_reserve(ping.len()).map_err(reserve_err)?;
+        // Main is trusted by its renderers, so the ping is read in place.
+        echo.as_mut_slice().copy_from_slice(ping.as_slice());
+        echo.commit(ping.len(), h.tag, h.meta);
+        ping.release();
+    }
+}

@@ -1,0 +1,145 @@
+//! [`Conn`]: main's state for one connected renderer (shared by its [`WebContents`] handles,
+//! the dispatcher and pending replies).
+//!
+//! [`WebContents`]: crate::WebContents
+
+use crate::codec;
+use crate::completion::Completion;
+use crate::error::{IpcError, RemoteError};
+use crate::outbox::Outbox;
+use crate::protocol::{Envelope, Kind, AUX_ERROR, FLAG_ERROR};
+use crate::registry::{IpcMain, Listener};
+use crate::value::Value;
+use crate::web_contents::GoneDetails;
+use electrode_shm::{Event, Futex, Liveness, ReplyOutcome, SlotTable, Waker, Watch};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::process::Child;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Callback for `render-process-gone`.
+pub(crate) type GoneHook = dyn Fn(&GoneDetails) + Send + Sync;
+
+/// What ties a connection to its shared-memory segment.
+pub(crate) struct Link {
+    pub out: Outbox,
+    pub slots: Arc<SlotTable<Futex>>,
+    pub waker: Waker,
+}
+
+/// Main-side state of one renderer.
+pub(crate) struct Conn {
+    pub id: u32,
+    pub pid: u32,
+    /// The shared-memory side: taken (and the region unmapped) when the renderer is gone.
+    pub link: Mutex<Option<Link>>,
+    pub live: Liveness,
+    pub scope: IpcMain,
+    pub on_message: RwLock<Vec<Arc<Listener>>>,
+    pub on_message_sync: RwLock<Vec<Arc<Listener>>>,
+    pub on_gone: Mutex<Vec<Arc<GoneHook>>>,
+    pub gone: Mutex<Option<GoneDetails>>,
+    pub frames: Mutex<HashSet<u32>>,
+    pub pending: Mutex<HashMap<u64, Completion<Result<Value, IpcError>>>>,
+    pub next_request: AtomicU64,
+    pub child: Mutex<Option<Child>>,
+    pub watch: Mutex<Option<Watch>>,
+    pub violations: AtomicU32,
+    /// The dispatcher's own wake-up word.
+    pub dispatcher: Arc<Event>,
+}
+
+impl Conn {
+    /// Wake the dispatcher (new queued output, shutdown, death).
+    pub(crate) fn kick(&self) {
+        self.dispatcher.notify_all(&Futex);
+    }
+
+    /// Send one message to the renderer (queued if its ring is full).
+    pub(crate) fn send(
+        &self,
+        kind: Kind,
+        env: &Envelope,
+        channel: &str,
+        args: &[Value],
+    ) -> Result<(), IpcError> {
+        if self.live.is_gone() {
+            return Err(IpcError::Disconnected);
+        }
+        let hint = codec::message_len_hint(channel, args);
+        let queued = {
+            let mut link = self.link.lock();
+            let link = link.as_mut().ok_or(IpcError::Disconnected)?;
+            link.out.send(kind as u16, env.request_id, hint, |buf| {
+                codec::write_message(env, channel, args, buf)
+            })?
+        };
+        if queued {
+            self.kick();
+        }
+        Ok(())
+    }
+
+    /// Write a reply into the requester's slot, or send it through the ring when too large.
+    pub(crate) fn reply_slot(
+        &self,
+        index: u32,
+        generation: u32,
+        result: &Result<Value, RemoteError>,
+    ) {
+        let values = codec::result_values(result);
+        let aux = if result.is_err() { AUX_ERROR } else { 0 };
+        let mut buf = vec![0u8; crate::wire::encoded_len_hint(&values)];
+        let Ok(n) = crate::wire::encode_into(&values, &mut buf) else {
+            return;
+        };
+        // The slot payload is 64-byte aligned; `buf` is copied into it as is.
+        let slots = match self.link.lock().as_ref() {
+            Some(l) => l.slots.clone(),
+            None => return,
+        };
+        let outcome = slots.reply(index, generation, n, |dst| {
+            dst.copy_from_slice(&buf[..n]);
+            aux
+        });
+        if outcome == ReplyOutcome::TooLarge {
+            let env = Envelope {
+                flags: if result.is_err() { FLAG_ERROR } else { 0 },
+                slot_index: index,
+                slot_gen: generation,
+                ..Envelope::default()
+            };
+            let _ = self.send(Kind::LargeReply, &env, "", &values);
+        }
+    }
+
+    /// Send the reply to an async invoke through the ring.
+    pub(crate) fn reply_ring(&self, request_id: u64, result: &Result<Value, RemoteError>) {
+        let values = codec::result_values(result);
+        let env = Envelope {
+            flags: if result.is_err() { FLAG_ERROR } else { 0 },
+            request_id,
+            ..Envelope::default()
+        };
+        let _ = self.send(Kind::Reply, &env, "", &values);
+    }
+
+    /// Record a protocol violation; returns whether the renderer must now be disconnected.
+    pub(crate) fn violation(&self, why: &str, max: u32) -> bool {
+        let n = self.violations.fetch_add(1, Ordering::Relaxed) + 1;
+        eprintln!(
+            "[electrode] renderer {} (pid {}): rejected message: {why} (violation {n} of {max})",
+            self.id, self.pid
+        );
+        n >= max
+    }
+
+    /// Fail every pending main-to-renderer invoke.
+    pub(crate) fn fail_pending(&self) {
+        let pending: Vec<_> = self.pending.lock().drain().collect();
+        for (_, c) in pending {
+            c.complete(Err(IpcError::Disconnected));
+        }
+    }
+}

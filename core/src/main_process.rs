@@ -1,0 +1,343 @@
+//! [`Main`]: the broker process's side. It owns the dispatcher thread, spawns renderers (or
+//! connects in-process ones), and holds the global [`IpcMain`] scope.
+
+use crate::connection::{Conn, Link};
+use crate::dispatcher::{self, Serving};
+use crate::outbox::Outbox;
+use crate::registry::IpcMain;
+use crate::renderer::{IpcRenderer, RendererOptions};
+use crate::web_contents::WebContents;
+use electrode_shm::{
+    Event, Futex, Liveness, MainEnd, PeerProcess, Segment, SegmentConfig, WaitMode, Waker,
+};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Settings of a [`Main`] (see [`MainBuilder`]).
+#[derive(Clone, Debug)]
+pub struct MainConfig {
+    /// Sizes of each renderer's segment.
+    pub segment: SegmentConfig,
+    /// How the dispatcher (and main's blocking calls) wait.
+    pub wait_mode: WaitMode,
+    /// Protocol violations tolerated from one renderer before it is disconnected.
+    pub max_violations: u32,
+    /// Bytes of output that may wait for one renderer's ring before sends fail with `Full`.
+    pub outbox_limit: usize,
+}
+
+impl Default for MainConfig {
+    fn default() -> Self {
+        MainConfig {
+            segment: SegmentConfig::default(),
+            wait_mode: WaitMode::default(),
+            max_violations: 3,
+            outbox_limit: 64 << 20,
+        }
+    }
+}
+
+/// Builds a [`Main`].
+#[derive(Clone, Debug, Default)]
+pub struct MainBuilder {
+    config: MainConfig,
+}
+
+impl MainBuilder {
+    /// Capacity of each ring (both directions), a power of two >= 4 KiB. Default 1 MiB.
+    pub fn ring_capacity(mut self, bytes: usize) -> Self {
+        self.config.segment.r2m_capacity = bytes;
+        self.config.segment.m2r_capacity = bytes;
+        self
+    }
+
+    /// Response slots per renderer (requests in flight at once). Default 256.
+    pub fn slot_count(mut self, n: u32) -> Self {
+        self.config.segment.slot_count = n;
+        self
+    }
+
+    /// Reply bytes a slot holds (a multiple of 16); larger replies go through the ring.
+    /// Default 4 KiB.
+    pub fn slot_size(mut self, bytes: u32) -> Self {
+        self.config.segment.slot_size = bytes;
+        self
+    }
+
+    /// How the dispatcher waits when idle. Default spin-then-park.
+    pub fn wait_mode(mut self, mode: WaitMode) -> Self {
+        self.config.wait_mode = mode;
+        self
+    }
+
+    /// Violations tolerated from one renderer before it is disconnected. Default 3.
+    pub fn max_violations(mut self, n: u32) -> Self {
+        self.config.max_violations = n.max(1);
+        self
+    }
+
+    /// Bytes of output that may queue for one renderer. Default 64 MiB.
+    pub fn outbox_limit(mut self, bytes: usize) -> Self {
+        self.config.outbox_limit = bytes;
+        self
+    }
+
+    /// Start main: checks the sizes and starts the dispatcher thread.
+    pub fn build(self) -> io::Result<Main> {
+        electrode_shm::Layout::new(self.config.segment)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let shared = Arc::new(MainShared {
+            ipc: IpcMain::new(),
+            event: Arc::new(Event::new()),
+            incoming: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            self_process: PeerProcess::open(std::process::id())?,
+            next_id: AtomicU32::new(1),
+            conns: Mutex::new(HashMap::new()),
+            in_process: Mutex::new(Vec::new()),
+            executor: Mutex::new(None),
+            config: self.config,
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("electrode-dispatcher".into())
+            .spawn(move || dispatcher::run(s))?;
+        Ok(Main {
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+pub(crate) struct MainShared {
+    pub ipc: IpcMain,
+    pub config: MainConfig,
+    pub event: Arc<Event>,
+    pub incoming: Mutex<Vec<Serving>>,
+    pub shutdown: AtomicBool,
+    self_process: PeerProcess,
+    next_id: AtomicU32,
+    conns: Mutex<HashMap<u32, Arc<Conn>>>,
+    /// In-process renderers: (their view of main's liveness, their waker), to disconnect them.
+    in_process: Mutex<Vec<(Liveness, Waker)>>,
+    executor: Mutex<Option<futures::executor::ThreadPool>>,
+}
+
+impl MainShared {
+    pub(crate) fn kick(&self) {
+        self.event.notify_all(&Futex);
+    }
+
+    pub(crate) fn forget(&self, id: u32) {
+        self.conns.lock().remove(&id);
+    }
+
+    /// Run an async handler's future on main's executor.
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        let mut ex = self.executor.lock();
+        if ex.is_none() {
+            match futures::executor::ThreadPool::builder()
+                .pool_size(2)
+                .name_prefix("electrode-async-")
+                .create()
+            {
+                Ok(p) => *ex = Some(p),
+                Err(e) => {
+                    eprintln!("[electrode] cannot start the async executor: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(p) = ex.as_ref() {
+            p.spawn_ok(fut);
+        }
+    }
+}
+
+/// The main (broker) process's side of Electrode. Dropping it stops the dispatcher and kills
+/// the renderers it spawned.
+///
+/// See the [crate docs](crate) for a walk-through.
+pub struct Main {
+    shared: Arc<MainShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Main {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Main")
+            .field("renderers", &self.shared.conns.lock().len())
+            .finish()
+    }
+}
+
+impl Main {
+    /// A builder with default settings.
+    pub fn builder() -> MainBuilder {
+        MainBuilder::default()
+    }
+
+    /// Start with default settings.
+    pub fn new() -> io::Result<Main> {
+        MainBuilder::default().build()
+    }
+
+    /// The global scope (Electron's `ipcMain`).
+    pub fn ipc(&self) -> &IpcMain {
+        &self.shared.ipc
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &MainConfig {
+        &self.shared.config
+    }
+
+    /// Every connected renderer.
+    pub fn web_contents(&self) -> Vec<WebContents> {
+        let mut v: Vec<WebContents> = self
+            .shared
+            .conns
+            .lock()
+            .values()
+            .map(|c| WebContents { conn: c.clone() })
+            .collect();
+        v.sort_by_key(|w| w.id());
+        v
+    }
+
+    fn register(&self, end: MainEnd, pid: u32, child: Option<Child>) -> Arc<Conn> {
+        let MainEnd {
+            rx,
+            tx,
+            slots,
+            live,
+            waker,
+            segment,
+        } = end;
+        drop(segment);
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn {
+            id,
+            pid,
+            link: Mutex::new(Some(Link {
+                out: Outbox::new(tx, self.shared.config.outbox_limit),
+                slots,
+                waker: waker.clone(),
+            })),
+            live,
+            scope: IpcMain::new(),
+            on_message: Default::default(),
+            on_message_sync: Default::default(),
+            on_gone: Mutex::new(Vec::new()),
+            gone: Mutex::new(None),
+            frames: Mutex::new([0u32].into_iter().collect()),
+            pending: Mutex::new(HashMap::new()),
+            next_request: AtomicU64::new(0),
+            child: Mutex::new(child),
+            watch: Mutex::new(None),
+            violations: AtomicU32::new(0),
+            dispatcher: self.shared.event.clone(),
+        });
+        self.shared.conns.lock().insert(id, conn.clone());
+        self.shared
+            .incoming
+            .lock()
+            .push(Serving::new(conn.clone(), rx, waker));
+        self.shared.kick();
+        conn
+    }
+
+    /// Spawn `cmd` as a renderer, already connected: the child calls
+    /// [`IpcRenderer::connect`] to pick up its segment (handed over as an inherited fd).
+    pub fn spawn_renderer(&self, mut cmd: Command) -> io::Result<WebContents> {
+        let seg = Segment::create(self.shared.config.segment).map_err(to_io)?;
+        seg.hand_to(&mut cmd, &self.shared.self_process);
+        let child = cmd.spawn()?;
+        let pid = child.id();
+        let process = match PeerProcess::open(pid) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut child = child;
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let live = Liveness::new();
+        let end = seg.into_main(live.clone());
+        let waker = end.waker.clone();
+        let conn = self.register(end, pid, Some(child));
+        let event = self.shared.event.clone();
+        let watch = process.watch(live, move || {
+            waker.wake_all();
+            event.notify_all(&Futex);
+        })?;
+        *conn.watch.lock() = Some(watch);
+        Ok(WebContents { conn })
+    }
+
+    /// Connect a renderer that runs on threads of this process (same semantics, no child
+    /// process): fast tests, or plugins that share the address space.
+    pub fn connect_in_process(&self) -> io::Result<(WebContents, IpcRenderer)> {
+        self.connect_in_process_with(RendererOptions::default())
+    }
+
+    /// [`connect_in_process`](Self::connect_in_process) with renderer options.
+    pub fn connect_in_process_with(
+        &self,
+        options: RendererOptions,
+    ) -> io::Result<(WebContents, IpcRenderer)> {
+        let seg = Segment::create(self.shared.config.segment).map_err(to_io)?;
+        let rseg = seg.reopen().map_err(to_io)?;
+        let renderer_live = Liveness::new();
+        let end = seg.into_main(renderer_live.clone());
+        let main_waker = end.waker.clone();
+        let conn = self.register(end, std::process::id(), None);
+        let main_live = Liveness::new();
+        let rend = rseg.into_renderer(main_live.clone());
+        self.shared
+            .in_process
+            .lock()
+            .push((main_live, rend.waker.clone()));
+        let event = self.shared.event.clone();
+        let on_drop = Box::new(move || {
+            renderer_live.mark_gone();
+            main_waker.wake_all();
+            event.notify_all(&Futex);
+        });
+        let r = IpcRenderer::from_end(rend, options, None, Some(on_drop))?;
+        Ok((WebContents { conn }, r))
+    }
+}
+
+fn to_io(e: electrode_shm::OpenError) -> io::Error {
+    match e {
+        electrode_shm::OpenError::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+impl Drop for Main {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        for c in self.shared.conns.lock().values() {
+            if let Some(child) = c.child.lock().as_mut() {
+                let _ = child.kill();
+            }
+        }
+        self.shared.kick();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for (live, waker) in self.shared.in_process.lock().drain(..) {
+            live.mark_gone();
+            waker.wake_all();
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! [`IpcMain`]: the listener and handler tables of one scope (the global `ipcMain`, or one
+//! WebContents' `ipc`).
+//!
+//! Listener lists are copy-on-write (`Arc<[Entry]>`): the dispatcher takes a snapshot with one
+//! reference-count increment, so listeners may add or remove listeners while they run.
+
+use crate::error::{IpcError, RemoteError};
+use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+use crate::value::Value;
+use crate::wire::ArgsView;
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A token naming one registered listener (Electron compares functions; Rust needs a token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl ListenerId {
+    pub(crate) fn next() -> Self {
+        ListenerId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A `send` / `sendSync` listener.
+pub type Listener = dyn Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync;
+
+/// A boxed future answering an invoke.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RemoteError>> + Send>>;
+
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub id: ListenerId,
+    pub f: Arc<Listener>,
+    pub once: bool,
+}
+
+type SyncHandler =
+    dyn Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync;
+type DeferredHandler = dyn Fn(&IpcMainInvokeEvent, &ArgsView<'_>, DeferredReply) + Send + Sync;
+type AsyncHandler = dyn Fn(IpcMainInvokeEvent, Vec<Value>) -> HandlerFuture + Send + Sync;
+
+#[derive(Clone)]
+pub(crate) enum Handler {
+    Sync(Arc<SyncHandler>),
+    Deferred(Arc<DeferredHandler>),
+    Async(Arc<AsyncHandler>),
+}
+
+#[derive(Clone)]
+struct HandlerEntry {
+    handler: Handler,
+    once: bool,
+}
+
+#[derive(Default)]
+struct Tables {
+    listeners: RwLock<HashMap<Arc<str>, Arc<[Entry]>>>,
+    handlers: RwLock<HashMap<Arc<str>, HandlerEntry>>,
+}
+
+/// Listeners and handlers of one scope: Electron's `ipcMain` (from [`Main::ipc`]) or a
+/// WebContents' own `ipc` (from [`WebContents::ipc`]). Cheap to clone; clones share the tables.
+///
+/// [`Main::ipc`]: crate::Main::ipc
+/// [`WebContents::ipc`]: crate::WebContents::ipc
+#[derive(Clone, Default)]
+pub struct IpcMain {
+    tables: Arc<Tables>,
+}
+
+impl std::fmt::Debug for IpcMain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IpcMain")
+            .field("event_names", &self.event_names())
+            .finish()
+    }
+}
+
+impl IpcMain {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    fn add(&self, channel: &str, f: Arc<Listener>, once: bool) -> ListenerId {
+        let id = ListenerId::next();
+        let mut map = self.tables.listeners.write();
+        let entry = Entry { id, f, once };
+        match map.get_mut(channel) {
+            Some(list) => {
+                let mut v = list.to_vec();
+                v.push(entry);
+                *list = v.into();
+            }
+            None => {
+                map.insert(channel.into(), Arc::from([entry]));
+            }
+        }
+        id
+    }
+
+    /// Listen for `send` and `sendSync` messages on `channel`. Listeners of a channel run in
+    /// registration order on the dispatcher thread.
+    pub fn on(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.add(channel, Arc::new(f), false)
+    }
+
+    /// As [`on`](Self::on), but removed before it first runs: fires at most once.
+    pub fn once(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.add(channel, Arc::new(f), true)
+    }
+
+    /// Remove one listener. Returns whether it was registered.
+    pub fn remove_listener(&self, channel: &str, id: ListenerId) -> bool {
+        let mut map = self.tables.listeners.write();
+        let Some(list) = map.get_mut(channel) else {
+            return false;
+        };
+        let before = list.len();
+        let v: Vec<Entry> = list.iter().filter(|e| e.id != id).cloned().collect();
+        let removed = v.len() != before;
+        if v.is_empty() {
+            map.remove(channel);
+        } else {
+            *list = v.into();
+        }
+        removed
+    }
+
+    /// Remove every listener of `channel`, or of every channel when `None`.
+    pub fn remove_all_listeners(&self, channel: Option<&str>) {
+        let mut map = self.tables.listeners.write();
+        match channel {
+            Some(c) => {
+                map.remove(c);
+            }
+            None => map.clear(),
+        }
+    }
+
+    /// Channels that have listeners, sorted.
+    pub fn event_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tables
+            .listeners
+            .read()
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Number of listeners on `channel`.
+    pub fn listener_count(&self, channel: &str) -> usize {
+        self.tables
+            .listeners
+            .read()
+            .get(channel)
+            .map_or(0, |l| l.len())
+    }
+
+    fn set_handler(&self, channel: &str, handler: Handler, once: bool) -> Result<(), IpcError> {
+        let mut map = self.tables.handlers.write();
+        if map.contains_key(channel) {
+            return Err(IpcError::SecondHandler {
+                channel: channel.to_string(),
+            });
+        }
+        map.insert(channel.into(), HandlerEntry { handler, once });
+        Ok(())
+    }
+
+    /// Register the one handler for `invoke` on `channel`. It answers synchronously: its
+    /// `Ok` is the reply, its `Err` rejects the invoke. A second handler on the channel fails
+    /// with `Attempted to register a second handler for '<channel>'`.
+    pub fn handle(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<(), IpcError> {
+        self.set_handler(channel, Handler::Sync(Arc::new(f)), false)
+    }
+
+    /// As [`handle`](Self::handle), removed before it first runs.
+    pub fn handle_once(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<(), IpcError> {
+        self.set_handler(channel, Handler::Sync(Arc::new(f)), true)
+    }
+
+    /// Register a handler that answers later, from any thread, through the [`DeferredReply`] it
+    /// is given. Dropping the reply unanswered rejects the invoke with `reply was never sent`.
+    pub fn handle_deferred(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>, DeferredReply) + Send + Sync + 'static,
+    ) -> Result<(), IpcError> {
+        self.set_handler(channel, Handler::Deferred(Arc::new(f)), false)
+    }
+
+    /// Register an async handler: it gets owned arguments and returns a future, which runs on
+    /// main's executor thread; its output is the reply.
+    pub fn handle_async<F, Fut>(&self, channel: &str, f: F) -> Result<(), IpcError>
+    where
+        F: Fn(IpcMainInvokeEvent, Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, RemoteError>> + Send + 'static,
+    {
+        self.set_handler(
+            channel,
+            Handler::Async(Arc::new(move |e, a| Box::pin(f(e, a)) as HandlerFuture)),
+            false,
+        )
+    }
+
+    /// Remove the handler of `channel` (no error when there is none).
+    pub fn remove_handler(&self, channel: &str) {
+        self.tables.handlers.write().remove(channel);
+    }
+
+    /// Snapshot of `channel`'s listeners and the interned channel name.
+    pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry]>)> {
+        let map = self.tables.listeners.read();
+        let (k, v) = map.get_key_value(channel)?;
+        Some((k.clone(), v.clone()))
+    }
+
+    /// Take the handler of `channel` (removing it when it was registered with `handle_once`).
+    pub(crate) fn take_handler(&self, channel: &str) -> Option<Handler> {
+        let map = self.tables.handlers.read();
+        let e = map.get(channel)?;
+        if !e.once {
+            return Some(e.handler.clone());
+        }
+        drop(map);
+        let mut map = self.tables.handlers.write();
+        match map.get(channel) {
+            Some(e) if e.once => map.remove(channel).map(|e| e.handler),
+            Some(e) => Some(e.handler.clone()),
+            None => None,
+        }
+    }
+
+    /// Run `entries` (a snapshot) for one event, removing `once` listeners before they run.
+    pub(crate) fn run(
+        &self,
+        channel: &str,
+        entries: &[Entry],
+        event: &IpcMainEvent,
+        args: &ArgsView<'_>,
+    ) {
+        for e in entries {
+            if e.once && !self.remove_listener(channel, e.id) {
+                continue;
+            }
+            crate::dispatcher::guard("listener", channel, || (e.f)(event, args));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The API with an in-process renderer (threads, same semantics as a child process).
+
+use electrode::{args, IpcError, Main, RemoteError, Value};
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[test]
+fn invoke_send_sync_send_and_reply() {
+    let main = Main::new().unwrap();
+    main.ipc()
+        .handle("add", |_e, a| {
+            Ok(Value::from(
+                a.get(0).unwrap().as_i64().unwrap() + a.get(1).unwrap().as_i64().unwrap(),
+            ))
+        })
+        .unwrap();
+    main.ipc().on("sync", |e, a| {
+        e.set_return_value(format!("got {}", a.get(0).unwrap().as_str().unwrap()));
+    });
+    main.ipc().on("ping", |e, a| {
+        e.reply("pong", &a.to_values()).unwrap();
+    });
+    let (_wc, r) = main.connect_in_process().unwrap();
+    assert_eq!(
+        r.invoke_blocking("add", &args![1, 2]).unwrap(),
+        Value::from(3)
+    );
+    assert_eq!(
+        r.send_sync("sync", &args!["x"]).unwrap(),
+        Value::from("got x")
+    );
+    let (tx, rx) = mpsc::channel();
+    r.on("pong", move |_e, a| tx.send(a.to_values()).unwrap());
+    r.send("ping", &args![7, "seven"]).unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        args![7, "seven"]
+    );
+    let e = r.invoke_blocking("nope", &args![]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Error invoking remote method 'nope': Error: No handler registered for 'nope'"
+    );
+    let fut = r.invoke("add", &args![40, 2]);
+    assert_eq!(futures::executor::block_on(fut).unwrap(), Value::from(42));
+    let big = Value::Bytes(vec![7u8; 3 * 1024 * 1024 + 1]);
+    main.ipc()
+        .handle("echo", |_e, a| Ok(a.get(0).unwrap().to_value()))
+        .unwrap();
+    assert_eq!(
+        r.invoke_blocking("echo", std::slice::from_ref(&big))
+            .unwrap(),
+        big
+    );
+    let _ = (IpcError::TimedOut, RemoteError::new("x"));
+}

@@ -1,6 +1,187 @@
 //! # Electrode: Electron's IPC model over shared memory
 //!
-//! (Tutorial: see below; written as doctests.)
+//! Electrode gives a multi-process Rust application the IPC API Electron users know —
+//! `ipcMain` / `ipcRenderer` with `on`, `once`, `handle`, `send`, `sendSync`, `invoke`,
+//! `event.reply` and `webContents.send` — carried over shared memory instead of pipes: each
+//! renderer shares one region with main, holding a ring per direction and a table of response
+//! slots; messages are written straight into the rings, readers wake by futex, and main's
+//! dispatcher thread writes `sendSync` / `invoke` answers into the requester's own slot.
+//!
+//! This page is a tutorial. Every example runs (the renderer lives on threads of the same
+//! process here, [`Main::connect_in_process`]; a real renderer process behaves the same and is
+//! started with [`Main::spawn_renderer`]).
+//!
+//! ## 1. Main handles, the renderer invokes
+//!
+//! ```
+//! use electrode::{args, Main, Value};
+//!
+//! let main = Main::new()?;
+//! main.ipc().handle("add", |_event, args| {
+//!     let a = args.get(0).and_then(|v| v.as_i64()).unwrap_or(0);
+//!     let b = args.get(1).and_then(|v| v.as_i64()).unwrap_or(0);
+//!     Ok(Value::from(a + b))
+//! })?;
+//!
+//! let (_web_contents, renderer) = main.connect_in_process()?;
+//! assert_eq!(renderer.invoke_blocking("add", &args![2, 3])?, Value::from(5));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `invoke` also comes as a future that works on any executor:
+//! `renderer.invoke("add", &args![2, 3]).await`.
+//!
+//! ## 2. Arguments are read in place
+//!
+//! A listener gets an [`ArgsView`]: the arguments as they lie in memory, validated before your
+//! code sees them (renderers are untrusted). Strings and bytes are borrowed, not copied;
+//! [`ArgsView::to_values`] makes owned [`Value`]s when you need them.
+//!
+//! ```
+//! use electrode::{args, Main, Value};
+//! use std::sync::mpsc;
+//!
+//! let main = Main::new()?;
+//! let (tx, rx) = mpsc::channel();
+//! main.ipc().on("log", move |event, args| {
+//!     let line: &str = args.get(0).and_then(|v| v.as_str()).unwrap_or("");
+//!     tx.send((event.frame_id(), line.len())).unwrap();
+//! });
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! renderer.send("log", &args!["hello"])?;
+//! assert_eq!(rx.recv()?, (0, 5));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 3. `sendSync` and `event.reply`
+//!
+//! A `sendSync` listener answers with [`IpcMainEvent::set_return_value`] (the first value set
+//! wins; it may be set later, from another thread, through a clone of the event). Unlike
+//! Electron, a `sendSync` nobody listens to fails at once instead of hanging.
+//!
+//! ```
+//! use electrode::{args, Main, Value};
+//! use std::sync::mpsc;
+//!
+//! let main = Main::new()?;
+//! main.ipc().on("config", |event, _args| {
+//!     event.set_return_value("dark-mode");
+//! });
+//! main.ipc().on("ping", |event, args| {
+//!     event.reply("pong", &args.to_values()).unwrap();
+//! });
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! assert_eq!(renderer.send_sync("config", &args![])?, Value::from("dark-mode"));
+//! assert!(renderer.send_sync("nobody-listens", &args![]).is_err());
+//!
+//! let (tx, rx) = mpsc::channel();
+//! renderer.on("pong", move |_event, args| tx.send(args.to_values()).unwrap());
+//! renderer.send("ping", &args![1, "two"])?;
+//! assert_eq!(rx.recv()?, args![1, "two"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 4. Errors keep their shape
+//!
+//! A handler's error reaches the renderer with Electron's text
+//! (`Error invoking remote method '<channel>': <name>: <message>`), and also whole: name,
+//! message and optional data.
+//!
+//! ```
+//! use electrode::{args, IpcError, Main, RemoteError};
+//!
+//! let main = Main::new()?;
+//! main.ipc().handle("open", |_e, _a| {
+//!     Err(RemoteError::named("NotFound", "no such file").with_data("/tmp/x"))
+//! })?;
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! let err = renderer.invoke_blocking("open", &args![]).unwrap_err();
+//! assert_eq!(err.to_string(), "Error invoking remote method 'open': NotFound: no such file");
+//! assert_eq!(err.remote().unwrap().data, Some("/tmp/x".into()));
+//!
+//! let err = renderer.invoke_blocking("missing", &args![]).unwrap_err();
+//! assert!(err.to_string().contains("No handler registered for 'missing'"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 5. Answering later
+//!
+//! [`IpcMain::handle_deferred`] hands the handler a [`DeferredReply`] to complete from any
+//! thread; [`IpcMain::handle_async`] takes a future. Dropping a reply unanswered rejects the
+//! invoke with `reply was never sent`.
+//!
+//! ```
+//! use electrode::{args, Main, Value};
+//!
+//! let main = Main::new()?;
+//! main.ipc().handle_deferred("slow", |_e, _a, reply| {
+//!     std::thread::spawn(move || reply.resolve("done"));
+//! })?;
+//! main.ipc().handle_async("double", |_e, args| async move {
+//!     Ok(Value::from(args[0].as_i64().unwrap_or(0) * 2))
+//! })?;
+//! main.ipc().handle_deferred("forgetful", |_e, _a, reply| drop(reply))?;
+//!
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! assert_eq!(renderer.invoke_blocking("slow", &args![])?, Value::from("done"));
+//! assert_eq!(renderer.invoke_blocking("double", &args![21])?, Value::from(42));
+//! let err = renderer.invoke_blocking("forgetful", &args![]).unwrap_err();
+//! assert!(err.to_string().ends_with("reply was never sent"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 6. Main invokes the renderer
+//!
+//! Beyond Electron: a renderer can [`handle`](IpcRenderer::handle) a channel and main can
+//! [`invoke`](WebContents::invoke) it.
+//!
+//! ```
+//! use electrode::{args, Main, Value};
+//!
+//! let main = Main::new()?;
+//! let (web_contents, renderer) = main.connect_in_process()?;
+//! renderer.handle("title", |_args| Ok(Value::from("Untitled")))?;
+//! let title = web_contents.invoke_blocking("title", &args![], None)?;
+//! assert_eq!(title, Value::from("Untitled"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 7. Real renderer processes
+//!
+//! ```no_run
+//! use electrode::{GoneReason, IpcRenderer, Main};
+//! use std::process::Command;
+//!
+//! // In main:
+//! let main = Main::new()?;
+//! let web_contents = main.spawn_renderer(Command::new("./renderer"))?;
+//! web_contents.on_render_process_gone(|details| {
+//!     if details.reason == GoneReason::Crashed {
+//!         eprintln!("renderer crashed (signal {})", details.exit_code);
+//!     }
+//! });
+//!
+//! // In ./renderer (its segment arrives as an inherited file descriptor):
+//! let ipc = IpcRenderer::connect()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! If main dies, every pending call in the renderer returns [`IpcError::Disconnected`]; if a
+//! renderer dies, main emits `render-process-gone` with Electron's reason and goes on serving the
+//! others. A renderer that writes garbage into its rings is disconnected with
+//! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
+//!
+//! ## Where things are
+//!
+//! | Electron | Electrode |
+//! | --- | --- |
+//! | `ipcMain` | [`Main::ipc`] → [`IpcMain`] |
+//! | `webContents` | [`WebContents`] |
+//! | `ipcRenderer` | [`IpcRenderer`] |
+//! | `IpcMainEvent` / `IpcMainInvokeEvent` | [`IpcMainEvent`] / [`IpcMainInvokeEvent`] |
+//!
+//! The full table is `docs/ELECTRON_MAPPING.md`; the transport underneath is the
+//! `electrode-shm` crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

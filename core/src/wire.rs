@@ -36,7 +36,6 @@
 use std::fmt;
 
 use rkyv::rancor;
-use rkyv::ser::writer::Buffer;
 use rkyv::util::AlignedVec;
 
 use crate::value::{write_bytes, write_float, write_json_str, Value};
@@ -68,8 +67,9 @@ mod format {
 
     /// An argument list in wire form: a flat node table. The first `roots` nodes are the arguments.
     ///
-    /// [`encode`] writes this type's archive without building it; the owned type is there to name
-    /// the format (and to let tests craft arbitrary, even invalid, tables).
+    /// [`encode`](super::encode) writes this type's archive without building it; the owned
+    /// type is there to name the format (and to let tests craft arbitrary, even invalid,
+    /// tables).
     #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
     pub struct WireArgs {
         /// How many of the leading nodes are arguments.
@@ -111,8 +111,12 @@ mod format {
         },
     }
 
-    /// A [`WireNode`] that borrows its string or bytes from a [`Value`]: it archives to exactly
-    /// the same bytes, so [`encode`] copies each payload once, straight into the output.
+    /// A [`WireNode`] that borrows its string or bytes from a `Value`: it archives to exactly
+    /// the same bytes, so `encode` copies each payload once, straight into the output.
+    ///
+    /// It must mirror `WireNode` variant for variant and field for field: the derive writes
+    /// this type's archived layout into an `ArchivedWireNode`. The test
+    /// `borrowed_and_owned_tables_archive_identically` compares the bytes.
     #[derive(Archive, Serialize)]
     #[rkyv(as = ArchivedWireNode)]
     pub(super) enum NodeRef<'a> {
@@ -372,10 +376,25 @@ enum Frame<'a> {
 /// first too-deep value.
 fn measure(args: &[Value]) -> Measure {
     let mut m = Measure {
-        nodes: 0,
+        nodes: args.len(),
         payload: 0,
         too_deep: None,
     };
+    // The common case, flat arguments, needs no stack.
+    let mut flat = true;
+    for v in args {
+        match v {
+            Value::String(s) => m.payload += s.len(),
+            Value::Bytes(b) => m.payload += b.len(),
+            Value::Array(_) | Value::Map(_) => flat = false,
+            _ => {}
+        }
+    }
+    if flat {
+        return m;
+    }
+    m.nodes = 0;
+    m.payload = 0;
     let mut stack: Vec<Frame<'_>> = vec![Frame::Seq {
         items: args,
         next: 0,
@@ -434,8 +453,9 @@ fn hint_from(m: &Measure) -> usize {
         .saturating_add(NODE_ALIGN + ARGS_SIZE + ARGS_ALIGN)
 }
 
-/// Checks what can fail before serializing; returns the size hint.
-fn preflight(args: &[Value]) -> Result<usize, EncodeError> {
+/// Checks what can fail before serializing (so the serializer itself cannot fail for lack of
+/// range); returns the size hint and the node count.
+fn preflight(args: &[Value]) -> Result<(usize, usize), EncodeError> {
     let m = measure(args);
     if let Some(path) = m.too_deep {
         return Err(EncodeError::TooDeep { path });
@@ -444,16 +464,20 @@ fn preflight(args: &[Value]) -> Result<usize, EncodeError> {
     if size > MAX_ENCODED_LEN {
         return Err(EncodeError::TooLarge { size });
     }
-    Ok(size)
+    Ok((size, m.nodes))
 }
 
 /// Lays the arguments out breadth-first as a node table. The table's node count fits `u32`
 /// (checked by `preflight`: every node takes 16 bytes of a 1 GiB archive at most).
-fn table(args: &[Value]) -> ArgsRef<'_> {
-    let mut nodes: Vec<NodeRef<'_>> = Vec::with_capacity(args.len());
-    // Containers waiting for their children, in table order (a FIFO read with a cursor).
-    let mut pending: Vec<(usize, &Value)> = Vec::new();
-    fn leaf<'a>(v: &'a Value, at: usize, pending: &mut Vec<(usize, &'a Value)>) -> NodeRef<'a> {
+fn table(args: &[Value], node_count: usize) -> ArgsRef<'_> {
+    /// A container whose children are still to be laid out: its node and its contents.
+    #[derive(Clone, Copy)]
+    enum Pending<'a> {
+        Array(usize, &'a [Value]),
+        Map(usize, &'a [(String, Value)]),
+    }
+    /// The node for `v`, at index `at`; a container gets a placeholder and is queued.
+    fn node<'a>(v: &'a Value, at: usize, pending: &mut Vec<Pending<'a>>) -> NodeRef<'a> {
         match v {
             Value::Null => NodeRef::Null,
             Value::Bool(b) => NodeRef::Bool(*b),
@@ -461,48 +485,90 @@ fn table(args: &[Value]) -> ArgsRef<'_> {
             Value::Float(x) => NodeRef::Float(*x),
             Value::String(s) => NodeRef::Str(s),
             Value::Bytes(b) => NodeRef::Bytes(b),
-            Value::Array(_) | Value::Map(_) => {
-                pending.push((at, v));
-                NodeRef::Null // placeholder until its children are laid out
+            Value::Array(items) => {
+                pending.push(Pending::Array(at, items));
+                NodeRef::Null
+            }
+            Value::Map(entries) => {
+                pending.push(Pending::Map(at, entries));
+                NodeRef::Null
             }
         }
     }
+
+    let mut nodes: Vec<NodeRef<'_>> = Vec::with_capacity(node_count);
+    // Containers in table order; reading it with a cursor makes the layout breadth-first.
+    let mut pending: Vec<Pending<'_>> = Vec::new();
     for v in args {
-        let node = leaf(v, nodes.len(), &mut pending);
-        nodes.push(node);
+        let n = node(v, nodes.len(), &mut pending);
+        nodes.push(n);
     }
     let mut cursor = 0;
-    while let Some(&(at, v)) = pending.get(cursor) {
+    while let Some(&p) = pending.get(cursor) {
         cursor += 1;
         let first = nodes.len() as u32;
-        nodes[at] = match v {
-            Value::Array(items) => {
+        match p {
+            Pending::Array(at, items) => {
                 for item in items {
-                    let node = leaf(item, nodes.len(), &mut pending);
-                    nodes.push(node);
+                    let n = node(item, nodes.len(), &mut pending);
+                    nodes.push(n);
                 }
-                NodeRef::Array {
-                    first,
-                    len: items.len() as u32,
-                }
+                let len = items.len() as u32;
+                nodes[at] = NodeRef::Array { first, len };
             }
-            Value::Map(entries) => {
+            Pending::Map(at, entries) => {
                 for (key, value) in entries {
                     nodes.push(NodeRef::Str(key));
-                    let node = leaf(value, nodes.len(), &mut pending);
-                    nodes.push(node);
+                    let n = node(value, nodes.len(), &mut pending);
+                    nodes.push(n);
                 }
-                NodeRef::Map {
-                    first,
-                    len: entries.len() as u32,
-                }
+                let len = entries.len() as u32;
+                nodes[at] = NodeRef::Map { first, len };
             }
-            _ => unreachable!("only containers are pending"),
-        };
+        }
     }
     ArgsRef {
         roots: args.len() as u32,
         nodes,
+    }
+}
+
+/// A [`Writer`](rkyv::ser::Writer) into a caller's slice (safe code; rkyv's `Buffer` measured
+/// slower here).
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+/// [`SliceWriter`] ran out of room.
+#[derive(Debug)]
+struct SliceFull;
+
+impl fmt::Display for SliceFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the buffer is full")
+    }
+}
+
+impl std::error::Error for SliceFull {}
+
+impl rkyv::ser::Positional for SliceWriter<'_> {
+    fn pos(&self) -> usize {
+        self.len
+    }
+}
+
+impl<E: rancor::Source> rkyv::ser::Writer<E> for SliceWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
+        let end = self.len + bytes.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+                Ok(())
+            }
+            None => Err(E::new(SliceFull)),
+        }
     }
 }
 
@@ -513,10 +579,10 @@ fn serialize_err(e: rancor::Error) -> EncodeError {
 /// Encodes `args` into `out` (cleared first). `out` is 16-byte aligned, so the result can be
 /// read in place with [`ArgsView::new`].
 pub fn encode(args: &[Value], out: &mut AlignedVec<WIRE_ALIGN>) -> Result<(), EncodeError> {
-    let size = preflight(args)?;
+    let (size, node_count) = preflight(args)?;
     out.clear();
     out.reserve(size);
-    let table = table(args);
+    let table = table(args, node_count);
     rkyv::util::with_arena(|arena| {
         rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
             &table,
@@ -541,16 +607,16 @@ pub fn encode_to_vec(args: &[Value]) -> Result<AlignedVec<WIRE_ALIGN>, EncodeErr
 /// rkyv aligns relative to the start of `buf`, so to read the message in place `buf` must start
 /// on a [`WIRE_ALIGN`]-byte boundary (a copy into an aligned buffer works in any case).
 pub fn encode_into(args: &[Value], buf: &mut [u8]) -> Result<usize, EncodeError> {
-    let size = preflight(args)?;
+    let (size, node_count) = preflight(args)?;
     let capacity = buf.len();
-    let table = table(args);
+    let table = table(args, node_count);
     let written = rkyv::util::with_arena(|arena| {
         rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
             &table,
-            Buffer::from(buf),
+            SliceWriter { buf, len: 0 },
             arena.acquire(),
         )
-        .map(|b| b.len())
+        .map(|w| w.len)
     });
     written.map_err(|e| {
         if size > capacity {
@@ -565,11 +631,12 @@ pub fn encode_into(args: &[Value], buf: &mut [u8]) -> Result<usize, EncodeError>
 }
 
 impl WireArgs {
-    /// The owned table [`encode`] would archive for `args` (breadth-first layout). Panics only
-    /// if `args` exceed the limits [`encode`] reports as errors.
-    pub fn from_values(args: &[Value]) -> WireArgs {
-        let t = table(args);
-        WireArgs {
+    /// The owned table [`encode`] would archive for `args` (breadth-first layout), or the
+    /// error [`encode`] would report.
+    pub fn from_values(args: &[Value]) -> Result<WireArgs, EncodeError> {
+        let (_, node_count) = preflight(args)?;
+        let t = table(args, node_count);
+        Ok(WireArgs {
             roots: t.roots,
             nodes: t
                 .nodes
@@ -585,7 +652,7 @@ impl WireArgs {
                     NodeRef::Map { first, len } => WireNode::Map { first, len },
                 })
                 .collect(),
-        }
+        })
     }
 
     /// Archives this table as is, valid or not (for tests and tools).
@@ -657,7 +724,7 @@ fn node_path(nodes: &[ArchivedWireNode], parent: &[u32], at: usize) -> String {
             Some((first, _, true)) => {
                 let rel = n - first as usize;
                 match nodes.get(n.wrapping_sub(1)) {
-                    Some(ArchivedWireNode::Str(key)) if rel % 2 == 1 => {
+                    Some(ArchivedWireNode::Str(key)) if rel & 1 == 1 => {
                         push_key(&mut path, key.as_str())
                     }
                     _ => path.push_str(&format!("[<key {}>]", rel / 2)),
@@ -741,7 +808,7 @@ fn check_structure(roots: u32, nodes: &[ArchivedWireNode]) -> Result<(), WireErr
                 });
             }
             let rel = c - first as usize;
-            if is_map && rel % 2 == 0 && !matches!(nodes[c], ArchivedWireNode::Str(_)) {
+            if is_map && rel & 1 == 0 && !matches!(nodes[c], ArchivedWireNode::Str(_)) {
                 return Err(WireError::KeyNotString {
                     path: node_path(nodes, &parent, i),
                     entry: rel / 2,
@@ -751,7 +818,7 @@ fn check_structure(roots: u32, nodes: &[ArchivedWireNode]) -> Result<(), WireErr
             parent[c] = i as u32;
             depth[c] = child_depth;
             // Keys do not nest; a value (or array item) at this depth must be allowed.
-            let is_key = is_map && rel % 2 == 0;
+            let is_key = is_map && rel & 1 == 0;
             if !is_key && child_depth as usize > MAX_DEPTH {
                 return Err(WireError::TooDeep {
                     path: node_path(nodes, &parent, c),
@@ -771,8 +838,9 @@ pub struct ArgsView<'a> {
 }
 
 impl<'a> ArgsView<'a> {
-    /// Validates `bytes` (a whole message from [`encode`], starting on a [`WIRE_ALIGN`]-byte
-    /// boundary) and returns a view of its arguments. Never panics, whatever the bytes; work and
+    /// Validates `bytes` and returns a view of its arguments. `bytes` must be exactly what
+    /// [`encode`] produced (rkyv puts the archive's root at the end), starting on a
+    /// [`WIRE_ALIGN`]-byte boundary. Never panics, whatever the bytes; work and
     /// scratch memory are linear in `bytes.len()`.
     pub fn new(bytes: &'a [u8]) -> Result<ArgsView<'a>, WireError> {
         let offset = bytes.as_ptr() as usize % WIRE_ALIGN;
@@ -859,7 +927,7 @@ pub enum ValueRef<'a> {
 }
 
 /// The nodes `first..first + span` of `table`, or none if out of range (never, once validated).
-fn range<'a>(table: &'a [ArchivedWireNode], first: u32, span: u64) -> &'a [ArchivedWireNode] {
+fn range(table: &[ArchivedWireNode], first: u32, span: u64) -> &[ArchivedWireNode] {
     let first = first as usize;
     usize::try_from(span)
         .ok()
@@ -1193,3 +1261,505 @@ impl<'a> Iterator for MapIter<'a> {
 }
 
 impl ExactSizeIterator for MapIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args;
+
+    fn round_trip(args: &[Value]) -> AlignedVec<WIRE_ALIGN> {
+        let bytes = encode_to_vec(args).expect("encode");
+        assert!(
+            bytes.len() <= encoded_len_hint(args),
+            "hint {} < encoded {}",
+            encoded_len_hint(args),
+            bytes.len()
+        );
+        let view = ArgsView::new(&bytes).expect("validate");
+        assert_eq!(view.len(), args.len());
+        assert_eq!(view.to_values(), args);
+        for (r, v) in view.iter().zip(args) {
+            assert_eq!(r, *v);
+            assert_eq!(r.to_string(), v.to_string());
+        }
+        // The same bytes, written into a caller's slice of exactly the hinted size.
+        let mut slot = AlignedVec::<WIRE_ALIGN>::new();
+        slot.resize(encoded_len_hint(args), 0xAA);
+        let n = encode_into(args, &mut slot).expect("encode_into");
+        assert_eq!(&slot[..n], &bytes[..]);
+        bytes
+    }
+
+    fn all_kinds() -> Vec<Value> {
+        args![
+            (),
+            true,
+            false,
+            -7,
+            i64::MAX,
+            i64::MIN,
+            0.5,
+            f64::INFINITY,
+            "",
+            "short",
+            "a string longer than eight bytes",
+            Vec::<u8>::new(),
+            vec![1u8, 2, 3],
+            Value::array([1, 2, 3]),
+            Value::Array(vec![]),
+            Value::Map(vec![]),
+            Value::map([
+                ("a", Value::from(1)),
+                ("nested", Value::map([("x", Value::array([Value::Null]))])),
+                ("bytes", Value::from(vec![9u8; 20])),
+                ("a", Value::from("duplicate keys are kept")),
+            ]),
+            Value::array([
+                Value::array([Value::array([Value::map([("deep", true)])])]),
+                Value::from("tail"),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        round_trip(&all_kinds());
+    }
+
+    #[test]
+    fn empty_argument_list_round_trips() {
+        let bytes = round_trip(&[]);
+        let view = ArgsView::new(&bytes).unwrap();
+        assert!(view.is_empty());
+        assert!(view.get(0).is_none());
+    }
+
+    #[test]
+    fn views_read_in_place() {
+        let args = args!["x".repeat(100), vec![7u8; 100], Value::map([("k", "v")])];
+        let bytes = encode_to_vec(&args).unwrap();
+        let range = bytes.as_ptr_range();
+        let view = ArgsView::new(&bytes).unwrap();
+        let s = view.get(0).and_then(|v| v.as_str()).unwrap();
+        let b = view.get(1).and_then(|v| v.as_bytes()).unwrap();
+        assert!(range.contains(&s.as_ptr()) && range.contains(&b.as_ptr()));
+        let map = view.get(2).and_then(|v| v.as_map()).unwrap();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map.get("k").and_then(|v| v.as_str()), Some("v"));
+        assert!(map.get("nope").is_none());
+        assert_eq!(view.get(2).unwrap().get("k").unwrap(), Value::from("v"));
+        let (k, v) = map.iter().next().unwrap();
+        assert_eq!((k, v.as_str()), ("k", Some("v")));
+        assert!(view.get(3).is_none());
+        assert_eq!(view.iter().len(), 3);
+    }
+
+    #[test]
+    fn electron_payload_sizes_round_trip() {
+        for size in [
+            0,
+            1,
+            65535,
+            65536,
+            65537,
+            256 * 1024 + 3,
+            3 * 1024 * 1024 + 1,
+        ] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let text: String = (0..size)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            let args = args![
+                text.clone(),
+                bytes.clone(),
+                Value::map([("s", Value::from(text)), ("b", Value::from(bytes))]),
+            ];
+            let encoded = round_trip(&args);
+            let view = ArgsView::new(&encoded).unwrap();
+            assert_eq!(
+                view.get(0).and_then(|v| v.as_str()).map(str::len),
+                Some(size)
+            );
+            assert_eq!(
+                view.get(1).and_then(|v| v.as_bytes()).map(<[u8]>::len),
+                Some(size)
+            );
+            let slack = encoded_len_hint(&args) - encoded.len();
+            assert!(slack <= 64, "size {size}: hint is {slack} bytes over");
+        }
+    }
+
+    #[test]
+    fn borrowed_and_owned_tables_archive_identically() {
+        // `NodeRef` must archive exactly as `WireNode` (the `as` derive relies on it).
+        let args = all_kinds();
+        let owned = WireArgs::from_values(&args).unwrap().to_bytes().unwrap();
+        assert_eq!(&owned[..], &encode_to_vec(&args).unwrap()[..]);
+    }
+
+    #[test]
+    fn layout_is_breadth_first_with_consecutive_children() {
+        let args = args![Value::array([1, 2]), Value::map([("k", Value::array([3]))])];
+        let t = WireArgs::from_values(&args).unwrap();
+        use WireNode::*;
+        assert_eq!(t.roots, 2);
+        assert_eq!(
+            t.nodes,
+            vec![
+                Array { first: 2, len: 2 },
+                Map { first: 4, len: 1 },
+                Int(1),
+                Int(2),
+                Str("k".into()),
+                Array { first: 6, len: 1 },
+                Int(3),
+            ]
+        );
+    }
+
+    #[test]
+    fn encode_into_reports_a_small_buffer() {
+        let args = args!["x".repeat(1000)];
+        let mut buf = vec![0u8; 500];
+        assert_eq!(
+            encode_into(&args, &mut buf),
+            Err(EncodeError::BufferTooSmall {
+                capacity: 500,
+                needed: encoded_len_hint(&args)
+            })
+        );
+    }
+
+    fn nested(depth: usize, leaf: Value) -> Value {
+        let mut v = leaf;
+        for _ in 1..depth {
+            v = Value::Array(vec![v]);
+        }
+        v
+    }
+
+    #[test]
+    fn encode_accepts_depth_128_and_rejects_129_with_a_path() {
+        round_trip(&[nested(MAX_DEPTH, Value::Null)]);
+        round_trip(&[Value::map([("a", nested(MAX_DEPTH - 1, Value::Int(1)))])]);
+        let too_deep = [
+            Value::Null,
+            Value::map([("a b", nested(MAX_DEPTH, Value::Null))]),
+        ];
+        match encode_to_vec(&too_deep) {
+            Err(EncodeError::TooDeep { path }) => {
+                let expected = format!("args[1][\"a b\"]{}", "[0]".repeat(MAX_DEPTH - 1));
+                assert_eq!(path, expected);
+            }
+            other => panic!("expected TooDeep, got {other:?}"),
+        }
+        let mut buf = vec![0u8; 1 << 16];
+        assert!(matches!(
+            encode_into(&too_deep, &mut buf),
+            Err(EncodeError::TooDeep { .. })
+        ));
+    }
+
+    // ---- hostile input ----
+
+    /// xorshift64*: deterministic, no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Everything a receiver might do with an accepted message.
+    fn exercise(bytes: &[u8]) -> bool {
+        match ArgsView::new(bytes) {
+            Ok(view) => {
+                let values = view.to_values();
+                let _ = format!("{view:?}");
+                for v in view.iter() {
+                    let _ = v.to_string();
+                }
+                assert_eq!(values.len(), view.len());
+                true
+            }
+            Err(e) => {
+                let _ = e.to_string();
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn random_garbage_never_panics() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut buf = AlignedVec::<WIRE_ALIGN>::new();
+        for _ in 0..4000 {
+            buf.clear();
+            let len = rng.below(600);
+            for _ in 0..len {
+                buf.push(rng.next() as u8);
+            }
+            exercise(&buf);
+        }
+    }
+
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut rng = Rng(42);
+        let good = encode_to_vec(&all_kinds()).unwrap();
+        let mut accepted = 0;
+        let mut buf = AlignedVec::<WIRE_ALIGN>::new();
+        for round in 0..4000 {
+            buf.clear();
+            buf.extend_from_slice(&good);
+            for _ in 0..1 + round % 4 {
+                let at = rng.below(buf.len());
+                buf[at] = rng.next() as u8;
+            }
+            if exercise(&buf) {
+                accepted += 1;
+            }
+        }
+        // Some mutations hit payload bytes and stay valid: the view must then be usable.
+        assert!(accepted > 0);
+    }
+
+    #[test]
+    fn random_well_typed_tables_are_checked_without_panicking() {
+        // Archives that pass bytecheck but whose tree structure is arbitrary: only the
+        // structural check stands between them and the views.
+        let mut rng = Rng(7);
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..3000 {
+            let n = rng.below(10);
+            let nodes: Vec<WireNode> = (0..n)
+                .map(|_| {
+                    let first = rng.below(n + 2) as u32;
+                    let len = rng.below(4) as u32;
+                    match rng.below(5) {
+                        0 => Null,
+                        1 => Int(rng.next() as i64),
+                        2 => Str(["a", "bb", "a key with spaces"][rng.below(3)].into()),
+                        3 => Array { first, len },
+                        _ => Map { first, len },
+                    }
+                })
+                .collect();
+            let roots = rng.below(n + 2) as u32;
+            let bytes = WireArgs { roots, nodes }.to_bytes().unwrap();
+            match ArgsView::new(&bytes) {
+                Ok(view) => {
+                    accepted += 1;
+                    let values = view.to_values();
+                    // What was accepted re-encodes to the same values.
+                    let again = encode_to_vec(&values).unwrap();
+                    assert_eq!(ArgsView::new(&again).unwrap().to_values(), values);
+                }
+                Err(e) => {
+                    rejected += 1;
+                    assert!(!e.to_string().is_empty());
+                }
+            }
+        }
+        assert!(accepted > 100 && rejected > 100, "{accepted} / {rejected}");
+    }
+
+    fn check(nodes: Vec<WireNode>, roots: u32) -> Result<Vec<Value>, WireError> {
+        let bytes = WireArgs { roots, nodes }.to_bytes().unwrap();
+        ArgsView::new(&bytes).map(|v| v.to_values())
+    }
+
+    use WireNode::{Array, Int, Map, Null, Str};
+
+    #[test]
+    fn crafted_tables_that_are_well_formed_are_accepted() {
+        let values = check(
+            vec![
+                Map { first: 2, len: 1 },
+                Int(5),
+                Str("k".into()),
+                Array { first: 4, len: 0 },
+            ],
+            2,
+        );
+        assert_eq!(
+            values,
+            Ok(vec![
+                Value::map([("k", Value::Array(vec![]))]),
+                Value::Int(5)
+            ])
+        );
+    }
+
+    #[test]
+    fn a_child_range_pointing_backwards_is_rejected() {
+        let err = check(vec![Int(1), Array { first: 1, len: 1 }], 2).unwrap_err();
+        assert_eq!(
+            err,
+            WireError::ChildBeforeParent {
+                path: "args[1]".into(),
+                node: 1,
+                first: 1
+            }
+        );
+        let err = check(vec![Array { first: 0, len: 1 }], 1).unwrap_err();
+        assert!(matches!(err, WireError::ChildBeforeParent { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_child_range_out_of_the_table_is_rejected() {
+        let err = check(vec![Array { first: 1, len: 2 }, Null], 1).unwrap_err();
+        assert!(matches!(err, WireError::ChildOutOfRange { .. }), "{err}");
+        let err = check(
+            vec![
+                Map {
+                    first: 1,
+                    len: u32::MAX,
+                },
+                Null,
+            ],
+            1,
+        )
+        .unwrap_err();
+        assert!(matches!(err, WireError::ChildOutOfRange { .. }), "{err}");
+        let err = check(
+            vec![Array {
+                first: u32::MAX,
+                len: u32::MAX,
+            }],
+            1,
+        )
+        .unwrap_err();
+        assert!(matches!(err, WireError::ChildOutOfRange { .. }), "{err}");
+        // Even an empty container must point inside the table.
+        let err = check(vec![Array { first: 7, len: 0 }], 1).unwrap_err();
+        assert!(matches!(err, WireError::ChildOutOfRange { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_shared_child_is_rejected() {
+        let err = check(
+            vec![Array { first: 2, len: 1 }, Array { first: 2, len: 1 }, Null],
+            2,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            WireError::SharedChild {
+                path: "args[1]".into(),
+                child: 2,
+                owner: "at args[0][0]".into()
+            }
+        );
+        // A container claiming a later argument.
+        let err = check(vec![Array { first: 1, len: 1 }, Null], 2).unwrap_err();
+        assert!(matches!(err, WireError::SharedChild { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_orphan_node_is_rejected() {
+        let err = check(vec![Null, Null], 1).unwrap_err();
+        assert_eq!(err, WireError::Orphan { node: 1 });
+    }
+
+    #[test]
+    fn more_roots_than_nodes_is_rejected() {
+        let err = check(vec![Null], 2).unwrap_err();
+        assert_eq!(err, WireError::TooManyRoots { roots: 2, nodes: 1 });
+    }
+
+    #[test]
+    fn a_non_string_key_is_rejected() {
+        let err = check(vec![Map { first: 1, len: 1 }, Int(3), Null], 1).unwrap_err();
+        assert_eq!(
+            err,
+            WireError::KeyNotString {
+                path: "args[0]".into(),
+                entry: 0,
+                kind: "int"
+            }
+        );
+    }
+
+    fn chain(depth: usize) -> Vec<WireNode> {
+        let mut nodes: Vec<WireNode> = (1..depth as u32)
+            .map(|i| Array { first: i, len: 1 })
+            .collect();
+        nodes.push(Null);
+        nodes
+    }
+
+    #[test]
+    fn depth_129_is_rejected_and_128_accepted() {
+        assert_eq!(
+            check(chain(MAX_DEPTH), 1),
+            Ok(vec![nested(MAX_DEPTH, Value::Null)])
+        );
+        let err = check(chain(MAX_DEPTH + 1), 1).unwrap_err();
+        assert_eq!(
+            err,
+            WireError::TooDeep {
+                path: format!("args[0]{}", "[0]".repeat(MAX_DEPTH))
+            }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_path_through_maps_and_arrays() {
+        // args[1] = { "foo": [0, 1, 2, <array pointing out of range>] }
+        let nodes = vec![
+            Null,
+            Map { first: 2, len: 1 },
+            Str("foo".into()),
+            Array { first: 4, len: 4 },
+            Int(0),
+            Int(1),
+            Int(2),
+            Array { first: 8, len: 9 },
+        ];
+        let err = check(nodes, 2).unwrap_err();
+        assert!(
+            matches!(&err, WireError::ChildOutOfRange { path, node: 7, .. } if path == "args[1].foo[3]"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("args[1].foo[3] (node 7)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn misaligned_and_truncated_input_is_rejected() {
+        let good = encode_to_vec(&all_kinds()).unwrap();
+        let mut shifted = AlignedVec::<WIRE_ALIGN>::new();
+        shifted.push(0);
+        shifted.extend_from_slice(&good);
+        assert_eq!(
+            ArgsView::new(&shifted[1..]).unwrap_err(),
+            WireError::Misaligned { offset: 1 }
+        );
+        assert!(matches!(
+            ArgsView::new(&[]),
+            Err(WireError::Malformed(_)) | Err(WireError::Misaligned { .. })
+        ));
+        assert!(matches!(
+            ArgsView::new(&good[..good.len() - 16]),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn views_are_send_sync_and_copy() {
+        fn assert_send_sync_copy<T: Send + Sync + Copy>() {}
+        assert_send_sync_copy::<ArgsView<'static>>();
+        assert_send_sync_copy::<ValueRef<'static>>();
+        assert_send_sync_copy::<ArrayRef<'static>>();
+        assert_send_sync_copy::<MapRef<'static>>();
+    }
+}

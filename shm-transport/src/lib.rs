@@ -47,7 +47,7 @@ pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 pub mod loom_support {
     use super::*;
 
-    /// A producer/consumer pair over a heap ring of `capacity` bytes (a power of two >= 64).
+    /// A producer/consumer pair over a heap ring of `capacity` bytes (a power of two, at least 64; at least 128 for chunked messages).
     pub fn ring_pair<P: Park>(
         capacity: u64,
         park: P,

@@ -137,7 +137,7 @@ impl Layout {
         if !(1..=65536).contains(&config.slot_count) {
             return Err(OpenError::BadLayout("slot count not in [1, 65536]"));
         }
-        if config.slot_size % 16 != 0 || !(16..=1 << 24).contains(&config.slot_size) {
+        if !config.slot_size.is_multiple_of(16) || !(16..=1 << 24).contains(&config.slot_size) {
             return Err(OpenError::BadLayout(
                 "slot size not a multiple of 16 in [16, 16 MiB]",
             ));

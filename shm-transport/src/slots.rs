@@ -132,6 +132,7 @@ impl<P: Park> SlotTable<P> {
     /// # Safety
     /// `headers` must point to `count` slot headers, and `payload` cover `count * stride`
     /// bytes (slot `i`'s payload at `i * stride`), all kept mapped by `owner`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn new(
         headers: NonNull<SlotHeader>,
         payload: Bytes,

@@ -1,4 +1,3 @@
-#![cfg(loom)]
 //! Loom models of the [`Event`] sleep/wake handshake (an event count).
 //!
 //! A lost wake-up leaves the waiter parked forever, which loom reports as a deadlock; a missing
@@ -6,6 +5,7 @@
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p electrode-shm --release
 //! --target-dir target/loom --test loom_event`.
+#![cfg(loom)]
 
 mod loom_park;
 

@@ -1,4 +1,3 @@
-#![cfg(loom)]
 //! Loom models of the SPSC byte ring: frames of several sizes through a ring so small that
 //! padding and wrap-around happen, with both sides blocking (`WaitMode::ParkOnly`) on the
 //! ring's data and space events.
@@ -9,6 +8,7 @@
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p electrode-shm --release
 //! --target-dir target/loom --test loom_ring`.
+#![cfg(loom)]
 
 mod loom_park;
 
@@ -23,14 +23,15 @@ fn payload(i: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Four frames through a 64-byte ring (frames of 32, 16, 32 and 32 bytes): the third does not
-/// fit before the ring end, so the producer writes a 16-byte padding frame and wraps to offset
-/// 0, and must first wait for the consumer to free the space. Reserve/commit on one side,
-/// peek/release on the other; order, header fields and every byte are checked, and the final
-/// positions prove the padding was written and skipped.
+/// Seven frames through a 64-byte ring (frames of 32, 16, 32, 32, 16, 32 and 32 bytes): the
+/// third and the seventh do not fit before the ring end, so the producer writes a 16-byte
+/// padding frame and wraps to offset 0 (twice, three and a half laps in all), waiting for the
+/// consumer to free space. Reserve/commit on one side, peek/release on the other; order,
+/// header fields and every byte are checked, and the final positions prove the padding was
+/// written and skipped.
 #[test]
 fn frames_wrap_around_a_tiny_ring() {
-    const LENS: [usize; 4] = [10, 0, 16, 3];
+    const LENS: [usize; 7] = [10, 0, 16, 3, 0, 1, 16];
     // The layout the model relies on: 32 + 16 fill 48 bytes, leaving 16 at the end.
     assert_eq!(frame_size(10) + frame_size(0), 48);
     assert_eq!(frame_size(16), 32);
@@ -60,9 +61,9 @@ fn frames_wrap_around_a_tiny_ring() {
         }
         sender.join().unwrap();
         assert!(consumer.try_peek().unwrap().is_none(), "nothing left");
-        // 32 + 16 + 16 (padding) + 32 + 32: the consumer is one lap plus half on.
+        // 32 + 16 + 16 (pad) + 32 + 32 + 16 + 32 + 16 (pad) + 32.
         let state = format!("{consumer:?}");
-        assert!(state.contains("head: 128,"), "{state}");
+        assert!(state.contains("head: 224,"), "{state}");
     });
     assert!(explored.sleeps > 0, "no side ever slept");
 }

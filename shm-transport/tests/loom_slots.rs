@@ -1,4 +1,3 @@
-#![cfg(loom)]
 //! Loom models of the response-slot state machine: a reply racing the requester's timeout,
 //! a late reply to an abandoned slot that has been reused (stale generation), and the watcher
 //! failing every pending slot when the responder dies.
@@ -9,6 +8,7 @@
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p electrode-shm --release
 //! --target-dir target/loom --test loom_slots`.
+#![cfg(loom)]
 
 mod loom_park;
 

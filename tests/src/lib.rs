@@ -544,3 +544,4 @@ pub mod procfs {
             .collect()
     }
 }
+pub mod api_kit;

@@ -116,15 +116,23 @@ fn main_to_renderer_one_million_frames_checked_by_the_child() {
     for seq in 0..FRAMES {
         let payload = &mut buf[..pattern::frame_len(seq, RING)];
         pattern::fill(seq, payload);
-        r.end
+        if let Err(e) = r
+            .end
             .tx
             .send(TAG_DATA, seq, payload, WaitMode::default(), None)
-            .unwrap_or_else(|e| panic!("sending frame {seq}: {e}"));
+        {
+            let status = r.child.wait();
+            panic!("sending frame {seq}: {e}; renderer exit: {status:?} (see its stderr)");
+        }
     }
-    r.end
+    if let Err(e) = r
+        .end
         .tx
         .send(TAG_DONE, FRAMES, &[], WaitMode::default(), None)
-        .expect("send DONE");
+    {
+        let status = r.child.wait();
+        panic!("sending DONE: {e}; renderer exit: {status:?} (see its stderr)");
+    }
     // The child checks every frame and exits 0 only if all matched (details on its stderr).
     let status = r.child.wait().expect("wait for the renderer");
     let elapsed = start.elapsed();

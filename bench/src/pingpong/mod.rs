@@ -14,6 +14,7 @@
 
 mod affinity;
 mod busy_spin;
+mod clock;
 mod error;
 mod handoff;
 mod peer;
@@ -25,6 +26,7 @@ mod system;
 mod unix_socket;
 
 pub use affinity::{allowed_cpus, Placement};
+pub use clock::stamp_overhead_ns;
 pub use error::BenchError;
 pub use peer::{peer_main, serve_if_peer};
 pub use stats::{Samples, Summary};
@@ -46,10 +48,13 @@ pub const WARMUP_ITERS: usize = 2_000;
 trait RoundTrip {
     /// Send message number `seq` (never 0), wait for its echo and copy it out.
     fn round_trip(&mut self, seq: u64) -> Result<(), BenchError>;
+    /// The peer process's pid.
+    fn peer_pid(&self) -> u32;
 }
 
 enum Backend {
-    Shm(shm_transport::Main),
+    // Boxed: the endpoints are large and only touched through `&mut` in the timed loops.
+    Shm(Box<shm_transport::Main>),
     RawFutex(raw_futex::Main),
     BusySpin(busy_spin::Main),
     UnixSocket(unix_socket::Main),
@@ -131,7 +136,7 @@ impl Session {
         // The peer is spawned before the main thread is pinned, so an unpinned peer inherits
         // the caller's original affinity; a pinned peer pins itself before it reports ready.
         let backend = match system {
-            System::Shm(mode) => Backend::Shm(shm_transport::Main::start(&spec, mode)?),
+            System::Shm(mode) => Backend::Shm(Box::new(shm_transport::Main::start(&spec, mode)?)),
             System::RawFutex => Backend::RawFutex(raw_futex::Main::start(&spec)?),
             System::BusySpin => Backend::BusySpin(busy_spin::Main::start(&spec)?),
             System::UnixSocket => Backend::UnixSocket(unix_socket::Main::start(&spec)?),
@@ -165,15 +170,26 @@ impl Session {
         self.payload
     }
 
+    /// The peer process's pid (it is killed when the session is dropped).
+    pub fn peer_pid(&self) -> u32 {
+        match &self.backend {
+            Backend::Shm(b) => b.peer_pid(),
+            Backend::RawFutex(b) => b.peer_pid(),
+            Backend::BusySpin(b) => b.peer_pid(),
+            Backend::UnixSocket(b) => b.peer_pid(),
+        }
+    }
+
     /// Make `iters` round trips and return each one's latency.
     ///
-    /// Each figure is the time between two consecutive clock reads with one round trip in
-    /// between, so it includes one `Instant::now()` (about 20 ns with the vDSO clock).
+    /// Each figure is the time between two consecutive timestamps with one round trip in
+    /// between, so it includes one timestamp ([`stamp_overhead_ns`]: `rdtsc` where the TSC is
+    /// invariant, else `Instant::now()`).
     pub fn measure(&mut self, iters: usize) -> Result<Samples, BenchError> {
         let mut ns = Vec::with_capacity(iters);
         let seq = &mut self.seq;
         match &mut self.backend {
-            Backend::Shm(b) => record(b, seq, iters, &mut ns)?,
+            Backend::Shm(b) => record(&mut **b, seq, iters, &mut ns)?,
             Backend::RawFutex(b) => record(b, seq, iters, &mut ns)?,
             Backend::BusySpin(b) => record(b, seq, iters, &mut ns)?,
             Backend::UnixSocket(b) => record(b, seq, iters, &mut ns)?,
@@ -185,7 +201,7 @@ impl Session {
     pub fn time(&mut self, iters: u64) -> Result<Duration, BenchError> {
         let seq = &mut self.seq;
         match &mut self.backend {
-            Backend::Shm(b) => total(b, seq, iters),
+            Backend::Shm(b) => total(&mut **b, seq, iters),
             Backend::RawFutex(b) => total(b, seq, iters),
             Backend::BusySpin(b) => total(b, seq, iters),
             Backend::UnixSocket(b) => total(b, seq, iters),
@@ -206,21 +222,13 @@ fn next_seq(seq: &mut u64) -> u64 {
     *seq
 }
 
-#[inline(never)]
 fn record<B: RoundTrip>(
     b: &mut B,
     seq: &mut u64,
     iters: usize,
     out: &mut Vec<u64>,
 ) -> Result<(), BenchError> {
-    let mut prev = Instant::now();
-    for _ in 0..iters {
-        b.round_trip(next_seq(seq))?;
-        let now = Instant::now();
-        out.push((now - prev).as_nanos() as u64);
-        prev = now;
-    }
-    Ok(())
+    clock::stamp_each(iters, out, || b.round_trip(next_seq(seq)))
 }
 
 #[inline(never)]

@@ -172,7 +172,7 @@ pub(crate) struct WordMain<S> {
     // Field order is drop order: the watcher stops before the child is killed.
     _watch: Watch,
     page: Arc<SharedPage>,
-    _child: PeerChild,
+    child: PeerChild,
     payload: Vec<u8>,
     reply: Vec<u8>,
     _signal: PhantomData<fn() -> S>,
@@ -189,7 +189,7 @@ impl<S: Signal + 'static> WordMain<S> {
         Ok(WordMain {
             _watch: watch,
             page,
-            _child: child,
+            child,
             payload: (0..spec.payload).map(|i| i as u8).collect(),
             reply: vec![0; spec.payload],
             _signal: PhantomData,
@@ -198,6 +198,10 @@ impl<S: Signal + 'static> WordMain<S> {
 }
 
 impl<S: Signal> RoundTrip for WordMain<S> {
+    fn peer_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     #[inline]
     fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
         let seq = (seq as u32) & SEQ_MASK;

@@ -51,7 +51,7 @@ pub(crate) struct Main {
     // Field order is drop order: the watcher stops, the endpoints unmap, the peer is killed.
     _watch: Watch,
     end: MainEnd,
-    _child: PeerChild,
+    child: PeerChild,
     mode: WaitMode,
     payload: Vec<u8>,
     reply: Vec<u8>,
@@ -75,7 +75,7 @@ impl Main {
         Ok(Main {
             _watch: watch,
             end,
-            _child: child,
+            child,
             mode,
             payload: (0..spec.payload).map(|i| i as u8).collect(),
             reply: vec![0; spec.payload],
@@ -84,6 +84,10 @@ impl Main {
 }
 
 impl RoundTrip for Main {
+    fn peer_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     #[inline]
     fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
         let len = self.payload.len();

@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 /// Main's side of the socket ping-pong.
 pub(crate) struct Main {
     sock: UnixStream,
-    _child: PeerChild,
+    child: PeerChild,
     payload: Vec<u8>,
     reply: Vec<u8>,
 }
@@ -25,7 +25,7 @@ impl Main {
         drop(theirs);
         Ok(Main {
             sock: ours,
-            _child: child,
+            child,
             payload: (0..spec.payload).map(|i| i as u8).collect(),
             reply: vec![0; spec.payload],
         })
@@ -33,7 +33,8 @@ impl Main {
 }
 
 fn io_err(e: io::Error) -> BenchError {
-    if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::BrokenPipe {
+    use io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
+    if matches!(e.kind(), UnexpectedEof | BrokenPipe | ConnectionReset) {
         BenchError::PeerGone
     } else {
         BenchError::io("socket round trip", e)
@@ -41,6 +42,10 @@ fn io_err(e: io::Error) -> BenchError {
 }
 
 impl RoundTrip for Main {
+    fn peer_pid(&self) -> u32 {
+        self.child.id()
+    }
+
     #[inline]
     fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
         let tag = seq.to_le_bytes();

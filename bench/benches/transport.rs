@@ -34,7 +34,7 @@ fn systems(placement: Placement) -> Vec<System> {
 }
 
 fn bench_id(system: System) -> String {
-    system.to_string().replace([' ', '+'], "_")
+    system.to_string().replace([' ', '+', '-'], "_")
 }
 
 fn round_trips(c: &mut Criterion, placement: Placement) {

@@ -191,6 +191,8 @@ mod connection;
 mod dispatcher;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod main_process;
 mod outbox;
 mod protocol;

@@ -92,6 +92,8 @@ impl MainBuilder {
     pub fn build(self) -> io::Result<Main> {
         electrode_shm::Layout::new(self.config.segment)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        electrode_shm::harden_process()?;
         let shared = Arc::new(MainShared {
             ipc: IpcMain::new(),
             event: Arc::new(Event::new()),

@@ -140,6 +140,8 @@ impl IpcRenderer {
 
     /// [`connect`](Self::connect) with options.
     pub fn connect_with(options: RendererOptions) -> Result<IpcRenderer, IpcError> {
+        // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        electrode_shm::harden_process().map_err(|e| IpcError::Protocol(e.to_string()))?;
         let (seg, main): (Segment, PeerProcess) =
             Segment::from_env().map_err(|e| IpcError::Protocol(e.to_string()))?;
         let live = Liveness::new();

@@ -39,6 +39,8 @@ pub use segment::{
 };
 pub use slots::{Reply, ReplyOutcome, SlotHeader, SlotTable, Ticket};
 #[cfg(not(loom))]
+pub use sys::hardening::{harden_process, is_dumpable};
+#[cfg(not(loom))]
 pub use wait::Futex;
 pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 

@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub use child::ChildGuard;
-pub use peer::{spawn_renderer, Renderer};
+pub use peer::{spawn_renderer, spawn_sleeping_main, Renderer, SleepingMain};
 pub use watchdog::{watchdog, Watchdog};
 
 /// Frame tags and exit codes shared by the tests and `shm_peer`.
@@ -250,13 +250,20 @@ pub mod child {
     }
 }
 
-/// Starting `shm_peer` as a renderer of a fresh segment, with this process as main.
+/// Starting `shm_peer`: as a renderer of a fresh segment with this process as main, or as an
+/// intermediate main (role `main-then-sleep`) with renderers of its own.
 pub mod peer {
-    use crate::child::ChildGuard;
+    use crate::child::{become_subreaper, ChildGuard};
+    use crate::watchdog;
     use electrode_shm::{Liveness, MainEnd, PeerProcess, Segment, SegmentConfig, Watch};
     use std::error::Error;
+    use std::io::{self, BufRead, BufReader, Lines};
     use std::path::Path;
-    use std::process::{Command, Stdio};
+    use std::process::{ChildStdout, Command, Stdio};
+
+    /// Environment variable telling a `main-then-sleep` which process spawned it (so it can
+    /// tell whether its parent already died before it asked to die with it).
+    pub const PARENT_ENV: &str = "SHM_PEER_PARENT";
 
     /// A renderer child connected to this process (main) over its own segment.
     pub struct Renderer {
@@ -301,6 +308,67 @@ pub mod peer {
             end,
             child,
             _watch: watch,
+        })
+    }
+
+    /// An intermediate main (`shm_peer main-then-sleep`) whose renderers are all ready.
+    pub struct SleepingMain {
+        /// The intermediate main (killed and reaped on drop).
+        pub child: ChildGuard,
+        /// Its renderers' pids (our grandchildren, on the watchdog's kill list; once main is
+        /// reaped they are our children: [`ChildGuard::adopt`] them).
+        pub renderers: Vec<u32>,
+        /// The rest of the stdout pipe main and its renderers share (the renderers' reports).
+        pub lines: Lines<BufReader<ChildStdout>>,
+    }
+
+    impl std::fmt::Debug for SleepingMain {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("SleepingMain")
+                .field("child", &self.child)
+                .field("renderers", &self.renderers)
+                .finish()
+        }
+    }
+
+    /// Make this process a child subreaper, spawn `exe main-then-sleep <renderer_role> <n>`
+    /// and read its stdout up to `ready`, collecting the renderers' pids.
+    pub fn spawn_sleeping_main(
+        exe: &Path,
+        renderer_role: &str,
+        n: usize,
+    ) -> io::Result<SleepingMain> {
+        become_subreaper()?;
+        let mut child = ChildGuard::spawn(
+            Command::new(exe)
+                .args(["main-then-sleep", renderer_role, &n.to_string()])
+                .env(PARENT_ENV, std::process::id().to_string())
+                .stdout(Stdio::piped()),
+        )?;
+        let stdout = child.take_stdout().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut renderers = Vec::new();
+        loop {
+            let Some(line) = lines.next().transpose()? else {
+                return Err(io::Error::other(
+                    "main-then-sleep closed stdout before `ready`",
+                ));
+            };
+            if line == "ready" {
+                break;
+            }
+            let pid = line
+                .strip_prefix("renderer ")
+                .and_then(|p| p.parse::<u32>().ok())
+                .ok_or_else(|| io::Error::other(format!("unexpected line {line:?}")))?;
+            // Sound: main never reaps its renderers, so the pid stays theirs until we do.
+            watchdog::register(pid);
+            renderers.push(pid);
+        }
+        Ok(SleepingMain {
+            child,
+            renderers,
+            lines,
         })
     }
 }

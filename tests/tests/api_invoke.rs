@@ -24,7 +24,10 @@ fn want_123(a: &electrode::ArgsView<'_>) -> Result<Value, RemoteError> {
 
 #[test]
 fn handle_once_answers_once_with_the_sync_handlers_value() {
-    let _dog = watchdog(LIMIT, "handle_once_answers_once_with_the_sync_handlers_value");
+    let _dog = watchdog(
+        LIMIT,
+        "handle_once_answers_once_with_the_sync_handlers_value",
+    );
     let main = Main::new().unwrap();
     main.ipc().handle_once("once", |_, a| want_123(a)).unwrap();
     main.ipc()
@@ -33,7 +36,9 @@ fn handle_once_answers_once_with_the_sync_handlers_value() {
     spawn(&main, RENDERER, "handle-once", &[]).expect_success();
     // The once handlers removed themselves: registering again works.
     main.ipc().handle("once", |_, _| Ok(Value::Null)).unwrap();
-    main.ipc().handle("once-future", |_, _| Ok(Value::Null)).unwrap();
+    main.ipc()
+        .handle("once-future", |_, _| Ok(Value::Null))
+        .unwrap();
 }
 
 #[test]
@@ -147,7 +152,9 @@ fn main_invokes_a_renderers_handler() {
     let (tx, deadlock) = mpsc::channel();
     let tx = Mutex::new(tx);
     main.ipc().on("try-deadlock", move |e, _| {
-        let r = e.sender().invoke_blocking("double", &args![1], Some(HANG_GUARD));
+        let r = e
+            .sender()
+            .invoke_blocking("double", &args![1], Some(HANG_GUARD));
         e.set_return_value(r == Err(IpcError::WouldDeadlock));
         let _ = tx.lock().unwrap().send(r);
     });

@@ -3,15 +3,12 @@
 //! Segments are memfds: they have no name in any filesystem (link count 0) and are reachable
 //! only through `/proc/<pid>/fd` of a process holding them, so they vanish with their holders.
 
-use electrode_tests::child::become_subreaper;
 use electrode_tests::procfs::{self, FileId, SEGMENT_MEMFD};
-use electrode_tests::{watchdog, ChildGuard};
+use electrode_tests::{spawn_sleeping_main, watchdog, ChildGuard, SleepingMain};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const PEER: &str = env!("CARGO_BIN_EXE_shm_peer");
@@ -56,41 +53,17 @@ fn segment_link_counts(pid: u32) -> Vec<u64> {
 
 #[test]
 fn killing_main_leaves_no_segment_and_no_dev_shm_entry() {
-    become_subreaper().expect("PR_SET_CHILD_SUBREAPER");
     let _dog = watchdog(
         Duration::from_secs(60),
         "killing_main_leaves_no_segment_and_no_dev_shm_entry",
     );
     let shm_before = procfs::dev_shm().expect("list /dev/shm");
-
-    let mut main = ChildGuard::spawn(
-        Command::new(PEER)
-            .args([
-                "main-then-sleep",
-                "wait-for-main-death",
-                &RENDERERS.to_string(),
-            ])
-            .env("SHM_PEER_PARENT", std::process::id().to_string())
-            .stdout(Stdio::piped()),
-    )
-    .expect("spawn the intermediate main");
-    let mut lines = BufReader::new(main.take_stdout().expect("piped stdout")).lines();
-    let mut renderers = Vec::new();
-    loop {
-        let line = lines
-            .next()
-            .expect("the helpers closed stdout early")
-            .expect("read the helpers' stdout");
-        if line == "ready" {
-            break;
-        }
-        let pid: u32 = line
-            .strip_prefix("renderer ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("expected `renderer <pid>` or `ready`, got {line:?}"));
-        watchdog::register(pid);
-        renderers.push(pid);
-    }
+    let SleepingMain {
+        child: mut main,
+        renderers,
+        lines,
+    } = spawn_sleeping_main(Path::new(PEER), "wait-for-main-death", RENDERERS)
+        .expect("start an intermediate main");
     assert_eq!(renderers.len(), RENDERERS);
 
     // While everyone is alive: main holds one memfd per renderer, each renderer holds and maps

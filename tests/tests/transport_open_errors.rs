@@ -101,6 +101,10 @@ fn open_fake(fields: Fields) -> Result<Segment, OpenError> {
 
 #[test]
 fn the_hand_written_header_is_what_create_writes_and_it_opens() {
+    let _dog = watchdog(
+        Duration::from_secs(30),
+        "the_hand_written_header_is_what_create_writes_and_it_opens",
+    );
     assert_eq!(std::mem::size_of::<SegmentHeader>(), 56);
     let real = Segment::create(config()).unwrap();
     let mut bytes = [0u8; 56];
@@ -114,6 +118,7 @@ fn the_hand_written_header_is_what_create_writes_and_it_opens() {
 
 #[test]
 fn unsealed_file_is_not_sealed() {
+    let _dog = watchdog(Duration::from_secs(30), "unsealed_file_is_not_sealed");
     let f = Fields::valid(config());
     assert!(matches!(
         Segment::open(fake(f, f.total_size, false)),
@@ -123,6 +128,7 @@ fn unsealed_file_is_not_sealed() {
 
 #[test]
 fn wrong_magic_is_bad_magic() {
+    let _dog = watchdog(Duration::from_secs(30), "wrong_magic_is_bad_magic");
     let magic = u64::from_le_bytes(*b"ELECTRD\x02");
     let f = Fields {
         magic,
@@ -141,6 +147,7 @@ fn wrong_magic_is_bad_magic() {
 
 #[test]
 fn wrong_version_is_bad_version() {
+    let _dog = watchdog(Duration::from_secs(30), "wrong_version_is_bad_version");
     for found in [0, LAYOUT_VERSION + 1, u32::MAX] {
         let f = Fields {
             version: found,
@@ -160,6 +167,7 @@ fn wrong_version_is_bad_version() {
 
 #[test]
 fn truncated_files_are_bad_layout() {
+    let _dog = watchdog(Duration::from_secs(30), "truncated_files_are_bad_layout");
     let f = Fields::valid(config());
     // Shorter than the header says, by a page and by one byte.
     for len in [f.total_size - 4096, f.total_size - 1] {
@@ -184,6 +192,10 @@ fn truncated_files_are_bad_layout() {
 
 #[test]
 fn impossible_sizes_in_the_header_are_bad_layout() {
+    let _dog = watchdog(
+        Duration::from_secs(30),
+        "impossible_sizes_in_the_header_are_bad_layout",
+    );
     let v = Fields::valid(config());
     let cases = [
         (

@@ -8,13 +8,13 @@
 //! it over-counts.
 
 use electrode_shm::{RecvError, SegmentConfig, WaitMode};
-use electrode_tests::child::become_subreaper;
 use electrode_tests::protocol::TAG_READY;
-use electrode_tests::{procfs, spawn_renderer, watchdog, ChildGuard};
-use std::io::{BufRead, BufReader};
+use electrode_tests::{
+    procfs, spawn_renderer, spawn_sleeping_main, watchdog, ChildGuard, SleepingMain,
+};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -101,38 +101,26 @@ fn field<'a>(line: &'a str, word: &str) -> Option<&'a str> {
 
 #[test]
 fn renderer_blocked_in_wait_reply_and_recv_gets_peer_gone_when_main_is_sigkilled() {
-    // The renderer is our grandchild; once its main dies it becomes our child, so we can reap
-    // it and read its exit status.
-    become_subreaper().expect("PR_SET_CHILD_SUBREAPER");
     let _dog = watchdog(
         Duration::from_secs(60),
         "renderer_blocked_in_wait_reply_and_recv_gets_peer_gone_when_main_is_sigkilled",
     );
-    let mut main = ChildGuard::spawn(
-        Command::new(PEER)
-            .args(["main-then-sleep", "wait-for-main-death", "1"])
-            .env("SHM_PEER_PARENT", std::process::id().to_string())
-            .stdout(Stdio::piped()),
-    )
-    .expect("spawn the intermediate main");
-    // Main and renderer share this pipe: main says who the renderer is and when it is ready
-    // (both its waits parked); the renderer reports how its waits ended. EOF: both exited.
-    let mut lines = BufReader::new(main.take_stdout().expect("piped stdout")).lines();
-    let mut next = || {
-        lines
-            .next()
-            .expect("the helpers closed stdout early")
-            .expect("read the helpers' stdout")
+    // Main prints `ready` once its renderer's two waits are parked. The renderer is our
+    // grandchild; once its main is dead and reaped it becomes our child (we are a subreaper).
+    let SleepingMain {
+        child: mut main,
+        renderers,
+        lines,
+    } = spawn_sleeping_main(Path::new(PEER), "wait-for-main-death", 1)
+        .expect("start an intermediate main");
+    let [renderer] = renderers[..] else {
+        panic!("expected one renderer, got {renderers:?}")
     };
-    let line = next();
-    let renderer: u32 = field(&line, "renderer")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("expected `renderer <pid>`, got {line:?}"));
-    watchdog::register(renderer);
-    assert_eq!(next(), "ready");
 
     let killed_at = Instant::now();
     main.kill().expect("SIGKILL the intermediate main");
+    // The renderer reports how its waits ended on the pipe it shares with main; EOF means
+    // both have exited.
     let mut reports = Vec::new();
     for line in lines {
         let line = line.expect("read the renderer's report");
@@ -140,9 +128,9 @@ fn renderer_blocked_in_wait_reply_and_recv_gets_peer_gone_when_main_is_sigkilled
     }
     let status = main.wait().expect("reap the intermediate main");
     assert_eq!(status.signal(), Some(libc::SIGKILL), "main: {status}");
-    // Main is reaped, so the renderer has been reparented to us.
-    let mut renderer = ChildGuard::adopt(renderer);
-    let status = renderer.wait().expect("reap the renderer");
+    let status = ChildGuard::adopt(renderer)
+        .wait()
+        .expect("reap the renderer");
 
     println!("renderer reports after main's SIGKILL: {reports:?}");
     for wait in ["recv", "wait_reply"] {

@@ -4,5 +4,6 @@
 //! failure.
 
 pub(crate) mod futex;
+pub(crate) mod hardening;
 pub(crate) mod memfd;
 pub(crate) mod pidfd;

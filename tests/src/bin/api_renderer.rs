@@ -84,7 +84,10 @@ fn handle_once() -> Check {
     let r = connect()?;
     let v = call("invoke(once, 123)", r.invoke_blocking("once", &args![123]))?;
     expect_eq("first invoke(once)", v, Value::from(3))?;
-    let e = fails("second invoke(once)", r.invoke_blocking("once", &args![123]))?;
+    let e = fails(
+        "second invoke(once)",
+        r.invoke_blocking("once", &args![123]),
+    )?;
     expect_eq(
         "second invoke(once)",
         e.to_string(),
@@ -110,19 +113,30 @@ fn handle_once() -> Check {
 
 fn async_handler() -> Check {
     let r = connect()?;
-    let v = call("invoke(async) future", block_on(r.invoke("async", &args![])))?;
+    let v = call(
+        "invoke(async) future",
+        block_on(r.invoke("async", &args![])),
+    )?;
     expect_eq("invoke(async) future", v, Value::from(3))?;
     let v = call(
         "invoke(async).wait",
         r.invoke("async", &args![]).wait(Some(HANG_GUARD)),
     )?;
     expect_eq("invoke(async).wait", v, Value::from(3))?;
-    let v = call("invoke_blocking(async)", r.invoke_blocking("async", &args![]))?;
+    let v = call(
+        "invoke_blocking(async)",
+        r.invoke_blocking("async", &args![]),
+    )?;
     expect_eq("invoke_blocking(async)", v, Value::from(3))
 }
 
 /// Check one rejection both ways (blocking, through a slot; future, through the ring).
-fn rejects(r: &IpcRenderer, channel: &str, a: &[Value], check: impl Fn(&IpcError) -> Check) -> Check {
+fn rejects(
+    r: &IpcRenderer,
+    channel: &str,
+    a: &[Value],
+    check: impl Fn(&IpcError) -> Check,
+) -> Check {
     let e = fails(
         &format!("invoke_blocking({channel})"),
         r.invoke_blocking(channel, a),
@@ -163,7 +177,10 @@ fn errors() -> Check {
         exact("Error invoking remote method 'nobody': Error: No handler registered for 'nobody'"),
     )?;
     // handle, then removeHandler: no handler.
-    let v = call("invoke(removed) before removal", r.invoke_blocking("removed", &args![]))?;
+    let v = call(
+        "invoke(removed) before removal",
+        r.invoke_blocking("removed", &args![]),
+    )?;
     expect_eq("invoke(removed) before removal", v, Value::from("here"))?;
     let v = call(
         "send_sync(remove-handler)",
@@ -174,9 +191,7 @@ fn errors() -> Check {
         &r,
         "removed",
         &args![],
-        exact(
-            "Error invoking remote method 'removed': Error: No handler registered for 'removed'",
-        ),
+        exact("Error invoking remote method 'removed': Error: No handler registered for 'removed'"),
     )?;
     // A dropped DeferredReply: on the dispatcher, and later on another thread.
     for ch in ["deferred-drop", "deferred-drop-later"] {
@@ -214,7 +229,10 @@ fn errors() -> Check {
             format!("`{e}` does not say the handler panicked")
         })
     })?;
-    let v = call("invoke(alive) after the panic", r.invoke_blocking("alive", &args![]))?;
+    let v = call(
+        "invoke(alive) after the panic",
+        r.invoke_blocking("alive", &args![]),
+    )?;
     expect_eq("invoke(alive)", v, Value::from("yes"))
 }
 
@@ -244,8 +262,15 @@ fn main_invoke() -> Check {
         let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(());
     });
     ready(&r, &args![])?;
-    let v = call("send_sync(try-deadlock)", r.send_sync("try-deadlock", &args![]))?;
-    expect_eq("blocking invoke on main's dispatcher thread refused", v, Value::from(true))?;
+    let v = call(
+        "send_sync(try-deadlock)",
+        r.send_sync("try-deadlock", &args![]),
+    )?;
+    expect_eq(
+        "blocking invoke on main's dispatcher thread refused",
+        v,
+        Value::from(true),
+    )?;
     rx.recv_timeout(HANG_GUARD)
         .map_err(|e| format!("no `bye` from main: {e}"))
 }
@@ -306,9 +331,14 @@ fn ordering(argv: &[String]) -> Check {
         let kind = rng.below(3) as usize;
         kinds[kind] += 1;
         match kind {
-            0 => r.send("seq", &args![i]).map_err(|e| format!("send {i}: {e}"))?,
+            0 => r
+                .send("seq", &args![i])
+                .map_err(|e| format!("send {i}: {e}"))?,
             1 => {
-                let v = call(&format!("send_sync {i}"), r.send_sync("seq-sync", &args![i]))?;
+                let v = call(
+                    &format!("send_sync {i}"),
+                    r.send_sync("seq-sync", &args![i]),
+                )?;
                 expect_eq(&format!("send_sync {i}"), v, Value::from(i))?;
             }
             _ => pending.push((i, r.invoke("seq-invoke", &args![i]))),
@@ -327,13 +357,11 @@ fn ordering(argv: &[String]) -> Check {
 
 // ---- sendSync (api_send_sync.rs) ----
 
-fn send_sync_fails(
-    r: &IpcRenderer,
-    channel: &str,
-    check: impl Fn(&RemoteError) -> Check,
-) -> Check {
+fn send_sync_fails(r: &IpcRenderer, channel: &str, check: impl Fn(&RemoteError) -> Check) -> Check {
     match r.send_sync(channel, &args![]) {
-        Ok(v) => Err(format!("send_sync({channel}) returned {v:?}, want an error")),
+        Ok(v) => Err(format!(
+            "send_sync({channel}) returned {v:?}, want an error"
+        )),
         Err(IpcError::SendSync { channel: c, error }) => {
             expect_eq("the error's channel", c.as_str(), channel)?;
             check(&error).map_err(|m| format!("send_sync({channel}): {m}"))
@@ -374,10 +402,20 @@ fn return_value() -> Check {
     )?;
     expect_eq("send_sync_timeout(hold)", e, IpcError::TimedOut)?;
     // ...and its late answer reaches nobody: it must not leak into the next calls.
-    let v = call("send_sync(release-held)", r.send_sync("release-held", &args![]))?;
-    expect_eq("late set_return_value on the held event", v, Value::from(true))?;
+    let v = call(
+        "send_sync(release-held)",
+        r.send_sync("release-held", &args![]),
+    )?;
+    expect_eq(
+        "late set_return_value on the held event",
+        v,
+        Value::from(true),
+    )?;
     for i in 0..300 {
-        let v = call(&format!("send_sync(multi) #{i}"), r.send_sync("multi", &args![]))?;
+        let v = call(
+            &format!("send_sync(multi) #{i}"),
+            r.send_sync("multi", &args![]),
+        )?;
         expect_eq(&format!("send_sync(multi) #{i}"), v, Value::from("first"))?;
     }
     send_sync_fails(&r, "typed-sync", |e| {
@@ -438,7 +476,11 @@ fn frames() -> Check {
     expect_eq("sender.send after frame 0's ping", got, (0, args![0]))?;
 
     let v = call("send_sync(to-frame)", f1.send_sync("to-frame", &args![1]))?;
-    expect_eq("send_to_frame(1), send_to_frame(99)", v, Value::array([true, false]))?;
+    expect_eq(
+        "send_to_frame(1), send_to_frame(99)",
+        v,
+        Value::array([true, false]),
+    )?;
     let got = next(&direct1, "send_to_frame(1)")?;
     expect_eq("send_to_frame(1)", got, (1, args![1]))?;
     // One more round trip to frame 0, so anything misrouted has arrived by now.
@@ -446,8 +488,12 @@ fn frames() -> Check {
         .map_err(|e| format!("r0.send: {e}"))?;
     next(&pong0, "second reply on frame 0")?;
     next(&main0, "second sender.send")?;
-    ensure(pong0.try_recv().is_err(), || "extra reply on frame 0".into())?;
-    ensure(pong1.try_recv().is_err(), || "extra reply on frame 1".into())?;
+    ensure(pong0.try_recv().is_err(), || {
+        "extra reply on frame 0".into()
+    })?;
+    ensure(pong1.try_recv().is_err(), || {
+        "extra reply on frame 1".into()
+    })?;
     ensure(main1.try_recv().is_err(), || {
         "sender.send reached frame 1 (it must go to frame 0)".into()
     })?;
@@ -462,9 +508,14 @@ fn frames() -> Check {
 fn scopes() -> Check {
     let r = connect()?;
     ready(&r, &args![])?;
-    r.send("order", &args![]).map_err(|e| format!("send(order): {e}"))?;
+    r.send("order", &args![])
+        .map_err(|e| format!("send(order): {e}"))?;
     let v = call("send_sync(order-sync)", r.send_sync("order-sync", &args![]))?;
-    expect_eq("send_sync(order-sync): the scope's value", v, Value::from("wc"))?;
+    expect_eq(
+        "send_sync(order-sync): the scope's value",
+        v,
+        Value::from("wc"),
+    )?;
     let v = call("invoke(who)", r.invoke_blocking("who", &args![]))?;
     expect_eq("invoke(who) with a scoped handler", v, Value::from("wc"))?;
     // invoke never reaches `on` listeners.
@@ -484,15 +535,25 @@ fn scopes() -> Check {
         r.send_sync("drop-scoped-handler", &args![]),
     )?;
     expect_eq("send_sync(drop-scoped-handler)", v, Value::from(true))?;
-    let v = call("invoke(who) after removal", r.invoke_blocking("who", &args![]))?;
-    expect_eq("invoke(who) without the scoped handler", v, Value::from("global"))
+    let v = call(
+        "invoke(who) after removal",
+        r.invoke_blocking("who", &args![]),
+    )?;
+    expect_eq(
+        "invoke(who) without the scoped handler",
+        v,
+        Value::from("global"),
+    )
 }
 
 fn invoke_expect(argv: &[String]) -> Check {
     let channel = argv.first().ok_or("missing channel")?;
     let want = argv.get(1).ok_or("missing expected value")?;
     let r = connect()?;
-    let v = call(&format!("invoke({channel})"), r.invoke_blocking(channel, &args![]))?;
+    let v = call(
+        &format!("invoke({channel})"),
+        r.invoke_blocking(channel, &args![]),
+    )?;
     expect_eq(&format!("invoke({channel})"), v, Value::from(want.as_str()))
 }
 
@@ -530,7 +591,10 @@ fn load(argv: &[String]) -> Check {
     for (j, f) in in_flight {
         check(j, f.wait(Some(HANG_GUARD)))?;
     }
-    let v = call("send_sync(load-done)", r.send_sync("load-done", &args![idx]))?;
+    let v = call(
+        "send_sync(load-done)",
+        r.send_sync("load-done", &args![idx]),
+    )?;
     expect_eq("invokes main answered for me", v, Value::from(count))
 }
 
@@ -555,7 +619,11 @@ fn worker(argv: &[String]) -> Check {
             r.invoke_blocking("tick", &args![idx, i]),
         )?;
         let a = v.as_array().ok_or_else(|| format!("tick {i}: {v:?}"))?;
-        expect_eq(&format!("tick {i}: echoed index"), a.first(), Some(&Value::from(i)))?;
+        expect_eq(
+            &format!("tick {i}: echoed index"),
+            a.first(),
+            Some(&Value::from(i)),
+        )?;
         if a.get(1) == Some(&Value::from("stop")) {
             return Ok(());
         }
@@ -581,9 +649,18 @@ fn outcome(r: &Result<Value, IpcError>) -> String {
 
 fn pending_calls() -> Check {
     let r = connect()?;
-    let calls: Vec<(&str, Box<dyn FnOnce(IpcRenderer) -> Result<Value, IpcError> + Send>)> = vec![
-        ("invoke_blocking", Box::new(|r| r.invoke_blocking("hold", &args![]))),
-        ("send_sync", Box::new(|r| r.send_sync("hold-sync", &args![]))),
+    let calls: Vec<(
+        &str,
+        Box<dyn FnOnce(IpcRenderer) -> Result<Value, IpcError> + Send>,
+    )> = vec![
+        (
+            "invoke_blocking",
+            Box::new(|r| r.invoke_blocking("hold", &args![])),
+        ),
+        (
+            "send_sync",
+            Box::new(|r| r.send_sync("hold-sync", &args![])),
+        ),
         (
             "invoke_future",
             Box::new(|r| block_on(r.invoke("hold", &args![]))),
@@ -640,7 +717,9 @@ fn main_host() -> Check {
     {
         let (tx, held) = (Mutex::new(tx), held_events.clone());
         main.ipc().on("hold-sync", move |e, _| {
-            held.lock().unwrap_or_else(|e| e.into_inner()).push(e.clone());
+            held.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(e.clone());
             let _ = tx
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

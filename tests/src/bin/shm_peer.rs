@@ -31,6 +31,7 @@ use electrode_shm::{
     AlignedBuf, Liveness, OpenError, RecvError, RendererEnd, Segment, SegmentConfig, WaitMode,
     Watch,
 };
+use electrode_tests::peer::PARENT_ENV;
 use electrode_tests::protocol::*;
 use electrode_tests::{pattern, procfs, spawn_renderer, Renderer};
 use std::io::Write;
@@ -39,8 +40,6 @@ use std::time::Duration;
 
 /// Environment variable overriding the self-watchdog, in seconds.
 const WATCHDOG_ENV: &str = "SHM_PEER_WATCHDOG_SECS";
-/// Environment variable with the pid of the process that spawned a `main-then-sleep`.
-const PARENT_ENV: &str = "SHM_PEER_PARENT";
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("shm_peer[{}]: {msg}", std::process::id());

@@ -1,0 +1,84 @@
+//! Main's decode-and-validate path as a plain function, for fuzzers and robustness tests.
+//!
+//! Not part of the API (hidden from the docs): [`decode_message`] runs, on one frame's payload,
+//! the steps the dispatcher runs on every message a renderer writes, without a running `Main`:
+//! the `fuzz/` crate's `decode` target and the `hostile_decode` test call it with hostile bytes.
+
+use crate::codec;
+use crate::protocol::{Envelope, Kind, Malformed, FLAG_ERROR};
+use electrode_shm::AlignedBuf;
+
+/// Run the dispatcher's checks on one message from a renderer: frame tag `tag` (the message
+/// kind), frame payload `bytes`. Returns whether main would act on the message (`true`) or
+/// reject it as a protocol violation (`false`). Never panics, whatever the bytes.
+///
+/// The steps are the dispatcher's (`dispatcher::handle`): copy the payload into a private
+/// 16-byte aligned buffer (as `Message::copy_into` does), decode the kind, parse and validate
+/// the envelope, then per kind validate the arguments and convert them to owned values (what
+/// an async handler or a listener's `to_values` does), decode a handler's reply, or accept a
+/// frame announcement; kinds that only main sends are rejected.
+pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
+    let mut copy = AlignedBuf::new();
+    copy.extend_from_slice(bytes);
+    check(tag, copy.as_slice()).is_ok()
+}
+
+fn check(tag: u16, bytes: &[u8]) -> Result<(), Malformed> {
+    let kind =
+        Kind::from_tag(tag).ok_or_else(|| Malformed(format!("unknown message kind {tag}")))?;
+    let parsed = Envelope::parse(bytes)?;
+    match kind {
+        Kind::Send | Kind::SendSync | Kind::Invoke => {
+            let args = parsed.view()?;
+            let values = args.to_values();
+            debug_assert_eq!(values.len(), args.len());
+        }
+        Kind::HandlerReply => {
+            codec::decode_result(parsed.args, parsed.env.flags & FLAG_ERROR != 0)
+                .map_err(|e| Malformed(e.to_string()))?;
+        }
+        Kind::FrameOpen => {}
+        Kind::Message | Kind::LargeReply | Kind::Reply | Kind::InvokeRenderer => {
+            return Err(Malformed(format!(
+                "{kind:?} is not a renderer-to-main message"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_message;
+    use crate::codec;
+    use crate::protocol::{Envelope, Kind};
+    use crate::Value;
+
+    fn message(channel: &str, args: &[Value]) -> Vec<u8> {
+        codec::message_bytes(&Envelope::default(), channel, args).unwrap()
+    }
+
+    #[test]
+    fn accepts_what_a_renderer_writes() {
+        let m = message("echo", &[Value::from("x"), Value::from(3)]);
+        for kind in [Kind::Send, Kind::SendSync, Kind::Invoke, Kind::FrameOpen] {
+            assert!(decode_message(kind as u16, &m), "{kind:?}");
+        }
+        let reply = message("echo", &[Value::from(1)]);
+        assert!(decode_message(Kind::HandlerReply as u16, &reply));
+    }
+
+    #[test]
+    fn rejects_main_kinds_unknown_kinds_and_garbage() {
+        let m = message("echo", &[Value::from(1)]);
+        for tag in [0u16, 6, 15, 16, 17, 18, 19, 20, u16::MAX] {
+            assert!(!decode_message(tag, &m), "tag {tag}");
+        }
+        assert!(!decode_message(Kind::Send as u16, &[]));
+        assert!(!decode_message(Kind::Send as u16, &m[..m.len() - 1]));
+        // Odd offset into the input: the copy makes it aligned, so it is still accepted.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&m);
+        assert!(decode_message(Kind::Send as u16, &shifted[1..]));
+    }
+}

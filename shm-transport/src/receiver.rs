@@ -128,16 +128,16 @@ impl<P: Park> Receiver<P> {
             self.buf.clear();
         }
         loop {
-            let Some(g) = self.consumer.try_peek()? else {
+            let Some(FrameHeader {
+                kind, tag, meta, ..
+            }) = self.consumer.peek_header()?
+            else {
                 return Ok(if self.partial.is_some() {
                     Progress::Partial
                 } else {
                     Progress::Empty
                 });
             };
-            let FrameHeader {
-                kind, tag, meta, ..
-            } = g.header();
             match (kind, self.partial) {
                 (FrameKind::Whole, None) => return Ok(Progress::Whole),
                 (FrameKind::First, None) => {
@@ -147,6 +147,7 @@ impl<P: Park> Receiver<P> {
                 (FrameKind::Middle | FrameKind::Last, Some(p)) if p == (tag, meta) => {}
                 _ => return Err(Corrupt("chunk out of sequence")),
             }
+            let g = self.consumer.try_peek()?.expect("header just peeked");
             if self.buf.len() + g.len() > self.max_message {
                 return Err(Corrupt("message larger than the limit"));
             }
@@ -166,12 +167,8 @@ impl<P: Park> Receiver<P> {
         Ok(match p {
             Progress::Empty | Progress::Partial => None,
             Progress::Whole => {
-                // The header is read and validated again here; if a hostile producer changed it
-                // since `step` looked, it must still be a whole frame.
+                // The consumer caches the header `step` validated: no second read.
                 let g = self.consumer.try_peek()?.ok_or(Corrupt("frame vanished"))?;
-                if g.header().kind != FrameKind::Whole {
-                    return Err(Corrupt("frame header changed after it was read"));
-                }
                 Some(Message::Frame(g))
             }
             Progress::Assembled(tag, meta) => Some(Message::Assembled {

@@ -566,6 +566,8 @@ pub struct Consumer<P: Park> {
     head: u64,
     /// Last validated producer position.
     tail: u64,
+    /// The validated header of the frame at `head`, until it is released.
+    peeked: Option<FrameHeader>,
     pub(crate) park: P,
     pub(crate) live: Liveness,
 }
@@ -597,6 +599,7 @@ impl<P: Park> Consumer<P> {
             ring,
             head,
             tail: head,
+            peeked: None,
             park,
             live,
         }
@@ -652,6 +655,21 @@ impl<P: Park> Consumer<P> {
     /// Every byte of the header is copied out once and validated against the ring's bounds;
     /// the payload range it names is guaranteed to lie inside the published part of the ring.
     pub fn try_peek(&mut self) -> Result<Option<ReadGrant<'_, P>>, Corrupt> {
+        Ok(self.peek_header()?.map(|header| ReadGrant {
+            at: (self.head & (self.ring.capacity - 1)) as usize + FRAME_HEADER_LEN,
+            header,
+            consumer: self,
+        }))
+    }
+
+    /// The validated header of the frame at the head, if any, without borrowing the frame.
+    ///
+    /// The header is read from shared memory once per frame and cached until the frame is
+    /// released, so later peeks see exactly what was validated, whatever the producer does.
+    pub fn peek_header(&mut self) -> Result<Option<FrameHeader>, Corrupt> {
+        if let Some(h) = self.peeked {
+            return Ok(Some(h));
+        }
         loop {
             if !self.has_data()? {
                 return Ok(None);
@@ -684,11 +702,8 @@ impl<P: Park> Consumer<P> {
             if size > cap / 2 {
                 return Err(Corrupt("frame larger than half the ring"));
             }
-            return Ok(Some(ReadGrant {
-                at: pos + FRAME_HEADER_LEN,
-                header,
-                consumer: self,
-            }));
+            self.peeked = Some(header);
+            return Ok(Some(header));
         }
     }
 
@@ -788,6 +803,7 @@ impl<P: Park> ReadGrant<'_, P> {
     pub fn release(self) {
         let c = self.consumer;
         c.head += frame_size(u64::from(self.header.len));
+        c.peeked = None;
         c.publish_head();
     }
 }

@@ -4,6 +4,7 @@
 use super::BenchError;
 use std::fmt;
 use std::io;
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 /// Which CPUs the main side and the peer run on.
@@ -118,9 +119,11 @@ pub(crate) fn pin_self(cpu: usize) -> io::Result<()> {
     set_mask(&only(cpu))
 }
 
-/// Restores the thread's previous affinity when dropped (drop it on the pinned thread).
+/// Restores the thread's previous affinity when dropped. Not `Send`: it must be dropped on the
+/// thread it pinned (which makes a pinned [`Session`](super::Session) stay on its thread too).
 pub(crate) struct PinGuard {
     saved: libc::cpu_set_t,
+    _this_thread: PhantomData<*const ()>,
 }
 
 impl Drop for PinGuard {
@@ -137,5 +140,8 @@ pub(crate) fn pin_current_thread(cpu: usize) -> Result<PinGuard, BenchError> {
         return Err(BenchError::CpuUnavailable(cpu));
     }
     set_mask(&only(cpu)).map_err(|e| BenchError::io("sched_setaffinity", e))?;
-    Ok(PinGuard { saved })
+    Ok(PinGuard {
+        saved,
+        _this_thread: PhantomData,
+    })
 }

@@ -78,7 +78,7 @@ pub(crate) fn stamp_each<E>(
     Ok(())
 }
 
-/// What one stamp costs (ns), i.e. what [`stamp_each`] adds to every recorded figure.
+/// What one timestamp costs (ns), i.e. what `Session::measure` adds to every recorded figure.
 pub fn stamp_overhead_ns() -> f64 {
     let n = 200_000usize;
     let mut out = Vec::with_capacity(n);

@@ -62,8 +62,8 @@ enum Backend {
 
 /// A running ping-pong: the peer process is alive and pinned, the main thread is pinned.
 ///
-/// Dropping it kills the peer and restores the calling thread's CPU affinity. Use it from the
-/// thread that started it (the pinning applies to that thread).
+/// Dropping it kills the peer and restores the calling thread's CPU affinity. It is not `Send`:
+/// the pinning applies to the thread that started it, which must also drop it.
 pub struct Session {
     // Field order is drop order: the peer goes first, then the affinity is restored.
     backend: Backend,

@@ -105,7 +105,9 @@ pub(crate) fn run(shared: Arc<MainShared>) {
                 worked = true;
                 continue;
             }
-            if was_gone && n < BATCH && !s.rx.is_mid_message() {
+            // Gone before this drain, and the drain emptied the ring: nothing more will come.
+            // A message still half received (killed mid-write) never completes; drop it.
+            if was_gone && n < BATCH {
                 finish(&shared, serving.swap_remove(i), None);
                 worked = true;
                 continue;
@@ -139,11 +141,19 @@ fn idle(shared: &MainShared, serving: &mut [Serving]) {
             || serving.iter().any(|s| {
                 s.conn.live.is_gone()
                     || s.rx.consumer_ref().may_have_data()
-                    || (s.out_pending
-                        && s.conn.link.lock().as_mut().is_some_and(|l| {
-                            // Room appeared since the last flush: go back and flush.
-                            l.out.flush().map_or(true, |still| !still)
-                        }))
+                    || s.conn.link.lock().as_mut().is_some_and(|l| {
+                        if !l.out.has_pending() {
+                            return false;
+                        }
+                        // Queued since `out_pending` was taken (a `send` from another thread,
+                        // whose kick may already be spent): go round, so the next park also
+                        // watches this ring's space.
+                        if !s.out_pending {
+                            return true;
+                        }
+                        // Room appeared since the last flush: go back and flush.
+                        l.out.flush().map_or(true, |still| !still)
+                    })
             })
     };
     if electrode_shm::spin_phase(shared.config.wait_mode, || ready().then_some(())).is_some() {
@@ -233,12 +243,21 @@ fn handle(shared: &MainShared, conn: &Arc<Conn>, tag: u16, bytes: &[u8]) -> Resu
         Kind::HandlerReply => {
             let pending = conn.pending.lock().remove(&env.request_id);
             if let Some(c) = pending {
-                let r = codec::decode_result(parsed.args, env.flags & FLAG_ERROR != 0)
-                    .map_err(|e| Malformed(e.to_string()))?;
-                c.complete(r.map_err(|error| crate::IpcError::Invoke {
-                    channel: channel.to_string(),
-                    error,
-                }));
+                match codec::decode_result(parsed.args, env.flags & FLAG_ERROR != 0) {
+                    Ok(r) => {
+                        c.complete(r.map_err(|error| crate::IpcError::Invoke {
+                            channel: channel.to_string(),
+                            error,
+                        }));
+                    }
+                    Err(e) => {
+                        // The invoke was taken off the pending table: answer it, or its
+                        // caller would wait forever.
+                        let why = e.to_string();
+                        c.complete(Err(e));
+                        return Err(Malformed(why));
+                    }
+                }
             }
         }
         Kind::FrameOpen => {

@@ -34,7 +34,8 @@ fn check(tag: u16, bytes: &[u8]) -> Result<(), Malformed> {
             debug_assert_eq!(values.len(), args.len());
         }
         Kind::HandlerReply => {
-            codec::decode_result(parsed.args, parsed.env.flags & FLAG_ERROR != 0)
+            // The reply's own outcome (a value or a remote error) does not matter here.
+            let _reply = codec::decode_result(parsed.args, parsed.env.flags & FLAG_ERROR != 0)
                 .map_err(|e| Malformed(e.to_string()))?;
         }
         Kind::FrameOpen => {}

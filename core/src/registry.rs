@@ -9,7 +9,7 @@ use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
 use crate::value::Value;
 use crate::wire::ArgsView;
 use parking_lot::RwLock;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,6 +242,9 @@ impl IpcMain {
     /// Snapshot of `channel`'s listeners and the interned channel name.
     pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry]>)> {
         let map = self.tables.listeners.read();
+        if map.is_empty() {
+            return None;
+        }
         let (k, v) = map.get_key_value(channel)?;
         Some((k.clone(), v.clone()))
     }
@@ -249,6 +252,9 @@ impl IpcMain {
     /// Take the handler of `channel` (removing it when it was registered with `handle_once`).
     pub(crate) fn take_handler(&self, channel: &str) -> Option<Handler> {
         let map = self.tables.handlers.read();
+        if map.is_empty() {
+            return None;
+        }
         let e = map.get(channel)?;
         if !e.once {
             return Some(e.handler.clone());

@@ -601,6 +601,11 @@ pub fn encode_to_vec(args: &[Value]) -> Result<AlignedVec<WIRE_ALIGN>, EncodeErr
     Ok(out)
 }
 
+/// Node count up to which [`encode_into`] serializes with stack scratch space.
+const SMALL_NODES: usize = 64;
+/// Bytes of that stack scratch space.
+const SMALL_SCRATCH: usize = 4096;
+
 /// Encodes `args` at the start of `buf` and returns the encoded length; the message is
 /// `buf[..len]`. A buffer of [`encoded_len_hint`] bytes always suffices.
 ///
@@ -610,14 +615,34 @@ pub fn encode_into(args: &[Value], buf: &mut [u8]) -> Result<usize, EncodeError>
     let (size, node_count) = preflight(args)?;
     let capacity = buf.len();
     let table = table(args, node_count);
-    let written = rkyv::util::with_arena(|arena| {
-        rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
-            &table,
-            SliceWriter { buf, len: 0 },
-            arena.acquire(),
-        )
-        .map(|w| w.len)
-    });
+    // Small argument lists (the common case) serialize with scratch space on the stack; the
+    // thread-local arena is only for large tables (or if the stack scratch runs out).
+    let small = (node_count <= SMALL_NODES)
+        .then(|| {
+            let mut scratch = [std::mem::MaybeUninit::<u8>::uninit(); SMALL_SCRATCH];
+            rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+                &table,
+                SliceWriter {
+                    buf: &mut *buf,
+                    len: 0,
+                },
+                rkyv::ser::allocator::SubAllocator::new(&mut scratch),
+            )
+            .map(|w| w.len)
+            .ok()
+        })
+        .flatten();
+    let written = match small {
+        Some(n) => Ok(n),
+        None => rkyv::util::with_arena(|arena| {
+            rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+                &table,
+                SliceWriter { buf, len: 0 },
+                arena.acquire(),
+            )
+            .map(|w| w.len)
+        }),
+    };
     written.map_err(|e| {
         if size > capacity {
             EncodeError::BufferTooSmall {

@@ -13,6 +13,7 @@ use crate::value::Value;
 use crate::web_contents::GoneDetails;
 use electrode_shm::{Event, Futex, Liveness, ReplyOutcome, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::process::Child;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -82,35 +83,54 @@ impl Conn {
     }
 
     /// Write a reply into the requester's slot, or send it through the ring when too large.
-    pub(crate) fn reply_slot(
-        &self,
-        index: u32,
-        generation: u32,
-        result: &Result<Value, RemoteError>,
-    ) {
-        let values = codec::result_values(result);
-        let aux = if result.is_err() { AUX_ERROR } else { 0 };
-        let mut buf = vec![0u8; crate::wire::encoded_len_hint(&values)];
-        let Ok(n) = crate::wire::encode_into(&values, &mut buf) else {
-            return;
+    pub(crate) fn reply_slot(&self, index: u32, generation: u32, result: &Result<Value, RemoteError>) {
+        thread_local! {
+            /// Encoding scratch, reused: a reply costs no allocation once warm.
+            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        let err_values;
+        let values: &[Value] = match result {
+            Ok(v) => std::slice::from_ref(v),
+            Err(_) => {
+                err_values = codec::result_values(result);
+                &err_values
+            }
         };
-        // The slot payload is 64-byte aligned; `buf` is copied into it as is.
+        let aux = if result.is_err() { AUX_ERROR } else { 0 };
         let slots = match self.link.lock().as_ref() {
             Some(l) => l.slots.clone(),
             None => return,
         };
-        let outcome = slots.reply(index, generation, n, |dst| {
-            dst.copy_from_slice(&buf[..n]);
-            aux
-        });
-        if outcome == ReplyOutcome::TooLarge {
-            let env = Envelope {
-                flags: if result.is_err() { FLAG_ERROR } else { 0 },
-                slot_index: index,
-                slot_gen: generation,
-                ..Envelope::default()
+        let outcome = SCRATCH.with(|scratch| {
+            let mut buf = scratch.borrow_mut();
+            buf.clear();
+            buf.resize(crate::wire::encoded_len_hint(values), 0);
+            let Ok(n) = crate::wire::encode_into(values, &mut buf) else {
+                return None;
             };
-            let _ = self.send(Kind::LargeReply, &env, "", &values);
+            Some(slots.reply(index, generation, n, |dst| {
+                dst.copy_from_slice(&buf[..n]);
+                aux
+            }))
+        });
+        match outcome {
+            Some(ReplyOutcome::TooLarge) => {
+                let env = Envelope {
+                    flags: if result.is_err() { FLAG_ERROR } else { 0 },
+                    slot_index: index,
+                    slot_gen: generation,
+                    ..Envelope::default()
+                };
+                let _ = self.send(Kind::LargeReply, &env, "", values);
+            }
+            Some(_) => {}
+            None => {
+                // The value cannot be encoded (nested too deep): answer with the reason.
+                let why = crate::wire::encode_to_vec(values)
+                    .err()
+                    .map_or_else(|| "reply could not be encoded".to_string(), |e| e.to_string());
+                self.reply_slot(index, generation, &Err(RemoteError::new(why)));
+            }
         }
     }
 

@@ -356,7 +356,7 @@ fn dispatch_invoke(
         .scope
         .take_handler(channel)
         .or_else(|| shared.ipc.take_handler(channel));
-    let Some(handler) = handler else {
+    let Some((name, handler)) = handler else {
         target.send(Err(RemoteError::new(format!(
             "No handler registered for '{channel}'"
         ))));
@@ -365,7 +365,7 @@ fn dispatch_invoke(
     let event = IpcMainInvokeEvent {
         sender: WebContents { conn: conn.clone() },
         frame_id,
-        channel: Arc::from(channel),
+        channel: name,
     };
     match handler {
         Handler::Sync(f) => {

@@ -249,21 +249,22 @@ impl IpcMain {
         Some((k.clone(), v.clone()))
     }
 
-    /// Take the handler of `channel` (removing it when it was registered with `handle_once`).
-    pub(crate) fn take_handler(&self, channel: &str) -> Option<Handler> {
+    /// Take the handler of `channel` (removing it when it was registered with `handle_once`),
+    /// with the interned channel name.
+    pub(crate) fn take_handler(&self, channel: &str) -> Option<(Arc<str>, Handler)> {
         let map = self.tables.handlers.read();
         if map.is_empty() {
             return None;
         }
-        let e = map.get(channel)?;
+        let (k, e) = map.get_key_value(channel)?;
         if !e.once {
-            return Some(e.handler.clone());
+            return Some((k.clone(), e.handler.clone()));
         }
         drop(map);
         let mut map = self.tables.handlers.write();
-        match map.get(channel) {
-            Some(e) if e.once => map.remove(channel).map(|e| e.handler),
-            Some(e) => Some(e.handler.clone()),
+        match map.get_key_value(channel) {
+            Some((_, e)) if e.once => map.remove_entry(channel).map(|(k, e)| (k, e.handler)),
+            Some((k, e)) => Some((k.clone(), e.handler.clone())),
             None => None,
         }
     }

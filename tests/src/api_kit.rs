@@ -45,16 +45,6 @@ pub fn expect_eq<T: PartialEq + Debug>(what: &str, got: T, want: T) -> Check {
     }
 }
 
-/// Short description of a value (big payloads would flood the log).
-pub fn describe(v: &Value) -> String {
-    let s = format!("{v:?}");
-    if s.len() > 200 {
-        format!("{} ({} chars of Debug)", &s[..200], s.len())
-    } else {
-        s
-    }
-}
-
 /// Electron's own payload sizes (spec/api-ipc-spec.ts): 0, 1, 64 KiB - 1, 64 KiB, 64 KiB + 1,
 /// 256 KiB + 3 and 3 MiB + 1 bytes.
 pub const PAYLOAD_SIZES: [usize; 7] = [

@@ -613,3 +613,4 @@ pub mod procfs {
     }
 }
 pub mod api_kit;
+pub mod hostile_kit;

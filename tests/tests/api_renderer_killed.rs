@@ -1,8 +1,9 @@
-//! A renderer SIGKILLed while it waits in an invoke: `render-process-gone` fires once, with
-//! reason `killed` (and the signal as exit code); main survives answering the dead renderer's
-//! held invoke; two other renderers keep invoking successfully afterwards.
+//! A renderer SIGKILLed while it waits in an invoke (and while main waits in an invoke of the
+//! renderer's handler): `render-process-gone` fires once, with reason `killed` (and the signal
+//! as exit code); main's pending invoke fails with `Disconnected`; answering the dead
+//! renderer's held invoke is harmless; two other renderers keep invoking successfully.
 
-use electrode::{args, DeferredReply, GoneReason, Main, Value};
+use electrode::{args, DeferredReply, GoneReason, IpcError, Main, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate, HANG_GUARD};
 use electrode_tests::watchdog;
 use nix::sys::signal::{kill, Signal};
@@ -96,6 +97,20 @@ fn sigkilled_renderer_is_reported_killed_once_and_others_go_on() {
             .recv_timeout(HANG_GUARD)
             .expect("a worker never got going");
     }
+    // Main invokes the victim's handler, which starts and never answers.
+    let (started_tx, started) = mpsc::channel();
+    let started_tx = Mutex::new(started_tx);
+    victim.wc.ipc().on("in-handler", move |_, _| {
+        let _ = started_tx.lock().unwrap().send(());
+    });
+    let pending = victim.wc.invoke("never", &args![]);
+    started
+        .recv_timeout(HANG_GUARD)
+        .expect("the victim's handler never started");
+    let (outcome_tx, outcome) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = outcome_tx.send(futures::executor::block_on(pending));
+    });
     // Sound: main has not reaped the victim (it is alive), so its pid still names it.
     kill(Pid::from_raw(victim.wc.pid() as i32), Signal::SIGKILL).unwrap();
 
@@ -106,6 +121,12 @@ fn sigkilled_renderer_is_reported_killed_once_and_others_go_on() {
     assert!(victim.wc.is_destroyed());
     assert_eq!(victim.wc.gone_details(), Some(d));
     assert!(victim.wc.send("x", &args![]).is_err());
+    assert_eq!(
+        outcome
+            .recv_timeout(HANG_GUARD)
+            .expect("main's invoke of the dead renderer still pending"),
+        Err(IpcError::Disconnected)
+    );
     // Answering the dead renderer's invoke is harmless.
     reply.resolve("too late");
 

@@ -2,6 +2,7 @@
 //! wins, later ones are refused, nothing crashes), no listener on any level (fails at once), a
 //! listener that never answers (`reply was never sent`), an answer given later from another
 //! thread, a deadline, a late answer after the deadline (must not leak into later calls),
+//! more abandoned requests than response slots (none may be lost for good),
 //! structured errors through `set_error`, and `set_return_value` on a plain `send`.
 
 use electrode::{IpcMainEvent, Main, RemoteError};
@@ -40,6 +41,9 @@ fn send_sync_return_value_semantics() {
     let held: Arc<Mutex<Option<IpcMainEvent>>> = Arc::default();
     let h = held.clone();
     ipc.on("hold", move |e, _| *h.lock().unwrap() = Some(e.clone()));
+    let held_many: Arc<Mutex<Vec<IpcMainEvent>>> = Arc::default();
+    let h = held_many.clone();
+    ipc.on("hold-many", move |e, _| h.lock().unwrap().push(e.clone()));
     let (h, b) = (held.clone(), bad.clone());
     ipc.on("release-held", move |e, _| {
         let ev = h.lock().unwrap().clone().expect("`hold` came first");
@@ -76,5 +80,6 @@ fn send_sync_return_value_semantics() {
         multi.iter().find(|r| **r != [true, false, false])
     );
     assert_eq!(*plain.lock().unwrap(), vec![(false, false)]);
+    assert_eq!(held_many.lock().unwrap().len(), 300);
     assert!(bad.lock().unwrap().is_empty(), "{:?}", bad.lock().unwrap());
 }

@@ -13,6 +13,10 @@
 //!   handlers reject with the right text and error.
 //! - `payloads`: every payload size and form echoes unchanged through blocking invoke, the
 //!   invoke future, `send_sync`, and `send` + `event.reply`.
+//! - `big-receive`: asks main (`send-me-big`) for one 3 MiB + 1 byte `big` message and waits
+//!   for it.
+//! - `big-replies`: invokes `big-async` and `big-deferred` (3 MiB + 1 byte replies sent from
+//!   main's executor and another thread), through the future and the blocking form.
 //! - `ordering <seed> <n>`: `n` randomly mixed `send` / `send_sync` / `invoke` carrying 0..n.
 //! - `return-value`: `send_sync` semantics (first value wins, no listener, never answered,
 //!   answered later, timeout, structured error, plain send).
@@ -24,7 +28,8 @@
 //!   invoke it from a listener, exits on `bye`.
 //! - `load <index> <count>`: `count` invokes carrying `(index, i)`, 32 in flight, each answer
 //!   checked against `load_answer`.
-//! - `victim`: says ready, then blocks in an invoke main never answers (until SIGKILLed).
+//! - `victim`: registers a handler `never` that blocks, says ready, then blocks in an invoke
+//!   main never answers (until SIGKILLed).
 //! - `worker <index>`: says ready, then invokes `tick` until main answers "stop".
 //! - `pending-calls`: blocks in `invoke_blocking`, `send_sync` and an invoke future at once
 //!   (main never answers), prints `call <kind> <outcome>` on stdout as each returns, then
@@ -37,8 +42,8 @@
 
 use electrode::{args, IpcError, IpcMainEvent, IpcRenderer, Main, RemoteError, Value};
 use electrode_tests::api_kit::{
-    ensure, expect_eq, load_answer, payload, run_role, typed_error, Check, Rng, HANG_GUARD,
-    PAYLOAD_FORMS, PAYLOAD_SIZES, READY,
+    ensure, expect_eq, load_answer, payload, run_role, typed_error, Check, PayloadForm, Rng,
+    HANG_GUARD, PAYLOAD_FORMS, PAYLOAD_SIZES, READY,
 };
 use electrode_tests::protocol::EXIT_USAGE;
 use std::collections::VecDeque;
@@ -275,6 +280,52 @@ fn main_invoke() -> Check {
         .map_err(|e| format!("no `bye` from main: {e}"))
 }
 
+// ---- large output from main's other threads (api_large_output.rs) ----
+
+/// The 3 MiB + 1 byte payload the large-output tests move.
+fn big() -> Value {
+    payload(3 * 1024 * 1024 + 1, PayloadForm::Bytes)
+}
+
+fn big_receive() -> Check {
+    let r = connect()?;
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    r.on("big", move |_, a| {
+        let _ = tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(a.to_values());
+    });
+    r.send("send-me-big", &args![])
+        .map_err(|e| format!("send(send-me-big): {e}"))?;
+    let got = rx
+        .recv_timeout(HANG_GUARD)
+        .map_err(|e| format!("the 3 MiB webContents.send never arrived whole: {e}"))?;
+    ensure(got == vec![big()], || {
+        "the 3 MiB message came changed".into()
+    })
+}
+
+fn big_replies() -> Check {
+    let r = connect()?;
+    for ch in ["big-async", "big-deferred"] {
+        let v = call(
+            &format!("invoke({ch}) future"),
+            r.invoke(ch, &args![]).wait(Some(HANG_GUARD)),
+        )?;
+        ensure(v == big(), || format!("invoke({ch}) future: reply changed"))?;
+        let v = call(
+            &format!("invoke_blocking({ch})"),
+            r.invoke_timeout(ch, &args![], HANG_GUARD),
+        )?;
+        ensure(v == big(), || {
+            format!("invoke_blocking({ch}): reply changed")
+        })?;
+    }
+    Ok(())
+}
+
 // ---- payloads (api_payloads.rs) ----
 
 fn payloads() -> Check {
@@ -411,6 +462,18 @@ fn return_value() -> Check {
         v,
         Value::from(true),
     )?;
+    // More abandoned requests than there are response slots: none may be lost for good.
+    for i in 0..300 {
+        let e = fails(
+            &format!("send_sync_timeout(hold-many) #{i}"),
+            r.send_sync_timeout("hold-many", &args![i], std::time::Duration::from_millis(1)),
+        )?;
+        expect_eq(
+            &format!("send_sync_timeout(hold-many) #{i}"),
+            e,
+            IpcError::TimedOut,
+        )?;
+    }
     for i in 0..300 {
         let v = call(
             &format!("send_sync(multi) #{i}"),
@@ -602,6 +665,16 @@ fn load(argv: &[String]) -> Check {
 
 fn victim() -> Check {
     let r = connect()?;
+    // Main's invoke of `never` stays pending (this handler tells main it started, then
+    // blocks the receive thread) until this process is killed.
+    let me = r.clone();
+    r.handle("never", move |_| {
+        let _ = me.send("in-handler", &args![]);
+        loop {
+            std::thread::park();
+        }
+    })
+    .map_err(|e| format!("handle(never): {e}"))?;
     ready(&r, &args!["victim"])?;
     let v = r.invoke_blocking("hold", &args![]);
     Err(format!(
@@ -647,12 +720,12 @@ fn outcome(r: &Result<Value, IpcError>) -> String {
     }
 }
 
+/// One blocking call, run on its own thread.
+type Call = Box<dyn FnOnce(IpcRenderer) -> Result<Value, IpcError> + Send>;
+
 fn pending_calls() -> Check {
     let r = connect()?;
-    let calls: Vec<(
-        &str,
-        Box<dyn FnOnce(IpcRenderer) -> Result<Value, IpcError> + Send>,
-    )> = vec![
+    let calls: Vec<(&str, Call)> = vec![
         (
             "invoke_blocking",
             Box::new(|r| r.invoke_blocking("hold", &args![])),
@@ -756,6 +829,8 @@ fn main() {
         "errors" => Box::new(errors),
         "main-invoke" => Box::new(main_invoke),
         "payloads" => Box::new(payloads),
+        "big-receive" => Box::new(big_receive),
+        "big-replies" => Box::new(big_replies),
         "ordering" => Box::new(|| ordering(rest)),
         "return-value" => Box::new(return_value),
         "frames" => Box::new(frames),

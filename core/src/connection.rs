@@ -83,7 +83,12 @@ impl Conn {
     }
 
     /// Write a reply into the requester's slot, or send it through the ring when too large.
-    pub(crate) fn reply_slot(&self, index: u32, generation: u32, result: &Result<Value, RemoteError>) {
+    pub(crate) fn reply_slot(
+        &self,
+        index: u32,
+        generation: u32,
+        result: &Result<Value, RemoteError>,
+    ) {
         thread_local! {
             /// Encoding scratch, reused: a reply costs no allocation once warm.
             static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -126,9 +131,10 @@ impl Conn {
             Some(_) => {}
             None => {
                 // The value cannot be encoded (nested too deep): answer with the reason.
-                let why = crate::wire::encode_to_vec(values)
-                    .err()
-                    .map_or_else(|| "reply could not be encoded".to_string(), |e| e.to_string());
+                let why = crate::wire::encode_to_vec(values).err().map_or_else(
+                    || "reply could not be encoded".to_string(),
+                    |e| e.to_string(),
+                );
                 self.reply_slot(index, generation, &Err(RemoteError::new(why)));
             }
         }

@@ -6,39 +6,20 @@
 
 use crate::error::{IpcError, RemoteError};
 use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+use crate::listeners::{Entry, ListenerId, ListenerTable};
 use crate::value::Value;
 use crate::wire::ArgsView;
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// A token naming one registered listener (Electron compares functions; Rust needs a token).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ListenerId(u64);
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-impl ListenerId {
-    pub(crate) fn next() -> Self {
-        ListenerId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
-    }
-}
 
 /// A `send` / `sendSync` listener.
 pub type Listener = dyn Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync;
 
 /// A boxed future answering an invoke.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RemoteError>> + Send>>;
-
-#[derive(Clone)]
-pub(crate) struct Entry {
-    pub id: ListenerId,
-    pub f: Arc<Listener>,
-    pub once: bool,
-}
 
 type SyncHandler =
     dyn Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync;
@@ -60,7 +41,7 @@ struct HandlerEntry {
 
 #[derive(Default)]
 struct Tables {
-    listeners: RwLock<HashMap<Arc<str>, Arc<[Entry]>>>,
+    listeners: ListenerTable<Listener>,
     handlers: RwLock<HashMap<Arc<str>, HandlerEntry>>,
 }
 
@@ -87,23 +68,6 @@ impl IpcMain {
         Self::default()
     }
 
-    fn add(&self, channel: &str, f: Arc<Listener>, once: bool) -> ListenerId {
-        let id = ListenerId::next();
-        let mut map = self.tables.listeners.write();
-        let entry = Entry { id, f, once };
-        match map.get_mut(channel) {
-            Some(list) => {
-                let mut v = list.to_vec();
-                v.push(entry);
-                *list = v.into();
-            }
-            None => {
-                map.insert(channel.into(), Arc::from([entry]));
-            }
-        }
-        id
-    }
-
     /// Listen for `send` and `sendSync` messages on `channel`. Listeners of a channel run in
     /// registration order on the dispatcher thread.
     pub fn on(
@@ -111,7 +75,7 @@ impl IpcMain {
         channel: &str,
         f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.add(channel, Arc::new(f), false)
+        self.tables.listeners.add(channel, Arc::new(f), false)
     }
 
     /// As [`on`](Self::on), but removed before it first runs: fires at most once.
@@ -120,57 +84,27 @@ impl IpcMain {
         channel: &str,
         f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.add(channel, Arc::new(f), true)
+        self.tables.listeners.add(channel, Arc::new(f), true)
     }
 
     /// Remove one listener. Returns whether it was registered.
     pub fn remove_listener(&self, channel: &str, id: ListenerId) -> bool {
-        let mut map = self.tables.listeners.write();
-        let Some(list) = map.get_mut(channel) else {
-            return false;
-        };
-        let before = list.len();
-        let v: Vec<Entry> = list.iter().filter(|e| e.id != id).cloned().collect();
-        let removed = v.len() != before;
-        if v.is_empty() {
-            map.remove(channel);
-        } else {
-            *list = v.into();
-        }
-        removed
+        self.tables.listeners.remove(channel, id)
     }
 
     /// Remove every listener of `channel`, or of every channel when `None`.
     pub fn remove_all_listeners(&self, channel: Option<&str>) {
-        let mut map = self.tables.listeners.write();
-        match channel {
-            Some(c) => {
-                map.remove(c);
-            }
-            None => map.clear(),
-        }
+        self.tables.listeners.remove_all(channel)
     }
 
     /// Channels that have listeners, sorted.
     pub fn event_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .tables
-            .listeners
-            .read()
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
-        v.sort();
-        v
+        self.tables.listeners.names()
     }
 
     /// Number of listeners on `channel`.
     pub fn listener_count(&self, channel: &str) -> usize {
-        self.tables
-            .listeners
-            .read()
-            .get(channel)
-            .map_or(0, |l| l.len())
+        self.tables.listeners.count(channel)
     }
 
     fn set_handler(&self, channel: &str, handler: Handler, once: bool) -> Result<(), IpcError> {
@@ -240,13 +174,8 @@ impl IpcMain {
     }
 
     /// Snapshot of `channel`'s listeners and the interned channel name.
-    pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry]>)> {
-        let map = self.tables.listeners.read();
-        if map.is_empty() {
-            return None;
-        }
-        let (k, v) = map.get_key_value(channel)?;
-        Some((k.clone(), v.clone()))
+    pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry<Listener>]>)> {
+        self.tables.listeners.snapshot(channel)
     }
 
     /// Take the handler of `channel` (removing it when it was registered with `handle_once`),
@@ -273,15 +202,12 @@ impl IpcMain {
     pub(crate) fn run(
         &self,
         channel: &str,
-        entries: &[Entry],
+        entries: &[Entry<Listener>],
         event: &IpcMainEvent,
         args: &ArgsView<'_>,
     ) {
-        for e in entries {
-            if e.once && !self.remove_listener(channel, e.id) {
-                continue;
-            }
-            crate::dispatcher::guard("listener", channel, || (e.f)(event, args));
-        }
+        self.tables.listeners.run_each(channel, entries, |f| {
+            crate::dispatcher::guard("listener", channel, || f(event, args));
+        });
     }
 }

@@ -4,8 +4,8 @@
 use crate::codec;
 use crate::completion::{Completion, CompletionFuture};
 use crate::error::{IpcError, RemoteError};
+use crate::listeners::{ListenerId, ListenerTable};
 use crate::protocol::{Envelope, Kind, AUX_ERROR, AUX_LARGE, FLAG_ERROR, FLAG_REPLY_VIA_RING};
-use crate::registry::ListenerId;
 use crate::value::Value;
 use crate::wire::ArgsView;
 use electrode_shm::{
@@ -60,17 +60,7 @@ impl IpcRendererEvent {
 type RListener = dyn Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync;
 type RHandler = dyn Fn(&ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync;
 
-#[derive(Clone)]
-struct REntry {
-    id: ListenerId,
-    f: Arc<RListener>,
-    once: bool,
-}
-
-#[derive(Default)]
-struct FrameListeners {
-    map: RwLock<HashMap<Arc<str>, Arc<[REntry]>>>,
-}
+type FrameListeners = ListenerTable<RListener>;
 
 struct Shared {
     tx: Mutex<Producer<Futex>>,
@@ -396,18 +386,6 @@ impl IpcRenderer {
             .clone()
     }
 
-    fn add(&self, channel: &str, f: Arc<RListener>, once: bool) -> ListenerId {
-        let id = ListenerId::next();
-        let l = self.listeners();
-        let mut map = l.map.write();
-        let e = REntry { id, f, once };
-        let list = map.get(channel).map(|l| l.to_vec()).unwrap_or_default();
-        let mut list = list;
-        list.push(e);
-        map.insert(channel.into(), list.into());
-        id
-    }
-
     /// Listen for messages from main on `channel` (`webContents.send`, `event.reply`).
     /// Listeners run on the receive thread.
     pub fn on(
@@ -415,7 +393,7 @@ impl IpcRenderer {
         channel: &str,
         f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.add(channel, Arc::new(f), false)
+        self.listeners().add(channel, Arc::new(f), false)
     }
 
     /// As [`on`](Self::on), fires at most once.
@@ -424,49 +402,22 @@ impl IpcRenderer {
         channel: &str,
         f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.add(channel, Arc::new(f), true)
+        self.listeners().add(channel, Arc::new(f), true)
     }
 
     /// Remove one listener. Returns whether it was registered.
     pub fn remove_listener(&self, channel: &str, id: ListenerId) -> bool {
-        let l = self.listeners();
-        let mut map = l.map.write();
-        let Some(list) = map.get(channel) else {
-            return false;
-        };
-        let v: Vec<REntry> = list.iter().filter(|e| e.id != id).cloned().collect();
-        let removed = v.len() != list.len();
-        if v.is_empty() {
-            map.remove(channel);
-        } else {
-            map.insert(channel.into(), v.into());
-        }
-        removed
+        self.listeners().remove(channel, id)
     }
 
     /// Remove every listener of `channel`, or all.
     pub fn remove_all_listeners(&self, channel: Option<&str>) {
-        let l = self.listeners();
-        let mut map = l.map.write();
-        match channel {
-            Some(c) => {
-                map.remove(c);
-            }
-            None => map.clear(),
-        }
+        self.listeners().remove_all(channel)
     }
 
     /// Channels with listeners on this frame, sorted.
     pub fn event_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .listeners()
-            .map
-            .read()
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
-        v.sort();
-        v
+        self.listeners().names()
     }
 
     /// Handle main's [`WebContents::invoke`] on `channel` (beyond Electron). One handler per
@@ -593,12 +544,7 @@ fn handle_from_main(shared: &Arc<Shared>, tag: u16, buf: &AlignedBuf) -> Result<
             let args = parsed.view().map_err(|m| IpcError::Protocol(m.0))?;
             let frame = shared.frames.read().get(&env.frame_id).cloned();
             let Some(frame) = frame else { return Ok(()) };
-            let entries = frame
-                .map
-                .read()
-                .get_key_value(parsed.channel)
-                .map(|(k, v)| (k.clone(), v.clone()));
-            let Some((name, entries)) = entries else {
+            let Some((name, entries)) = frame.snapshot(parsed.channel) else {
                 return Ok(());
             };
             let Some(sender) = handle_for(shared, env.frame_id) else {
@@ -609,26 +555,9 @@ fn handle_from_main(shared: &Arc<Shared>, tag: u16, buf: &AlignedBuf) -> Result<
                 channel: name,
                 sender,
             };
-            for e in entries.iter() {
-                if e.once {
-                    let mut map = frame.map.write();
-                    let Some(list) = map.get(parsed.channel) else {
-                        continue;
-                    };
-                    if !list.iter().any(|x| x.id == e.id) {
-                        continue;
-                    }
-                    let v: Vec<REntry> = list.iter().filter(|x| x.id != e.id).cloned().collect();
-                    if v.is_empty() {
-                        map.remove(parsed.channel);
-                    } else {
-                        map.insert(parsed.channel.into(), v.into());
-                    }
-                }
-                crate::dispatcher::guard("renderer listener", parsed.channel, || {
-                    (e.f)(&event, &args)
-                });
-            }
+            frame.run_each(parsed.channel, &entries, |f| {
+                crate::dispatcher::guard("renderer listener", parsed.channel, || f(&event, &args));
+            });
         }
         Kind::LargeReply => {
             let mut bytes = AlignedBuf::new();

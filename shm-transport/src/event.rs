@@ -155,8 +155,20 @@ pub fn wait_any(events: &[&Event], deadline: Option<Instant>, mut ready: impl Fn
         } else {
             deadline
         };
-        // An error here (the kernel lacks futex_waitv) degrades to a short sleep-poll.
-        if wait_many(&entries, deadline).is_err() {
+        // Without futex_waitv (kernels before 5.16, valgrind) this degrades to a short
+        // sleep-poll; the failure is remembered so the syscall is not retried on every wait.
+        static UNSUPPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let failed = UNSUPPORTED.load(Ordering::Relaxed)
+            || match wait_many(&entries, deadline) {
+                Ok(()) => false,
+                Err(e) => {
+                    if e.raw_os_error() == Some(libc::ENOSYS) {
+                        UNSUPPORTED.store(true, Ordering::Relaxed);
+                    }
+                    true
+                }
+            };
+        if failed {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     }

@@ -34,7 +34,7 @@ pub(crate) fn message_bytes(
     let hint = message_len_hint(channel, args);
     let mut v = vec![0u8; hint];
     let n = write_message(env, channel, args, &mut v)
-        .ok_or_else(|| IpcError::TooLarge { size: hint })?;
+        .ok_or(IpcError::TooLarge { size: hint })?;
     v.truncate(n);
     Ok(v)
 }

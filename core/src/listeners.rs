@@ -39,9 +39,12 @@ impl<F: ?Sized> Clone for Entry<F> {
     }
 }
 
+/// A channel's listeners as one dispatch sees them.
+pub(crate) type Snapshot<F> = Arc<[Entry<F>]>;
+
 /// Listeners by channel.
 pub(crate) struct ListenerTable<F: ?Sized> {
-    map: RwLock<FxHashMap<Arc<str>, Arc<[Entry<F>]>>>,
+    map: RwLock<FxHashMap<Arc<str>, Snapshot<F>>>,
 }
 
 impl<F: ?Sized> Default for ListenerTable<F> {
@@ -103,7 +106,7 @@ impl<F: ?Sized> ListenerTable<F> {
     }
 
     /// Snapshot of `channel`'s listeners and the interned channel name.
-    pub(crate) fn snapshot(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry<F>]>)> {
+    pub(crate) fn snapshot(&self, channel: &str) -> Option<(Arc<str>, Snapshot<F>)> {
         let map = self.map.read();
         if map.is_empty() {
             return None;

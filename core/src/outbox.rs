@@ -49,13 +49,13 @@ impl Outbox {
             match self.tx.try_reserve(hint) {
                 Ok(mut g) => {
                     let n =
-                        fill(g.as_mut_slice()).ok_or_else(|| IpcError::TooLarge { size: hint })?;
+                        fill(g.as_mut_slice()).ok_or(IpcError::TooLarge { size: hint })?;
                     g.commit(n, tag, meta);
                     return Ok(false);
                 }
                 Err(TryReserveError::Full) => {
                     let mut v = vec![0u8; hint];
-                    let n = fill(&mut v).ok_or_else(|| IpcError::TooLarge { size: hint })?;
+                    let n = fill(&mut v).ok_or(IpcError::TooLarge { size: hint })?;
                     v.truncate(n);
                     return self.send_bytes(tag, meta, v);
                 }
@@ -64,7 +64,7 @@ impl Outbox {
             }
         }
         let mut v = vec![0u8; hint];
-        let n = fill(&mut v).ok_or_else(|| IpcError::TooLarge { size: hint })?;
+        let n = fill(&mut v).ok_or(IpcError::TooLarge { size: hint })?;
         v.truncate(n);
         self.send_bytes(tag, meta, v)
     }

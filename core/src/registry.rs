@@ -6,7 +6,7 @@
 
 use crate::error::{IpcError, RemoteError};
 use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
-use crate::listeners::{Entry, ListenerId, ListenerTable};
+use crate::listeners::{Entry, ListenerId, ListenerTable, Snapshot};
 use crate::value::Value;
 use crate::wire::ArgsView;
 use parking_lot::RwLock;
@@ -174,7 +174,7 @@ impl IpcMain {
     }
 
     /// Snapshot of `channel`'s listeners and the interned channel name.
-    pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Arc<[Entry<Listener>]>)> {
+    pub(crate) fn listeners(&self, channel: &str) -> Option<(Arc<str>, Snapshot<Listener>)> {
         self.tables.listeners.snapshot(channel)
     }
 

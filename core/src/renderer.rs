@@ -246,7 +246,7 @@ impl IpcRenderer {
         if hint <= tx.max_frame_payload() {
             let mut g = tx.reserve(hint, mode, deadline).map_err(send_error)?;
             let n = codec::write_message(env, channel, args, g.as_mut_slice())
-                .ok_or_else(|| IpcError::TooLarge { size: hint })?;
+                .ok_or(IpcError::TooLarge { size: hint })?;
             g.commit(n, kind as u16, env.request_id);
             return Ok(());
         }

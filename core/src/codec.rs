@@ -33,8 +33,7 @@ pub(crate) fn message_bytes(
 ) -> Result<Vec<u8>, IpcError> {
     let hint = message_len_hint(channel, args);
     let mut v = vec![0u8; hint];
-    let n = write_message(env, channel, args, &mut v)
-        .ok_or(IpcError::TooLarge { size: hint })?;
+    let n = write_message(env, channel, args, &mut v).ok_or(IpcError::TooLarge { size: hint })?;
     v.truncate(n);
     Ok(v)
 }

@@ -16,7 +16,7 @@ use parking_lot::{Mutex, RwLock};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::process::Child;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Callback for `render-process-gone`.
@@ -47,6 +47,9 @@ pub(crate) struct Conn {
     pub child: Mutex<Option<Child>>,
     pub watch: Mutex<Option<Watch>>,
     pub violations: AtomicU32,
+    /// Set when the renderer broke the protocol outside the dispatcher (e.g. its ring position
+    /// is impossible): the dispatcher disconnects it.
+    pub corrupt: AtomicBool,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
 }
@@ -72,9 +75,16 @@ impl Conn {
         let queued = {
             let mut link = self.link.lock();
             let link = link.as_mut().ok_or(IpcError::Disconnected)?;
-            link.out.send(kind as u16, env.request_id, hint, |buf| {
+            let r = link.out.send(kind as u16, env.request_id, hint, |buf| {
                 codec::write_message(env, channel, args, buf)
-            })?
+            });
+            if let Err(IpcError::Protocol(why)) = &r {
+                // The renderer lied about how far it has read our ring: it goes.
+                self.violation(why, 1);
+                self.corrupt.store(true, Ordering::SeqCst);
+                self.kick();
+            }
+            r?
         };
         if queued {
             self.kick();

@@ -96,7 +96,7 @@ pub(crate) fn run(shared: Arc<MainShared>) {
                 .lock()
                 .as_mut()
                 .is_some_and(|l| l.out.has_pending() && l.out.flush().is_err());
-            if failure.is_some() || flush_failed {
+            if failure.is_some() || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
                 finish(
                     &shared,
                     serving.swap_remove(i),
@@ -140,6 +140,7 @@ fn idle(shared: &MainShared, serving: &mut [Serving]) {
             || !shared.incoming.lock().is_empty()
             || serving.iter().any(|s| {
                 s.conn.live.is_gone()
+                    || s.conn.corrupt.load(Ordering::Relaxed)
                     || s.rx.consumer_ref().may_have_data()
                     || s.conn.link.lock().as_mut().is_some_and(|l| {
                         if !l.out.has_pending() {

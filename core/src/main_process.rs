@@ -244,6 +244,7 @@ impl Main {
             child: Mutex::new(child),
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),
+            corrupt: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
         });
         self.shared.conns.lock().insert(id, conn.clone());

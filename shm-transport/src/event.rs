@@ -157,7 +157,8 @@ pub fn wait_any(events: &[&Event], deadline: Option<Instant>, mut ready: impl Fn
         };
         // Without futex_waitv (kernels before 5.16, valgrind) this degrades to a short
         // sleep-poll; the failure is remembered so the syscall is not retried on every wait.
-        static UNSUPPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        static UNSUPPORTED: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(false);
         let failed = UNSUPPORTED.load(Ordering::Relaxed)
             || match wait_many(&entries, deadline) {
                 Ok(()) => false,

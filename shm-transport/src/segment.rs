@@ -443,6 +443,16 @@ impl Segment {
         // is async-signal-safe; it allocates nothing and takes no locks.
         unsafe {
             cmd.pre_exec(move || {
+                // First mark every fd above stderr close-on-exec, so the child inherits no fd
+                // of main's by accident (e.g. another renderer's segment, a jobserver pipe);
+                // then clear the flag on exactly the two fds it is meant to have. Kernels
+                // before 5.11 lack CLOSE_RANGE_CLOEXEC: then only CLOEXEC discipline applies.
+                libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
                 for fd in fds {
                     if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                         return Err(io::Error::last_os_error());

@@ -4,7 +4,7 @@
 //! process plays one side and the helper binary `shm_peer` (see `src/bin/shm_peer.rs`) the other.
 //! This library holds what both need:
 //!
-//! - [`watchdog`]: turns a hang into a clear failure (kills the children, aborts the process);
+//! - [`watchdog`](mod@watchdog): turns a hang into a clear failure (kills the children, aborts the process);
 //! - [`child`]: [`ChildGuard`], which kills and reaps a child on drop, and adoption of orphaned
 //!   grandchildren (the test process becomes a child subreaper);
 //! - [`peer`]: spawning `shm_peer` with a role, as main, over a fresh segment;

@@ -17,6 +17,25 @@
 //!
 //! Consumers: `benches/transport.rs` (criterion, `iter_custom`) and the `transport_table`
 //! binary (a p50/p99 table with ratios to the raw futex baseline).
+//!
+//! Above the transport:
+//!
+//! - [`api`]: Electrode's public API end to end, between a real [`electrode::Main`] (a
+//!   [`api::Host`]) and real renderer processes that time their own calls and check every
+//!   answer: invoke (blocking and async), sendSync, event.reply, `WebContents::send` and
+//!   `WebContents::invoke`, large payloads, one-way throughput.
+//! - [`peers`]: the same round trip through the libraries a user would pick instead
+//!   (`ipc-channel`, `iceoryx2`).
+//! - [`report`]: the report binary's engine (`cargo run --release -p electrode-bench -- report`):
+//!   everything above in interleaved rounds, target verdicts, Markdown / JSON / SVG output.
+//! - [`workload`]: one path kept busy, for a profiler.
+//! - [`roles`]: the hidden roles in which the `electrode-bench` binary re-executes itself as a
+//!   renderer or a peer; `benches/api.rs` drives the API through it.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod api;
+pub mod peers;
 pub mod pingpong;
+pub mod report;
+pub mod roles;
+pub mod workload;

@@ -32,6 +32,10 @@ pub use peer::{peer_main, serve_if_peer};
 pub use stats::{Samples, Summary};
 pub use system::System;
 
+// For the other benchmarks of this crate (the API scenarios, the peers, the report).
+pub(crate) use affinity::{pin_current_thread, pin_self, PinGuard};
+pub(crate) use clock::{ticks, ticks_to_ns};
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

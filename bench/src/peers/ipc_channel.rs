@@ -1,0 +1,92 @@
+//! Peer library: servo's `ipc-channel` (typed channels over Unix sockets, serialized with
+//! bincode), used as a user would for request/response between two processes.
+//!
+//! Bootstrap: the peer opens an `IpcOneShotServer` and prints its name; main connects an
+//! `IpcSender` to it and sends the peer two channel ends, a request receiver and a response
+//! sender. Round trip: main sends a 64-byte `Vec<u8>` on the request channel, the peer
+//! receives it and sends it back on the response channel, main receives and compares it.
+//! The peer exits when the request channel closes (main gone) or, failing that, by
+//! `PR_SET_PDEATHSIG`.
+
+use super::child::RoleChild;
+use super::PeerError;
+use crate::roles::{self, cpu_arg, IPC_CHANNEL_ROLE};
+use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
+use std::io::Write;
+use std::path::Path;
+
+type Bootstrap = (IpcReceiver<Vec<u8>>, IpcSender<Vec<u8>>);
+
+/// Main's side.
+pub(crate) struct Main {
+    // Field order is drop order: the channels close first, so the peer exits by itself.
+    requests: IpcSender<Vec<u8>>,
+    responses: IpcReceiver<Vec<u8>>,
+    message: Vec<u8>,
+    _child: RoleChild,
+}
+
+impl Main {
+    pub(crate) fn start(
+        exe: &Path,
+        peer_cpu: Option<usize>,
+        template: &[u8],
+    ) -> Result<Main, PeerError> {
+        let mut child = RoleChild::spawn(exe, &[IPC_CHANNEL_ROLE.into(), cpu_arg(peer_cpu)])?;
+        let name = child.read_line()?;
+        let boot: IpcSender<Bootstrap> =
+            IpcSender::connect(name).map_err(PeerError::io("ipc-channel connect"))?;
+        let (req_tx, req_rx) = ipc::channel().map_err(PeerError::io("ipc-channel channel"))?;
+        let (resp_tx, resp_rx) = ipc::channel().map_err(PeerError::io("ipc-channel channel"))?;
+        boot.send((req_rx, resp_tx))
+            .map_err(PeerError::lib("ipc-channel bootstrap send"))?;
+        Ok(Main {
+            requests: req_tx,
+            responses: resp_rx,
+            message: template.to_vec(),
+            _child: child,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn round_trip(&mut self, seq: u64) -> Result<(), PeerError> {
+        self.message[..8].copy_from_slice(&seq.to_le_bytes());
+        self.requests
+            .send(self.message.clone())
+            .map_err(|_| PeerError::PeerGone)?;
+        let echo = self.responses.recv().map_err(|_| PeerError::PeerGone)?;
+        if echo != self.message {
+            return Err(PeerError::WrongAnswer(format!(
+                "ipc-channel echo of message {seq} differs"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The peer role (`electrode-bench __ipc-channel-peer <cpu>`). Returns the exit code.
+pub fn ipc_channel_peer_main(args: &[String]) -> i32 {
+    match serve(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("electrode-bench ipc-channel peer: {e}");
+            2
+        }
+    }
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    roles::die_with_parent().map_err(|e| e.to_string())?;
+    roles::pin_process(roles::parse_cpu(args.first())?)?;
+    let (server, name) = IpcOneShotServer::<Bootstrap>::new().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{name}")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())?;
+    let (_, (requests, responses)) = server.accept().map_err(|e| format!("{e:?}"))?;
+    // Ends when main closes the request channel.
+    while let Ok(m) = requests.recv() {
+        responses.send(m).map_err(|e| format!("{e:?}"))?;
+    }
+    Ok(())
+}

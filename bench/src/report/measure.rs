@@ -1,0 +1,214 @@
+//! One measurement of each kind, each in fresh processes: a latency row for one round, a
+//! large-payload echo, a throughput run, and the idle-CPU check.
+//!
+//! Main (the electrode dispatcher, or the calling thread for the transports and peers) runs on
+//! CPU 0; a peer or renderer runs on CPU 1 (cross-core) or CPU 0 (same core).
+
+use super::error::{self, ReportError};
+use super::plan::{Settings, Subject};
+use super::proc_stat;
+use crate::api::{Host, RoundTrip, Throughput};
+use crate::peers::{PeerSession, PEER_PAYLOAD};
+use crate::pingpong::{Placement, Samples, Session, WARMUP_ITERS};
+use std::path::Path;
+use std::time::Duration;
+
+/// Payload bytes of the latency rows.
+pub const PAYLOAD: usize = 64;
+
+/// CPU of main's side.
+const MAIN_CPU: usize = 0;
+
+fn peer_cpu(placement: Placement) -> Option<usize> {
+    placement.cores().map(|(_, p)| p)
+}
+
+/// One round of one latency row.
+pub fn latency_once(
+    exe: &Path,
+    subject: Subject,
+    placement: Placement,
+    s: &Settings,
+) -> Result<Samples, ReportError> {
+    let what = format!("{placement} / {}", subject.label());
+    let cap = Some(s.cap);
+    match subject {
+        Subject::Api(path) => {
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+            let r = host
+                .spawn(1, peer_cpu(placement))
+                .map_err(error::api(&what))?;
+            host.latency(&r[0], path, PAYLOAD, s.iters, s.warmup, cap)
+                .map_err(error::api(what))
+        }
+        Subject::MainInvoke => {
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+            let r = host
+                .spawn(1, peer_cpu(placement))
+                .map_err(error::api(&what))?;
+            host.main_invoke_latency(&r[0], PAYLOAD, s.iters, s.warmup, cap)
+                .map_err(error::api(what))
+        }
+        Subject::Transport(system) => {
+            let mut session = Session::start_with(exe, system, placement, PAYLOAD)
+                .map_err(error::transport(&what))?;
+            let warm = s.warmup.max(WARMUP_ITERS as u64 / 4);
+            let t = session.time(warm).map_err(error::transport(&what))?;
+            let iters = capped_iters(s, t, warm);
+            session
+                .measure(iters as usize)
+                .map_err(error::transport(what))
+        }
+        Subject::Peer(lib) => {
+            debug_assert_eq!(PEER_PAYLOAD, PAYLOAD);
+            let mut session =
+                PeerSession::start(exe, lib, placement).map_err(error::peer(&what))?;
+            session.warm_up(s.warmup).map_err(error::peer(&what))?;
+            session.measure(s.iters, cap).map_err(error::peer(what))
+        }
+    }
+}
+
+/// Round trips that fit the time cap, judged from the warm-up's pace (at least 200).
+fn capped_iters(s: &Settings, warmup_took: Duration, warmup: u64) -> u64 {
+    let per = warmup_took.as_nanos() as f64 / warmup.max(1) as f64;
+    let fit = (s.cap.as_nanos() as f64 / per.max(1.0)) as u64;
+    fit.clamp(200, s.iters.max(200))
+}
+
+/// `echoes` blocking invoke echoes of `bytes` bytes (after `warmup`), cross-core.
+pub fn large_once(
+    exe: &Path,
+    bytes: usize,
+    echoes: u64,
+    warmup: u64,
+) -> Result<Samples, ReportError> {
+    let what = format!("invoke echo of {bytes} bytes");
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+    let r = host
+        .spawn(1, peer_cpu(Placement::CrossCore))
+        .map_err(error::api(&what))?;
+    host.latency(&r[0], RoundTrip::Invoke, bytes, echoes, warmup, None)
+        .map_err(error::api(what))
+}
+
+/// The throughput measurements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flow {
+    /// One renderer `send`s into main's listener.
+    SendOne,
+    /// `n` renderers `send` at once into main's listener (fan-in).
+    SendFanIn(usize),
+    /// Main `WebContents::send`s to one renderer's listener.
+    WebContentsSend,
+}
+
+impl Flow {
+    /// Row label.
+    pub fn label(self) -> String {
+        match self {
+            Flow::SendOne => "send, 1 renderer → main".into(),
+            Flow::SendFanIn(n) => format!("send, {n} renderers → main (fan-in)"),
+            Flow::WebContentsSend => "WebContents::send, main → 1 renderer".into(),
+        }
+    }
+
+    /// Renderers involved.
+    pub fn renderers(self) -> usize {
+        match self {
+            Flow::SendFanIn(n) => n,
+            _ => 1,
+        }
+    }
+}
+
+/// One throughput run of `messages` 64-byte messages (renderers on CPU 1, main on CPU 0),
+/// after an untimed warm-up of a tenth as many.
+pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughput, ReportError> {
+    let what = flow.label();
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+    let rs = host
+        .spawn(flow.renderers(), peer_cpu(Placement::CrossCore))
+        .map_err(error::api(&what))?;
+    let per = (messages / rs.len() as u64).max(1);
+    let warm = (per / 10).max(1);
+    match flow {
+        Flow::SendOne | Flow::SendFanIn(_) => {
+            host.send_throughput(&rs, warm).map_err(error::api(&what))?;
+            host.send_throughput(&rs, per).map_err(error::api(what))
+        }
+        Flow::WebContentsSend => {
+            host.web_contents_send_throughput(&rs[0], warm, PAYLOAD)
+                .map_err(error::api(&what))?;
+            host.web_contents_send_throughput(&rs[0], per, PAYLOAD)
+                .map_err(error::api(what))
+        }
+    }
+}
+
+/// CPU used while `renderers` connected renderers (unpinned) sit idle for `idle`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdleCpu {
+    /// Renderers connected.
+    pub renderers: usize,
+    /// How long they sat idle.
+    pub idle: Duration,
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+    pub ticks_per_sec: u64,
+    /// utime + stime ticks of the main process (all its threads) over the idle time.
+    pub main_ticks: u64,
+    /// utime + stime ticks of each renderer over the idle time.
+    pub renderer_ticks: Vec<u64>,
+}
+
+impl IdleCpu {
+    /// Main plus every renderer.
+    pub fn total_ticks(&self) -> u64 {
+        self.main_ticks + self.renderer_ticks.iter().sum::<u64>()
+    }
+}
+
+/// Connect `renderers` renderers, let them settle, then read the CPU time of main and of every
+/// renderer before and after `idle` of doing nothing.
+pub fn idle_cpu(exe: &Path, renderers: usize, idle: Duration) -> Result<IdleCpu, ReportError> {
+    let what = "idle renderers";
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(what))?;
+    host.spawn(renderers, None).map_err(error::api(what))?;
+    // Let every spin phase run out (they last microseconds) and the threads park.
+    std::thread::sleep(Duration::from_millis(200));
+    let me = std::process::id();
+    let pids = host.renderer_pids();
+    let read = |pid: u32| proc_stat::cpu_ticks(pid).map_err(error::io(format!("/proc/{pid}/stat")));
+    let main0 = read(me)?;
+    let before: Vec<u64> = pids.iter().map(|&p| read(p)).collect::<Result<_, _>>()?;
+    std::thread::sleep(idle);
+    let main1 = read(me)?;
+    let after: Vec<u64> = pids.iter().map(|&p| read(p)).collect::<Result<_, _>>()?;
+    Ok(IdleCpu {
+        renderers,
+        idle,
+        ticks_per_sec: proc_stat::ticks_per_sec(),
+        main_ticks: main1.saturating_sub(main0),
+        renderer_ticks: after
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| a.saturating_sub(*b))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_limits_slow_systems_but_not_below_200() {
+        let s = Settings::full();
+        // 100 ns per round trip: the iteration limit applies.
+        assert_eq!(capped_iters(&s, Duration::from_micros(100), 1000), s.iters);
+        // 100 us per round trip, 250 ms cap: 2,500.
+        assert_eq!(capped_iters(&s, Duration::from_millis(100), 1000), 2_500);
+        // 10 ms per round trip: the floor.
+        assert_eq!(capped_iters(&s, Duration::from_secs(10), 1000), 200);
+    }
+}

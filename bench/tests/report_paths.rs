@@ -1,0 +1,169 @@
+//! Every path the report measures works across real processes and checks its answers: the API
+//! round trips (invoke blocking and async, sendSync, event.reply, WebContents::invoke), the
+//! one-way streams both ways (one and several renderers), large payloads, the criterion
+//! batches, and the ipc-channel and iceoryx2 peers. A renderer killed mid-measurement is an
+//! error, not a hang. No timing is asserted.
+//!
+//! The renderers and peers are the `electrode-bench` binary in its hidden roles. A watchdog
+//! aborts the test process if anything hangs; every child dies with it (PR_SET_PDEATHSIG).
+
+use electrode_bench::api::{ApiError, Batch, Host, RoundTrip};
+use electrode_bench::peers::{Library, PeerSession};
+use electrode_bench::pingpong::Placement;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+const EXE: &str = env!("CARGO_BIN_EXE_electrode-bench");
+
+/// Abort the whole test binary if `f` does not finish within `limit`.
+fn with_watchdog<T>(name: &str, limit: Duration, f: impl FnOnce() -> T) -> T {
+    let (done, wait) = mpsc::channel::<()>();
+    let name = name.to_string();
+    let dog = std::thread::spawn(move || {
+        if wait.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("watchdog: {name} hung for {limit:?}; aborting");
+            std::process::abort();
+        }
+    });
+    let out = f();
+    drop(done);
+    dog.join().unwrap();
+    out
+}
+
+#[test]
+fn every_api_path_answers_and_is_checked() {
+    with_watchdog("api paths", Duration::from_secs(120), || {
+        let mut host = Host::new(None, Path::new(EXE)).unwrap();
+        let rs = host.spawn(3, None).unwrap();
+        for path in [
+            RoundTrip::Invoke,
+            RoundTrip::InvokeAsync,
+            RoundTrip::SendSync,
+            RoundTrip::Reply,
+        ] {
+            for payload in [8, 64, 5000] {
+                let s = host
+                    .latency(&rs[0], path, payload, 50, 5, None)
+                    .unwrap_or_else(|e| panic!("{path:?} {payload}: {e}"));
+                assert_eq!(s.len(), 50, "{path:?}");
+                assert!(s.summary().min > 0);
+            }
+        }
+        let s = host.main_invoke_latency(&rs[1], 64, 50, 5, None).unwrap();
+        assert_eq!(s.len(), 50);
+        // Large echoes go through the rings in chunks both ways.
+        let s = host
+            .latency(&rs[2], RoundTrip::Invoke, 3 << 20, 2, 0, None)
+            .unwrap();
+        assert_eq!(s.len(), 2);
+        // One renderer, then all three at once: main counts and checks every message.
+        let t = host.send_throughput(&rs[..1], 10_000).unwrap();
+        assert_eq!(t.messages, 10_000);
+        let t = host.send_throughput(&rs, 5_000).unwrap();
+        assert_eq!(t.messages, 15_000);
+        // The stream continues where it stopped: the sequence is checked across runs.
+        let t = host
+            .web_contents_send_throughput(&rs[0], 20_000, 64)
+            .unwrap();
+        assert_eq!(t.messages, 20_000);
+        let t = host.web_contents_send_throughput(&rs[0], 100, 64).unwrap();
+        assert_eq!(t.messages, 100);
+        for b in [Batch::Invoke, Batch::SendSync, Batch::Send] {
+            let d = host.batch(&rs[1], b, 200).unwrap();
+            assert!(d > Duration::ZERO, "{b:?}");
+        }
+        // A cap ends a measurement early but keeps what was measured.
+        let s = host
+            .latency(
+                &rs[0],
+                RoundTrip::Invoke,
+                64,
+                u32::MAX as u64,
+                0,
+                Some(Duration::from_millis(20)),
+            )
+            .unwrap();
+        assert!(!s.is_empty() && s.len() < u32::MAX as usize);
+    });
+}
+
+#[test]
+fn a_killed_renderer_is_an_error_not_a_hang() {
+    with_watchdog("killed renderer", Duration::from_secs(120), || {
+        let mut host = Host::new(None, Path::new(EXE)).unwrap();
+        let rs = host.spawn(1, None).unwrap();
+        host.latency(&rs[0], RoundTrip::Invoke, 64, 10, 0, None)
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(rs[0].pid() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        let e = host
+            .latency(&rs[0], RoundTrip::Invoke, 64, 1_000_000, 0, None)
+            .unwrap_err();
+        assert!(
+            matches!(e, ApiError::RendererGone { .. } | ApiError::Ipc { .. }),
+            "{e}"
+        );
+    });
+}
+
+#[test]
+fn peer_libraries_echo_on_every_placement() {
+    with_watchdog("peers", Duration::from_secs(120), || {
+        let cpus = electrode_bench::pingpong::allowed_cpus().unwrap();
+        let mut placements = vec![Placement::Unpinned];
+        if cpus.contains(&0) {
+            placements.push(Placement::SameCore);
+        }
+        if cpus.contains(&0) && cpus.contains(&1) {
+            placements.push(Placement::CrossCore);
+        }
+        for placement in placements {
+            for lib in [Library::IpcChannel, Library::Iceoryx2] {
+                let mut s = PeerSession::start(Path::new(EXE), lib, placement)
+                    .unwrap_or_else(|e| panic!("{lib} {placement}: {e}"));
+                s.warm_up(20).unwrap();
+                let m = s.measure(200, None).unwrap();
+                assert_eq!(m.len(), 200, "{lib} {placement}");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_wrong_answer_aborts_the_measurement() {
+    with_watchdog("wrong answers", Duration::from_secs(120), || {
+        // Main's echo handler damages one byte.
+        let mut host = Host::new(None, Path::new(EXE)).unwrap();
+        let rs = host.spawn(1, None).unwrap();
+        let ipc = host.main().ipc().clone();
+        ipc.remove_handler("bench:echo");
+        ipc.handle("bench:echo", |_e, args| {
+            let mut v = args.get(0).unwrap().as_bytes().unwrap().to_vec();
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            Ok(electrode::Value::Bytes(v))
+        })
+        .unwrap();
+        let e = host
+            .latency(&rs[0], RoundTrip::Invoke, 64, 10, 0, None)
+            .unwrap_err();
+        assert!(matches!(e, ApiError::Renderer { .. }), "{e}");
+        assert!(e.to_string().contains("differs"), "{e}");
+
+        // Main's sendSync listener returns something else.
+        let mut host = Host::new(None, Path::new(EXE)).unwrap();
+        let rs = host.spawn(1, None).unwrap();
+        let ipc = host.main().ipc().clone();
+        ipc.remove_all_listeners(Some("bench:echo-sync"));
+        ipc.on("bench:echo-sync", |e, _args| {
+            e.set_return_value("not an echo");
+        });
+        let e = host
+            .latency(&rs[0], RoundTrip::SendSync, 64, 10, 0, None)
+            .unwrap_err();
+        assert!(matches!(e, ApiError::Renderer { .. }), "{e}");
+        assert!(e.to_string().contains("not bytes"), "{e}");
+    });
+}

@@ -402,7 +402,7 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
     drop(s.waker);
     conn.fail_pending();
     let mut child = conn.child.lock().take();
-    if reason == Some(GoneReason::IntegrityFailure) {
+    if reason == Some(GoneReason::IntegrityFailure) || shared.shutdown.load(Ordering::SeqCst) {
         if let Some(c) = child.as_mut() {
             let _ = c.kill();
         }

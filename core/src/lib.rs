@@ -204,6 +204,17 @@ mod web_contents;
 pub mod wire;
 
 pub use electrode_shm::{SpinBudget, WaitMode};
+
+/// The wait mode `Main` and `IpcRenderer` use unless told otherwise: spin 2 µs, then yield for
+/// up to 50 µs, then park. A `sendSync` / `invoke` round trip takes about a microsecond across
+/// cores, so the requester usually sees its answer while still spinning, and the dispatcher
+/// sees the next request before it parks. On a machine where main and renderers share cores,
+/// a shorter spin (`SpinBudget { spin: Duration::ZERO, .. }`) or [`WaitMode::ParkOnly`] gives
+/// the CPU to the peer sooner.
+pub const DEFAULT_WAIT_MODE: WaitMode = WaitMode::SpinThenPark(SpinBudget {
+    spin: std::time::Duration::from_micros(2),
+    yield_for: std::time::Duration::from_micros(50),
+});
 pub use error::{IpcError, RemoteError};
 pub use events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
 pub use listeners::ListenerId;

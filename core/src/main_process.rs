@@ -36,7 +36,7 @@ impl Default for MainConfig {
     fn default() -> Self {
         MainConfig {
             segment: SegmentConfig::default(),
-            wait_mode: WaitMode::default(),
+            wait_mode: crate::DEFAULT_WAIT_MODE,
             max_violations: 3,
             outbox_limit: 64 << 20,
         }

@@ -23,13 +23,22 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Settings of a renderer connection.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct RendererOptions {
     /// How blocking calls (`send_sync`, blocking `invoke`, a full ring) wait.
     pub wait_mode: WaitMode,
     /// How long `send` waits for room in a full ring: `None` blocks until there is room
     /// (backpressure); `Some(Duration::ZERO)` fails at once with [`IpcError::Full`].
     pub send_timeout: Option<Duration>,
+}
+
+impl Default for RendererOptions {
+    fn default() -> Self {
+        RendererOptions {
+            wait_mode: crate::DEFAULT_WAIT_MODE,
+            send_timeout: None,
+        }
+    }
 }
 
 /// What a renderer-side listener receives with a message from main.

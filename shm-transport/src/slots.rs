@@ -101,7 +101,7 @@ pub struct SlotTable<P: Park> {
     stride: usize,
     park: P,
     live: Liveness,
-    free: Mutex<Vec<u32>>,
+    free: Mutex<FreeList>,
     freed: Condvar,
     _owner: Arc<dyn Any + Send + Sync>,
 }
@@ -118,6 +118,13 @@ impl<P: Park> fmt::Debug for SlotTable<P> {
             .field("slot_size", &self.slot_size)
             .finish()
     }
+}
+
+/// The requester's free slot indices, and how many threads wait for one (so a release only
+/// signals the condition variable, a syscall, when someone waits).
+struct FreeList {
+    indices: Vec<u32>,
+    waiters: u32,
 }
 
 /// A reply read from a slot; the slot is freed when this is dropped.
@@ -151,7 +158,10 @@ impl<P: Park> SlotTable<P> {
             stride,
             park,
             live,
-            free: Mutex::new((0..count).rev().collect()),
+            free: Mutex::new(FreeList {
+                indices: (0..count).rev().collect(),
+                waiters: 0,
+            }),
             freed: Condvar::new(),
             _owner: owner,
         }
@@ -198,7 +208,7 @@ impl<P: Park> SlotTable<P> {
 
     /// Take a free slot for a new request, if one is free now.
     pub fn try_acquire(&self) -> Option<Ticket> {
-        let index = self.free.lock().unwrap().pop()?;
+        let index = self.free.lock().unwrap().indices.pop()?;
         Some(self.arm(index))
     }
 
@@ -206,26 +216,32 @@ impl<P: Park> SlotTable<P> {
     pub fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, WaitError> {
         let mut free = self.free.lock().unwrap();
         loop {
-            if let Some(index) = free.pop() {
+            if let Some(index) = free.indices.pop() {
                 drop(free);
                 return Ok(self.arm(index));
             }
             if self.live.is_gone() {
                 return Err(WaitError::PeerGone);
             }
+            free.waiters += 1;
             free = match deadline {
                 None => self.freed.wait(free).unwrap(),
                 #[cfg(not(loom))]
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
+                        free.waiters -= 1;
                         return Err(WaitError::TimedOut);
                     }
                     self.freed.wait_timeout(free, d - now).unwrap().0
                 }
                 #[cfg(loom)]
-                Some(_) => return Err(WaitError::TimedOut),
+                Some(_) => {
+                    free.waiters -= 1;
+                    return Err(WaitError::TimedOut);
+                }
             };
+            free.waiters -= 1;
         }
     }
 
@@ -239,8 +255,12 @@ impl<P: Park> SlotTable<P> {
     }
 
     fn release_index(&self, index: u32) {
-        self.free.lock().unwrap().push(index);
-        self.freed.notify_one();
+        let mut free = self.free.lock().unwrap();
+        free.indices.push(index);
+        if free.waiters > 0 {
+            drop(free);
+            self.freed.notify_one();
+        }
     }
 
     /// Give a slot back without waiting for its reply (e.g. the request could not be sent).

@@ -475,7 +475,10 @@ impl Invoke {
     pub fn wait(self, timeout: Option<Duration>) -> Result<Value, IpcError> {
         self.fut
             .0
-            .wait(timeout.map(|t| Instant::now() + t))
+            .wait(
+                self.shared.options.wait_mode,
+                timeout.map(|t| Instant::now() + t),
+            )
             .unwrap_or(Err(IpcError::TimedOut))
     }
 }

@@ -1,11 +1,9 @@
 //! [`Completion`]: a one-shot result that one thread sets and another either blocks on or
 //! awaits as a future (any executor).
 
-use electrode_shm::WaitMode;
 use parking_lot::{Condvar, Mutex};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -15,16 +13,9 @@ struct State<T> {
     waker: Option<Waker>,
 }
 
-struct Inner<T> {
-    state: Mutex<State<T>>,
-    ready: Condvar,
-    /// Set (Release) once `value` is in place: lets a blocking waiter spin without the lock.
-    done: AtomicBool,
-}
-
 /// The shared cell; cheap to clone.
 pub(crate) struct Completion<T> {
-    inner: Arc<Inner<T>>,
+    inner: Arc<(Mutex<State<T>>, Condvar)>,
 }
 
 impl<T> Clone for Completion<T> {
@@ -38,50 +29,44 @@ impl<T> Clone for Completion<T> {
 impl<T> Completion<T> {
     pub(crate) fn new() -> Self {
         Completion {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State {
+            inner: Arc::new((
+                Mutex::new(State {
                     value: None,
                     waker: None,
                 }),
-                ready: Condvar::new(),
-                done: AtomicBool::new(false),
-            }),
+                Condvar::new(),
+            )),
         }
     }
 
     /// Set the result; the first call wins. Returns whether this call set it.
     pub(crate) fn complete(&self, v: T) -> bool {
         let waker = {
-            let mut s = self.inner.state.lock();
-            if s.value.is_some() || self.inner.done.load(Ordering::Relaxed) {
+            let mut s = self.inner.0.lock();
+            if s.value.is_some() {
                 return false;
             }
             s.value = Some(v);
-            self.inner.done.store(true, Ordering::Release);
             s.waker.take()
         };
-        self.inner.ready.notify_all();
+        self.inner.1.notify_all();
         if let Some(w) = waker {
             w.wake();
         }
         true
     }
 
-    /// Block until set or `deadline`; `None` on timeout. Spins briefly first (per `mode`):
-    /// a reply that comes back within microseconds is taken without a thread wake-up.
-    pub(crate) fn wait(&self, mode: WaitMode, deadline: Option<Instant>) -> Option<T> {
-        electrode_shm::spin_phase(mode, || {
-            self.inner.done.load(Ordering::Acquire).then_some(())
-        });
-        let mut s = self.inner.state.lock();
+    /// Block until set or `deadline`; `None` on timeout.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Option<T> {
+        let mut s = self.inner.0.lock();
         loop {
             if let Some(v) = s.value.take() {
                 return Some(v);
             }
             match deadline {
-                None => self.inner.ready.wait(&mut s),
+                None => self.inner.1.wait(&mut s),
                 Some(d) => {
-                    if self.inner.ready.wait_until(&mut s, d).timed_out() {
+                    if self.inner.1.wait_until(&mut s, d).timed_out() {
                         return s.value.take();
                     }
                 }
@@ -90,7 +75,7 @@ impl<T> Completion<T> {
     }
 
     fn poll_take(&self, cx: &mut Context<'_>) -> Poll<T> {
-        let mut s = self.inner.state.lock();
+        let mut s = self.inner.0.lock();
         match s.value.take() {
             Some(v) => Poll::Ready(v),
             None => {

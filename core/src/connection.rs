@@ -11,7 +11,7 @@ use crate::protocol::{Envelope, Kind, AUX_ERROR, FLAG_ERROR};
 use crate::registry::{IpcMain, Listener};
 use crate::value::Value;
 use crate::web_contents::GoneDetails;
-use electrode_shm::{Event, Futex, Liveness, ReplyOutcome, SlotTable, WaitMode, Waker, Watch};
+use electrode_shm::{Event, Futex, Liveness, ReplyOutcome, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -50,8 +50,6 @@ pub(crate) struct Conn {
     /// Set when the renderer broke the protocol outside the dispatcher (e.g. its ring position
     /// is impossible): the dispatcher disconnects it.
     pub corrupt: AtomicBool,
-    /// How main's blocking calls towards this renderer wait.
-    pub wait_mode: WaitMode,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
 }

@@ -245,7 +245,6 @@ impl Main {
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),
             corrupt: AtomicBool::new(false),
-            wait_mode: self.shared.config.wait_mode,
             dispatcher: self.shared.event.clone(),
         });
         self.shared.conns.lock().insert(id, conn.clone());

@@ -475,10 +475,7 @@ impl Invoke {
     pub fn wait(self, timeout: Option<Duration>) -> Result<Value, IpcError> {
         self.fut
             .0
-            .wait(
-                self.shared.options.wait_mode,
-                timeout.map(|t| Instant::now() + t),
-            )
+            .wait(timeout.map(|t| Instant::now() + t))
             .unwrap_or(Err(IpcError::TimedOut))
     }
 }

@@ -199,10 +199,7 @@ impl WebContents {
             return Err(IpcError::WouldDeadlock);
         }
         let f = self.invoke(channel, args);
-        let r = f
-            .fut
-            .0
-            .wait(self.conn.wait_mode, timeout.map(|t| Instant::now() + t));
+        let r = f.fut.0.wait(timeout.map(|t| Instant::now() + t));
         match r {
             Some(r) => r,
             None => {

@@ -388,6 +388,21 @@ pub mod pattern {
         x ^ (x >> 31)
     }
 
+    /// A 64-bit checksum of `data` (length-seeded, word at a time, then [`mix`]): what the
+    /// load test's renderers and main both compute over payloads and replies.
+    pub fn checksum(data: &[u8]) -> u64 {
+        let mut h = data.len() as u64;
+        let mut words = data.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        let mut last = [0u8; 8];
+        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        mix(h ^ u64::from_le_bytes(last))
+    }
+
     /// Payload length of frame `seq` over a ring of `ring` bytes: 1 B to 4 KiB, log-uniform
     /// (most frames small), except every [`LARGE_EVERY`]th, which is 1.5 ring capacities and up
     /// to 4 KiB more (so it goes in chunks, ending at an arbitrary offset).

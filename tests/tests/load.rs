@@ -17,7 +17,7 @@
 //! are printed, never asserted against a time.
 
 use electrode::{ArgsView, GoneDetails, GoneReason, IpcMainEvent, Main, RemoteError, Value};
-use electrode_tests::pattern::{fill, mix};
+use electrode_tests::pattern::{checksum, fill, mix};
 use electrode_tests::watchdog;
 use std::fmt;
 use std::process::Command;
@@ -52,20 +52,6 @@ const ANON_GROWTH_LIMIT: u64 = 64 << 20;
 /// No message arriving and no renderer exiting for this long means a hang (a hang guard,
 /// never a performance bound).
 const STALL: Duration = Duration::from_secs(60);
-
-/// The payload checksum; `src/bin/load_renderer.rs` has the same function (keep them equal).
-fn checksum(data: &[u8]) -> u64 {
-    let mut h = data.len() as u64;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    let mut last = [0u8; 8];
-    last[..words.remainder().len()].copy_from_slice(words.remainder());
-    mix(h ^ u64::from_le_bytes(last))
-}
 
 /// Memory figures of this process from `/proc/self/status`, in bytes.
 #[derive(Clone, Copy, Debug, Default)]

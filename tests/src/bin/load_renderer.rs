@@ -23,7 +23,7 @@
 //! stderr otherwise, 2 for a bad command line, 124 when its self-watchdog (`limit-secs`) fired.
 
 use electrode::{Invoke, IpcError, IpcRenderer, Value};
-use electrode_tests::pattern::mix;
+use electrode_tests::pattern::{checksum, mix};
 use electrode_tests::protocol::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WATCHDOG};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -39,20 +39,6 @@ const LARGE_MAX: u64 = 1 << 20;
 
 /// How long a renderer waits for one answer before it calls main hung.
 const ANSWER_GUARD: Duration = Duration::from_secs(120);
-
-/// The payload checksum; `tests/tests/load.rs` has the same function (keep them equal).
-fn checksum(data: &[u8]) -> u64 {
-    let mut h = data.len() as u64;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    let mut last = [0u8; 8];
-    last[..words.remainder().len()].copy_from_slice(words.remainder());
-    mix(h ^ u64::from_le_bytes(last))
-}
 
 /// A small deterministic generator (xorshift64, seeded through splitmix).
 struct Rng(u64);

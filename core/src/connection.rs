@@ -116,10 +116,15 @@ impl Conn {
             Some(l) => l.slots.clone(),
             None => return,
         };
+        let hint = crate::wire::encoded_len_hint(values);
         let outcome = SCRATCH.with(|scratch| {
+            if hint > slots.slot_size() {
+                // Cannot fit the slot: go straight to the ring, encoding once.
+                return Some(ReplyOutcome::TooLarge);
+            }
             let mut buf = scratch.borrow_mut();
             buf.clear();
-            buf.resize(crate::wire::encoded_len_hint(values), 0);
+            buf.resize(hint, 0);
             let Ok(n) = crate::wire::encode_into(values, &mut buf) else {
                 return None;
             };

@@ -15,7 +15,7 @@ use crate::protocol::{Envelope, Kind, Malformed, FLAG_ERROR, FLAG_REPLY_VIA_RING
 use crate::registry::Handler;
 use crate::web_contents::{GoneDetails, GoneReason, WebContents};
 use crate::wire::ArgsView;
-use electrode_shm::{AlignedBuf, Event, Futex, Receiver, Waker};
+use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, Waker};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -185,10 +185,19 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
             }
         };
         let tag = msg.tag();
-        // The renderer may rewrite the ring at any time: copy once, then validate the copy.
-        msg.copy_into(&mut s.buf);
         n += 1;
-        if let Err(Malformed(why)) = handle(shared, &s.conn, tag, s.buf.as_slice()) {
+        let bytes = match msg {
+            // The renderer may rewrite the ring at any time: copy once, then validate the copy.
+            Message::Frame(frame) => {
+                s.buf.resize(frame.len());
+                frame.copy_to(s.buf.as_mut_slice());
+                frame.release();
+                s.buf.as_slice()
+            }
+            // Reassembled chunks are already a private copy.
+            Message::Assembled { bytes, .. } => bytes,
+        };
+        if let Err(Malformed(why)) = handle(shared, &s.conn, tag, bytes) {
             if s.conn.violation(&why, shared.config.max_violations) {
                 return (n, Some(()));
             }

@@ -535,18 +535,27 @@ fn receive_loop(shared: Arc<Shared>, mut rx: electrode_shm::Receiver<Futex>) {
             }
         };
         let tag = msg.tag();
-        msg.copy_into(&mut buf);
-        if let Err(e) = handle_from_main(&shared, tag, &buf) {
+        let bytes = match msg {
+            electrode_shm::Message::Frame(frame) => {
+                buf.resize(frame.len());
+                frame.copy_to(buf.as_mut_slice());
+                frame.release();
+                buf.as_slice()
+            }
+            // Reassembled chunks are already in the receiver's own buffer.
+            electrode_shm::Message::Assembled { bytes, .. } => bytes,
+        };
+        if let Err(e) = handle_from_main(&shared, tag, bytes) {
             eprintln!("[electrode] renderer: bad message from main: {e}");
         }
     }
     fail_pending(&shared);
 }
 
-fn handle_from_main(shared: &Arc<Shared>, tag: u16, buf: &AlignedBuf) -> Result<(), IpcError> {
+fn handle_from_main(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), IpcError> {
     let kind =
         Kind::from_tag(tag).ok_or_else(|| IpcError::Protocol(format!("unknown kind {tag}")))?;
-    let parsed = Envelope::parse(buf.as_slice()).map_err(|m| IpcError::Protocol(m.0))?;
+    let parsed = Envelope::parse(bytes).map_err(|m| IpcError::Protocol(m.0))?;
     let env = parsed.env;
     match kind {
         Kind::Message => {

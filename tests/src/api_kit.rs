@@ -119,31 +119,7 @@ pub fn load_answer(renderer: i64, i: i64) -> i64 {
     crate::pattern::mix(((renderer as u64) << 32) ^ i as u64) as i64
 }
 
-/// A small deterministic random generator (xorshift64, seeded through splitmix).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(crate::pattern::mix(seed) | 1)
-    }
-
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
+pub use crate::pattern::Rng;
 
 /// The channel of the "ready" handshake: a renderer calls `send_sync(READY, [..])` once it is
 /// set up, and stays blocked until main has finished its own setup and answers.

@@ -173,87 +173,32 @@ pub fn valid_message(channel: &str, values: &[Value]) -> Vec<u8> {
     message(&Envelope::default(), channel.as_bytes(), &args(values))
 }
 
-/// A small deterministic random generator (xorshift64, seeded through splitmix).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(crate::pattern::mix(seed) | 1)
-    }
-
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// True with probability `num / den`.
-    pub fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.next_u64() % den < num
-    }
-
-    /// `n` random bytes.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
-
-    /// An interesting 32-bit value: 0, 1, a boundary, or random.
-    pub fn edgy_u32(&mut self) -> u32 {
-        const EDGES: [u32; 10] = [
-            0,
-            1,
-            15,
-            16,
-            4096,
-            0x7fff,
-            0xffff,
-            0x7fff_ffff,
-            0xffff_fff0,
-            u32::MAX,
-        ];
-        if self.chance(1, 2) {
-            EDGES[self.below(EDGES.len())]
-        } else {
-            self.next_u64() as u32
-        }
-    }
-}
+pub use crate::pattern::Rng;
 
 /// Mutate `bytes` in place: `flips` random edits (bit flips, random bytes, boundary words at
 /// 4-aligned offsets, truncation or extension at the end).
 pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>, flips: usize) {
     for _ in 0..flips {
-        match rng.below(6) {
+        match rng.index(6) {
             0 | 1 if !bytes.is_empty() => {
-                let i = rng.below(bytes.len());
-                bytes[i] ^= 1 << rng.below(8);
+                let i = rng.index(bytes.len());
+                bytes[i] ^= 1 << rng.index(8);
             }
             2 if !bytes.is_empty() => {
-                let i = rng.below(bytes.len());
+                let i = rng.index(bytes.len());
                 bytes[i] = rng.next_u64() as u8;
             }
             3 if bytes.len() >= 4 => {
-                let i = rng.below(bytes.len() / 4) * 4;
+                let i = rng.index(bytes.len() / 4) * 4;
                 let v = rng.edgy_u32();
                 bytes[i..i + 4].copy_from_slice(&v.to_le_bytes());
             }
             4 if !bytes.is_empty() => {
-                let n = rng.below(bytes.len().min(64)) + 1;
+                let n = rng.index(bytes.len().min(64)) + 1;
                 bytes.truncate(bytes.len() - n);
             }
             _ => {
-                let n = rng.below(32) + 1;
+                let n = rng.index(32) + 1;
                 let extra = rng.bytes(n);
                 bytes.extend_from_slice(&extra);
             }

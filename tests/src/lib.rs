@@ -388,6 +388,69 @@ pub mod pattern {
         x ^ (x >> 31)
     }
 
+    /// A small deterministic random generator (xorshift64, seeded through [`mix`]), shared by
+    /// the tests and their helper binaries.
+    #[derive(Clone, Debug)]
+    pub struct Rng(u64);
+
+    impl Rng {
+        /// A generator for `seed`.
+        pub fn new(seed: u64) -> Self {
+            Rng(mix(seed) | 1)
+        }
+
+        /// The next number.
+        pub fn next_u64(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        /// A number in `0..n` (`n > 0`).
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.next_u64() % n
+        }
+
+        /// An index in `0..n` (`n > 0`).
+        pub fn index(&mut self, n: usize) -> usize {
+            self.below(n as u64) as usize
+        }
+
+        /// True with probability `num / den`.
+        pub fn chance(&mut self, num: u64, den: u64) -> bool {
+            self.next_u64() % den < num
+        }
+
+        /// `n` random bytes.
+        pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.next_u64() as u8).collect()
+        }
+
+        /// An interesting 32-bit value: 0, 1, a boundary, or random.
+        pub fn edgy_u32(&mut self) -> u32 {
+            const EDGES: [u32; 10] = [
+                0,
+                1,
+                15,
+                16,
+                4096,
+                0x7fff,
+                0xffff,
+                0x7fff_ffff,
+                0xffff_fff0,
+                u32::MAX,
+            ];
+            if self.chance(1, 2) {
+                EDGES[self.index(EDGES.len())]
+            } else {
+                self.next_u64() as u32
+            }
+        }
+    }
+
     /// A 64-bit checksum of `data` (length-seeded, word at a time, then [`mix`]): what the
     /// load test's renderers and main both compute over payloads and replies.
     pub fn checksum(data: &[u8]) -> u64 {

@@ -241,23 +241,23 @@ fn random_and_mutated_inputs_never_panic() {
     const RANDOM: usize = 50_000;
     const MUTATED: usize = 150_000;
     for _ in 0..RANDOM {
-        let tag = rng.below(24) as u16;
-        let n = rng.below(256);
+        let tag = rng.index(24) as u16;
+        let n = rng.index(256);
         let mut bytes = rng.bytes(n);
         // A plausible channel length now and then, so random bytes get past the envelope.
         if bytes.len() >= 4 && rng.chance(1, 2) {
-            let l = rng.below(bytes.len()) as u16;
+            let l = rng.index(bytes.len()) as u16;
             bytes[2..4].copy_from_slice(&l.to_le_bytes());
         }
         random_accepted += u64::from(decode_message(tag, &bytes));
     }
     for _ in 0..MUTATED {
-        let (tag, base) = &corpus[rng.below(corpus.len())];
+        let (tag, base) = &corpus[rng.index(corpus.len())];
         let mut m = base.clone();
-        let flips = 1 + rng.below(6);
+        let flips = 1 + rng.index(6);
         kit::mutate(&mut rng, &mut m, flips);
         let tag = if rng.chance(1, 16) {
-            rng.below(24) as u16
+            rng.index(24) as u16
         } else {
             *tag
         };

@@ -498,9 +498,9 @@ fn garbage(seed: u64) -> i32 {
     // Then random payloads under random renderer kinds until main has had enough.
     let mut rng = Rng::new(seed);
     until_disconnected("garbage payloads", |_| {
-        let n = rng.below(600);
+        let n = rng.index(600);
         let payload = rng.bytes(n);
-        let tag = kind::RENDERER_TO_MAIN[rng.below(5)];
+        let tag = kind::RENDERER_TO_MAIN[rng.index(5)];
         h.send(tag, &payload);
     })
 }
@@ -910,7 +910,7 @@ fn slots() -> i32 {
             let mut rng = Rng::new(11);
             let mut flips = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let v = match rng.below(4) {
+                let v = match rng.index(4) {
                     0 => (tg << 8) | 1,
                     1 => (tg << 8) | 0x81,
                     2 => ((tg + 1) << 8) | 1,
@@ -1011,15 +1011,15 @@ fn double_fetch(n: u64) -> i32 {
                 }
                 // A published frame main has not consumed yet; frames of one size sit at
                 // multiples of their size from the start of the ring (padding fills the end).
-                let pos = head + rng.below((tail - head) as usize) as u64;
+                let pos = head + rng.index((tail - head) as usize) as u64;
                 let off = pos % cap;
                 let start = off - off % frame;
                 if start + frame > cap {
                     continue;
                 }
                 let at = raw.layout.r2m + ring::DATA + start as usize + 16;
-                let b = [b'A', b'B', 0xff][rng.below(3)];
-                raw.u8_at(at + str_off + rng.below(64))
+                let b = [b'A', b'B', 0xff][rng.index(3)];
+                raw.u8_at(at + str_off + rng.index(64))
                     .store(b, Ordering::Relaxed);
                 flips += 1;
             }
@@ -1074,16 +1074,16 @@ fn mutate(budget: u64, seed: u64, max_ms: u64) -> i32 {
     let deadline = Duration::from_millis(max_ms);
     let mut done = 0u64;
     while done < budget && start.elapsed() < deadline {
-        let roll = rng.below(10_000);
+        let roll = rng.index(10_000);
         match roll {
             // A valid message, mutated.
             0..=5499 => {
-                let (tag, t) = &templates[rng.below(templates.len())];
+                let (tag, t) = &templates[rng.index(templates.len())];
                 let mut m = t.clone();
-                let flips = 1 + rng.below(8);
+                let flips = 1 + rng.index(8);
                 kit::mutate(&mut rng, &mut m, flips);
                 let tag = if rng.chance(1, 20) {
-                    rng.below(24) as u16
+                    rng.index(24) as u16
                 } else {
                     *tag
                 };
@@ -1091,46 +1091,46 @@ fn mutate(budget: u64, seed: u64, max_ms: u64) -> i32 {
             }
             // A valid message.
             5500..=6999 => {
-                let (tag, t) = &templates[rng.below(templates.len())];
+                let (tag, t) = &templates[rng.index(templates.len())];
                 h.send(*tag, t);
             }
             // Garbage under any kind.
             7000..=8499 => {
-                let n = rng.below(300);
+                let n = rng.index(300);
                 let payload = rng.bytes(n);
-                h.send(rng.below(24) as u16, &payload);
+                h.send(rng.index(24) as u16, &payload);
             }
             // Random bytes anywhere in our ring's data (frames main has not read included).
             8500..=9399 => {
-                let n = 1 + rng.below(16);
-                let off = layout.r2m + ring::DATA + rng.below(cap - n);
+                let n = 1 + rng.index(16);
+                let off = layout.r2m + ring::DATA + rng.index(cap - n);
                 let bytes = rng.bytes(n);
                 h.raw.write(off, &bytes);
             }
             // Random bytes in the header page, the slot headers, main's ring data.
             9400..=9649 => {
-                let n = 1 + rng.below(8);
-                let off = match rng.below(3) {
-                    0 => rng.below(4096 - n),
-                    1 => layout.slot_headers + rng.below(layout.config.slot_count as usize * 16),
-                    _ => layout.m2r + ring::DATA + rng.below(layout.config.m2r_capacity - n),
+                let n = 1 + rng.index(8);
+                let off = match rng.index(3) {
+                    0 => rng.index(4096 - n),
+                    1 => layout.slot_headers + rng.index(layout.config.slot_count as usize * 16),
+                    _ => layout.m2r + ring::DATA + rng.index(layout.config.m2r_capacity - n),
                 };
                 let bytes = rng.bytes(n);
                 h.raw.write(off.min(seg_len - n), &bytes);
             }
             // Event words of both rings.
             9650..=9799 => {
-                let r = [layout.r2m, layout.m2r][rng.below(2)];
-                let ev = [ring::DATA_EVENT, ring::SPACE_EVENT][rng.below(2)];
+                let r = [layout.r2m, layout.m2r][rng.index(2)];
+                let ev = [ring::DATA_EVENT, ring::SPACE_EVENT][rng.index(2)];
                 h.raw
-                    .u32_at(r + ev + 4 * rng.below(2))
+                    .u32_at(r + ev + 4 * rng.index(2))
                     .store(rng.next_u64() as u32, Ordering::Relaxed);
             }
             // A message in chunks, mutated or not.
             9800..=9989 => {
                 let mut m = big.clone();
                 if rng.chance(1, 2) {
-                    let off = rng.below(64);
+                    let off = rng.index(64);
                     m[off] ^= 0x5a;
                 }
                 h.send(kind::SEND, &m);
@@ -1138,7 +1138,7 @@ fn mutate(budget: u64, seed: u64, max_ms: u64) -> i32 {
             // A lie about our tail (main disconnects us at once).
             9990..=9994 => {
                 let t = h.raw.tail();
-                let lie = match rng.below(4) {
+                let lie = match rng.index(4) {
                     0 => t + 8,
                     1 => t.wrapping_sub(16),
                     2 => t + cap as u64 + 16,

@@ -23,7 +23,7 @@
 //! stderr otherwise, 2 for a bad command line, 124 when its self-watchdog (`limit-secs`) fired.
 
 use electrode::{Invoke, IpcError, IpcRenderer, Value};
-use electrode_tests::pattern::{checksum, mix};
+use electrode_tests::pattern::{checksum, mix, Rng};
 use electrode_tests::protocol::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WATCHDOG};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -40,29 +40,16 @@ const LARGE_MAX: u64 = 1 << 20;
 /// How long a renderer waits for one answer before it calls main hung.
 const ANSWER_GUARD: Duration = Duration::from_secs(120);
 
-/// A small deterministic generator (xorshift64, seeded through splitmix).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(mix(seed) | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
+/// Message lengths drawn from the load test's distribution.
+trait Lengths {
     /// A payload or reply length: one in [`LARGE_ONE_IN`] is 4 KiB..=1 MiB, the others are
     /// log-uniform in 0..4 KiB (most of them small).
+    fn len(&mut self) -> usize;
+    /// `len` random bytes, eight per draw.
+    fn payload(&mut self, len: usize) -> Vec<u8>;
+}
+
+impl Lengths for Rng {
     fn len(&mut self) -> usize {
         if self.below(LARGE_ONE_IN) == 0 {
             (4096 + self.below(LARGE_MAX - 4096 + 1)) as usize
@@ -72,7 +59,7 @@ impl Rng {
         }
     }
 
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
+    fn payload(&mut self, len: usize) -> Vec<u8> {
         let mut v = Vec::with_capacity(len + 8);
         while v.len() < len {
             v.extend_from_slice(&self.next_u64().to_le_bytes());
@@ -162,7 +149,7 @@ fn run(index: u64, messages: u64, seed: u64) -> Result<(), String> {
     for seq in 0..messages {
         let kind = Kind::pick(&mut rng);
         let len = rng.len();
-        let payload = rng.bytes(len);
+        let payload = rng.payload(len);
         let sum = checksum(&payload);
         let reply_len = match kind {
             Kind::Send => 0,

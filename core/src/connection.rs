@@ -50,6 +50,9 @@ pub(crate) struct Conn {
     /// Set when the renderer broke the protocol outside the dispatcher (e.g. its ring position
     /// is impossible): the dispatcher disconnects it.
     pub corrupt: AtomicBool,
+    /// Whether the outbox holds queued output (written under the `link` lock after every
+    /// outbox operation), so the dispatcher's polling reads one word instead of the lock.
+    pub out_queued: AtomicBool,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
 }
@@ -78,6 +81,8 @@ impl Conn {
             let r = link.out.send(kind as u16, env.request_id, hint, |buf| {
                 codec::write_message(env, channel, args, buf)
             });
+            self.out_queued
+                .store(link.out.has_pending(), Ordering::Release);
             if let Err(IpcError::Protocol(why)) = &r {
                 // The renderer lied about how far it has read our ring: it goes.
                 self.violation(why, 1);
@@ -99,6 +104,22 @@ impl Conn {
         generation: u32,
         result: &Result<Value, RemoteError>,
     ) {
+        let slots = match self.link.lock().as_ref() {
+            Some(l) => l.slots.clone(),
+            None => return,
+        };
+        self.reply_slot_in(&slots, index, generation, result);
+    }
+
+    /// [`reply_slot`](Self::reply_slot) with the slot table at hand (the dispatcher keeps
+    /// one per renderer, so the common reply takes no lock).
+    pub(crate) fn reply_slot_in(
+        &self,
+        slots: &SlotTable<Futex>,
+        index: u32,
+        generation: u32,
+        result: &Result<Value, RemoteError>,
+    ) {
         thread_local! {
             /// Encoding scratch, reused: a reply costs no allocation once warm.
             static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -112,10 +133,6 @@ impl Conn {
             }
         };
         let aux = if result.is_err() { AUX_ERROR } else { 0 };
-        let slots = match self.link.lock().as_ref() {
-            Some(l) => l.slots.clone(),
-            None => return,
-        };
         let hint = crate::wire::encoded_len_hint(values);
         let outcome = SCRATCH.with(|scratch| {
             if hint > slots.slot_size() {
@@ -150,7 +167,7 @@ impl Conn {
                     || "reply could not be encoded".to_string(),
                     |e| e.to_string(),
                 );
-                self.reply_slot(index, generation, &Err(RemoteError::new(why)));
+                self.reply_slot_in(slots, index, generation, &Err(RemoteError::new(why)));
             }
         }
     }

@@ -10,12 +10,14 @@ use crate::codec;
 use crate::connection::{Conn, Link};
 use crate::error::RemoteError;
 use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent, ReplyTarget, SyncReturn};
+use crate::handler_cache::{Found, HandlerCache};
 use crate::main_process::MainShared;
 use crate::protocol::{Envelope, Kind, Malformed, FLAG_ERROR, FLAG_REPLY_VIA_RING};
 use crate::registry::Handler;
+use crate::value::Value;
 use crate::web_contents::{GoneDetails, GoneReason, WebContents};
 use crate::wire::ArgsView;
-use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, Waker};
+use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, SlotTable, Waker};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -54,21 +56,27 @@ pub(crate) fn guard<R>(what: &str, channel: &str, f: impl FnOnce() -> R) -> Opti
 /// One renderer as the dispatcher holds it.
 pub(crate) struct Serving {
     pub conn: Arc<Conn>,
+    /// The renderer's response slots, held here so a reply needs no lock.
+    slots: Option<Arc<SlotTable<Futex>>>,
     pub rx: Receiver<Futex>,
     /// Keeps the mapping (and so the wake words we park on) alive.
     pub waker: Waker,
     buf: AlignedBuf,
     out_pending: bool,
+    handlers: HandlerCache,
 }
 
 impl Serving {
     pub(crate) fn new(conn: Arc<Conn>, rx: Receiver<Futex>, waker: Waker) -> Self {
+        let slots = conn.link.lock().as_ref().map(|l| l.slots.clone());
         Serving {
             conn,
+            slots,
             rx,
             waker,
             buf: AlignedBuf::new(),
             out_pending: false,
+            handlers: HandlerCache::default(),
         }
     }
 }
@@ -81,7 +89,11 @@ pub(crate) fn run(shared: Arc<MainShared>) {
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
         }
-        serving.extend(shared.incoming.lock().drain(..));
+        if shared.has_incoming.load(Ordering::Acquire) {
+            let mut incoming = shared.incoming.lock();
+            shared.has_incoming.store(false, Ordering::Relaxed);
+            serving.extend(incoming.drain(..));
+        }
         let mut worked = false;
         let mut i = 0;
         while i < serving.len() {
@@ -90,12 +102,7 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             let was_gone = s.conn.live.is_gone();
             let (n, failure) = drain(&shared, s);
             worked |= n > 0;
-            let flush_failed = s
-                .conn
-                .link
-                .lock()
-                .as_mut()
-                .is_some_and(|l| l.out.has_pending() && l.out.flush().is_err());
+            let flush_failed = s.conn.out_queued.load(Ordering::Acquire) && flush(&s.conn).is_err();
             if failure.is_some() || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
                 finish(
                     &shared,
@@ -127,35 +134,23 @@ pub(crate) fn run(shared: Arc<MainShared>) {
 /// Nothing to do: spin briefly, then park on every ring's wake word and our own.
 fn idle(shared: &MainShared, serving: &mut [Serving]) {
     for s in serving.iter_mut() {
-        s.out_pending = s
-            .conn
-            .link
-            .lock()
-            .as_ref()
-            .is_some_and(|l| l.out.has_pending());
+        s.out_pending = s.conn.out_queued.load(Ordering::Acquire);
     }
     let serving: &[Serving] = serving;
+    // Polled in a tight loop while spinning: plain loads, the likeliest first; a lock only
+    // when output is queued.
     let ready = || {
-        shared.shutdown.load(Ordering::Relaxed)
-            || !shared.incoming.lock().is_empty()
-            || serving.iter().any(|s| {
-                s.conn.live.is_gone()
-                    || s.conn.corrupt.load(Ordering::Relaxed)
-                    || s.rx.consumer_ref().may_have_data()
-                    || s.conn.link.lock().as_mut().is_some_and(|l| {
-                        if !l.out.has_pending() {
-                            return false;
-                        }
-                        // Queued since `out_pending` was taken (a `send` from another thread,
-                        // whose kick may already be spent): go round, so the next park also
-                        // watches this ring's space.
-                        if !s.out_pending {
-                            return true;
-                        }
-                        // Room appeared since the last flush: go back and flush.
-                        l.out.flush().map_or(true, |still| !still)
-                    })
-            })
+        serving.iter().any(|s| {
+            s.rx.consumer_ref().may_have_data()
+                || s.conn.live.is_gone()
+                || s.conn.corrupt.load(Ordering::Relaxed)
+                || (s.conn.out_queued.load(Ordering::Acquire)
+                    // Queued since `out_pending` was taken (a `send` from another thread,
+                    // whose kick may already be spent): go round, so the next park also
+                    // watches this ring's space. Otherwise: has room appeared?
+                    && (!s.out_pending || flush(&s.conn).map_or(true, |still| !still)))
+        }) || shared.shutdown.load(Ordering::Relaxed)
+            || shared.has_incoming.load(Ordering::Acquire)
     };
     if electrode_shm::spin_phase(shared.config.wait_mode, || ready().then_some(())).is_some() {
         return;
@@ -169,6 +164,20 @@ fn idle(shared: &MainShared, serving: &mut [Serving]) {
         }
     }
     electrode_shm::wait_any(&events, None, ready);
+}
+
+/// Move the renderer's queued output into its ring while there is room. Returns whether output
+/// still waits; an error when the renderer broke the protocol.
+fn flush(conn: &Conn) -> Result<bool, crate::IpcError> {
+    let mut link = conn.link.lock();
+    let Some(l) = link.as_mut() else {
+        conn.out_queued.store(false, Ordering::Release);
+        return Ok(false);
+    };
+    let r = l.out.flush();
+    conn.out_queued
+        .store(l.out.has_pending(), Ordering::Release);
+    r
 }
 
 /// Take up to [`BATCH`] messages from one renderer. Returns how many, and whether the renderer
@@ -197,7 +206,12 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
             // Reassembled chunks are already a private copy.
             Message::Assembled { bytes, .. } => bytes,
         };
-        if let Err(Malformed(why)) = handle(shared, &s.conn, tag, bytes) {
+        let peer = Peer {
+            conn: &s.conn,
+            slots: s.slots.as_deref(),
+        };
+        let handlers = &mut s.handlers;
+        if let Err(Malformed(why)) = handle(shared, peer, handlers, tag, bytes) {
             if s.conn.violation(&why, shared.config.max_violations) {
                 return (n, Some(()));
             }
@@ -206,8 +220,75 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
     (n, None)
 }
 
+/// The renderer a message came from, as [`handle`] needs it.
+#[derive(Clone, Copy)]
+struct Peer<'a> {
+    conn: &'a Arc<Conn>,
+    slots: Option<&'a SlotTable<Futex>>,
+}
+
+/// Where a request is answered, before anything needs to own that (most replies are written
+/// by the dispatcher at once, with no reference counting or locking).
+#[derive(Clone, Copy)]
+enum Answer {
+    /// The requester's response slot.
+    Slot { index: u32, generation: u32 },
+    /// A `Reply` message through the ring (async invoke).
+    Ring { request_id: u64 },
+}
+
+impl Answer {
+    fn of(env: &Envelope) -> Answer {
+        if env.flags & FLAG_REPLY_VIA_RING != 0 {
+            Answer::Ring {
+                request_id: env.request_id,
+            }
+        } else {
+            Answer::Slot {
+                index: env.slot_index,
+                generation: env.slot_gen,
+            }
+        }
+    }
+
+    /// An owned target, for replies given later or from another thread.
+    fn target(self, conn: &Arc<Conn>) -> ReplyTarget {
+        match self {
+            Answer::Slot { index, generation } => ReplyTarget::Slot {
+                conn: conn.clone(),
+                index,
+                generation,
+            },
+            Answer::Ring { request_id } => ReplyTarget::Ring {
+                conn: conn.clone(),
+                request_id,
+            },
+        }
+    }
+
+    /// Answer now, from the dispatcher.
+    fn send(self, peer: Peer<'_>, result: Result<Value, RemoteError>) {
+        match (self, peer.slots) {
+            (Answer::Slot { index, generation }, Some(slots)) => {
+                peer.conn.reply_slot_in(slots, index, generation, &result)
+            }
+            (Answer::Slot { index, generation }, None) => {
+                peer.conn.reply_slot(index, generation, &result)
+            }
+            (Answer::Ring { request_id }, _) => peer.conn.reply_ring(request_id, &result),
+        }
+    }
+}
+
 /// Validate and act on one message from a renderer.
-fn handle(shared: &MainShared, conn: &Arc<Conn>, tag: u16, bytes: &[u8]) -> Result<(), Malformed> {
+fn handle(
+    shared: &MainShared,
+    peer: Peer<'_>,
+    handlers: &mut HandlerCache,
+    tag: u16,
+    bytes: &[u8],
+) -> Result<(), Malformed> {
+    let conn = peer.conn;
     let kind =
         Kind::from_tag(tag).ok_or_else(|| Malformed(format!("unknown message kind {tag}")))?;
     let parsed = Envelope::parse(bytes)?;
@@ -219,36 +300,24 @@ fn handle(shared: &MainShared, conn: &Arc<Conn>, tag: u16, bytes: &[u8]) -> Resu
             dispatch_send(shared, conn, env.frame_id, channel, &args, None);
         }
         Kind::SendSync => {
-            let target = ReplyTarget::Slot {
-                conn: conn.clone(),
+            let answer = Answer::Slot {
                 index: env.slot_index,
                 generation: env.slot_gen,
             };
-            let args = rejecting(parsed.view(), target)?;
-            let target = ReplyTarget::Slot {
-                conn: conn.clone(),
-                index: env.slot_index,
-                generation: env.slot_gen,
-            };
-            dispatch_send(shared, conn, env.frame_id, channel, &args, Some(target));
+            let args = rejecting(parsed.view(), answer, peer)?;
+            dispatch_send(
+                shared,
+                conn,
+                env.frame_id,
+                channel,
+                &args,
+                Some(answer.target(conn)),
+            );
         }
         Kind::Invoke => {
-            let target = || {
-                if env.flags & FLAG_REPLY_VIA_RING != 0 {
-                    ReplyTarget::Ring {
-                        conn: conn.clone(),
-                        request_id: env.request_id,
-                    }
-                } else {
-                    ReplyTarget::Slot {
-                        conn: conn.clone(),
-                        index: env.slot_index,
-                        generation: env.slot_gen,
-                    }
-                }
-            };
-            let args = rejecting(parsed.view(), target())?;
-            dispatch_invoke(shared, conn, env.frame_id, channel, &args, target());
+            let answer = Answer::of(&env);
+            let args = rejecting(parsed.view(), answer, peer)?;
+            dispatch_invoke(shared, peer, handlers, env.frame_id, channel, &args, answer);
         }
         Kind::HandlerReply => {
             let pending = conn.pending.lock().remove(&env.request_id);
@@ -290,15 +359,19 @@ fn handle(shared: &MainShared, conn: &Arc<Conn>, tag: u16, bytes: &[u8]) -> Resu
 /// renderer's caller does not wait forever.
 fn rejecting<'a>(
     view: Result<ArgsView<'a>, Malformed>,
-    target: ReplyTarget,
+    answer: Answer,
+    peer: Peer<'_>,
 ) -> Result<ArgsView<'a>, Malformed> {
     match view {
         Ok(v) => Ok(v),
         Err(Malformed(why)) => {
-            target.send(Err(RemoteError::named(
-                "ProtocolError",
-                format!("main rejected the message: {why}"),
-            )));
+            answer.send(
+                peer,
+                Err(RemoteError::named(
+                    "ProtocolError",
+                    format!("main rejected the message: {why}"),
+                )),
+            );
             Err(Malformed(why))
         }
     }
@@ -356,21 +429,26 @@ fn dispatch_send(
 /// `invoke`: the first level with a handler answers.
 fn dispatch_invoke(
     shared: &MainShared,
-    conn: &Arc<Conn>,
+    peer: Peer<'_>,
+    handlers: &mut HandlerCache,
     frame_id: u32,
     channel: &str,
     args: &ArgsView<'_>,
-    target: ReplyTarget,
+    answer: Answer,
 ) {
-    let handler = conn
-        .scope
-        .take_handler(channel)
-        .or_else(|| shared.ipc.take_handler(channel));
-    let Some((name, handler)) = handler else {
-        target.send(Err(RemoteError::new(format!(
-            "No handler registered for '{channel}'"
-        ))));
+    let conn = peer.conn;
+    let Some(found) = handlers.find(&conn.scope, &shared.ipc, channel) else {
+        answer.send(
+            peer,
+            Err(RemoteError::new(format!(
+                "No handler registered for '{channel}'"
+            ))),
+        );
         return;
+    };
+    let (name, handler) = match &found {
+        Found::Cached(name, handler) => (Arc::clone(name), *handler),
+        Found::Taken(name, handler) => (name.clone(), handler),
     };
     let event = IpcMainInvokeEvent {
         sender: WebContents { conn: conn.clone() },
@@ -381,14 +459,15 @@ fn dispatch_invoke(
         Handler::Sync(f) => {
             let r = guard("handler", channel, || f(&event, args))
                 .unwrap_or_else(|| Err(RemoteError::new("the handler panicked")));
-            target.send(r);
+            answer.send(peer, r);
         }
         Handler::Deferred(f) => {
-            let reply = DeferredReply::new(target);
+            let reply = DeferredReply::new(answer.target(conn));
             guard("handler", channel, move || f(&event, args, reply));
         }
         Handler::Async(f) => {
             let values = args.to_values();
+            let target = answer.target(conn);
             if let Some(fut) = guard("handler", channel, || f(event, values)) {
                 shared.spawn(async move { target.send(fut.await) });
             } else {
@@ -407,8 +486,11 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
         l.waker.wake_all();
     }
     drop(link);
+    // Everything that keeps the segment mapped goes before anyone is told.
     drop(s.rx);
     drop(s.waker);
+    drop(s.slots);
+    drop(s.handlers);
     conn.fail_pending();
     let mut child = conn.child.lock().take();
     if reason == Some(GoneReason::IntegrityFailure) || shared.shutdown.load(Ordering::SeqCst) {

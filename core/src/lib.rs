@@ -193,6 +193,7 @@ mod error;
 mod events;
 #[doc(hidden)]
 pub mod fuzzing;
+mod handler_cache;
 mod listeners;
 mod main_process;
 mod outbox;

@@ -98,6 +98,7 @@ impl MainBuilder {
             ipc: IpcMain::new(),
             event: Arc::new(Event::new()),
             incoming: Mutex::new(Vec::new()),
+            has_incoming: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             self_process: PeerProcess::open(std::process::id())?,
             next_id: AtomicU32::new(1),
@@ -122,6 +123,9 @@ pub(crate) struct MainShared {
     pub config: MainConfig,
     pub event: Arc<Event>,
     pub incoming: Mutex<Vec<Serving>>,
+    /// Whether `incoming` is non-empty (written under its lock), so the dispatcher's idle
+    /// polling reads one word instead of taking the lock.
+    pub has_incoming: AtomicBool,
     pub shutdown: AtomicBool,
     self_process: PeerProcess,
     next_id: AtomicU32,
@@ -245,13 +249,15 @@ impl Main {
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),
             corrupt: AtomicBool::new(false),
+            out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
         });
         self.shared.conns.lock().insert(id, conn.clone());
-        self.shared
-            .incoming
-            .lock()
-            .push(Serving::new(conn.clone(), rx, waker));
+        {
+            let mut incoming = self.shared.incoming.lock();
+            incoming.push(Serving::new(conn.clone(), rx, waker));
+            self.shared.has_incoming.store(true, Ordering::Release);
+        }
         self.shared.kick();
         conn
     }

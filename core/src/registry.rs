@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap as HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// A `send` / `sendSync` listener.
@@ -43,6 +44,10 @@ struct HandlerEntry {
 struct Tables {
     listeners: ListenerTable<Listener>,
     handlers: RwLock<HashMap<Arc<str>, HandlerEntry>>,
+    /// Bumped (under the `handlers` write lock) whenever the handler table changes, so the
+    /// dispatcher's [`HandlerCache`](crate::handler_cache::HandlerCache) knows when to drop
+    /// what it remembers.
+    handlers_version: AtomicU64,
 }
 
 /// Listeners and handlers of one scope: Electron's `ipcMain` (from [`Main::ipc`]) or a
@@ -115,6 +120,7 @@ impl IpcMain {
             });
         }
         map.insert(channel.into(), HandlerEntry { handler, once });
+        self.tables.handlers_version.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -170,7 +176,10 @@ impl IpcMain {
 
     /// Remove the handler of `channel` (no error when there is none).
     pub fn remove_handler(&self, channel: &str) {
-        self.tables.handlers.write().remove(channel);
+        let mut map = self.tables.handlers.write();
+        if map.remove(channel).is_some() {
+            self.tables.handlers_version.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// Snapshot of `channel`'s listeners and the interned channel name.
@@ -178,22 +187,30 @@ impl IpcMain {
         self.tables.listeners.snapshot(channel)
     }
 
+    /// Changes whenever a handler is added or removed.
+    pub(crate) fn handlers_version(&self) -> u64 {
+        self.tables.handlers_version.load(Ordering::Acquire)
+    }
+
     /// Take the handler of `channel` (removing it when it was registered with `handle_once`),
-    /// with the interned channel name.
-    pub(crate) fn take_handler(&self, channel: &str) -> Option<(Arc<str>, Handler)> {
+    /// with the interned channel name and whether it was a `handle_once` one.
+    pub(crate) fn take_handler_entry(&self, channel: &str) -> Option<(Arc<str>, Handler, bool)> {
         let map = self.tables.handlers.read();
         if map.is_empty() {
             return None;
         }
         let (k, e) = map.get_key_value(channel)?;
         if !e.once {
-            return Some((k.clone(), e.handler.clone()));
+            return Some((k.clone(), e.handler.clone(), false));
         }
         drop(map);
         let mut map = self.tables.handlers.write();
         match map.get_key_value(channel) {
-            Some((_, e)) if e.once => map.remove_entry(channel).map(|(k, e)| (k, e.handler)),
-            Some((k, e)) => Some((k.clone(), e.handler.clone())),
+            Some((_, e)) if e.once => {
+                self.tables.handlers_version.fetch_add(1, Ordering::Release);
+                map.remove_entry(channel).map(|(k, e)| (k, e.handler, true))
+            }
+            Some((k, e)) => Some((k.clone(), e.handler.clone(), false)),
             None => None,
         }
     }

@@ -54,3 +54,47 @@ fn invoke_send_sync_send_and_reply() {
     );
     let _ = (IpcError::TimedOut, RemoteError::new("x"));
 }
+
+/// The dispatcher remembers resolved handlers per renderer: every change to either table must
+/// show on the very next call (replace, remove, a scope handler over a remembered global one,
+/// `handle_once` over a remembered handler, and back).
+#[test]
+fn handler_changes_show_on_the_next_call() {
+    let main = Main::new().unwrap();
+    let (wc, r) = main.connect_in_process().unwrap();
+    let call = || match r.invoke_blocking("who", &args![]) {
+        Ok(v) => v.as_str().unwrap_or("?").to_string(),
+        Err(e) => e.to_string(),
+    };
+    let none = "Error invoking remote method 'who': Error: No handler registered for 'who'";
+    assert_eq!(call(), none);
+    main.ipc()
+        .handle("who", |_, _| Ok(Value::from("global a")))
+        .unwrap();
+    assert_eq!(call(), "global a");
+    assert_eq!(call(), "global a");
+    main.ipc().remove_handler("who");
+    assert_eq!(call(), none);
+    main.ipc()
+        .handle("who", |_, _| Ok(Value::from("global b")))
+        .unwrap();
+    assert_eq!(call(), "global b");
+    wc.ipc()
+        .handle_once("who", |_, _| Ok(Value::from("scope once")))
+        .unwrap();
+    assert_eq!(call(), "scope once");
+    assert_eq!(call(), "global b");
+    wc.ipc()
+        .handle("who", |_, _| Ok(Value::from("scope")))
+        .unwrap();
+    assert_eq!(call(), "scope");
+    main.ipc().remove_handler("who");
+    assert_eq!(call(), "scope");
+    wc.ipc().remove_handler("who");
+    assert_eq!(call(), none);
+    main.ipc()
+        .handle_once("who", |_, _| Ok(Value::from("global once")))
+        .unwrap();
+    assert_eq!(call(), "global once");
+    assert_eq!(call(), none);
+}

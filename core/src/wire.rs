@@ -57,13 +57,15 @@ pub use self::format::{
     ArchivedWireArgs, ArchivedWireNode, WireArgs, WireArgsResolver, WireNode, WireNodeResolver,
 };
 use self::format::{ArgsRef, NodeRef};
+use smallvec::SmallVec;
 
 // rkyv's derive leaves the named fields of the generated resolver enum undocumented.
 #[allow(missing_docs)]
 mod format {
     use rkyv::rancor;
+    use rkyv::vec::{ArchivedVec, VecResolver};
     use rkyv::with::Inline;
-    use rkyv::{Archive, Deserialize, Serialize};
+    use rkyv::{Archive, Deserialize, Place, Serialize};
 
     /// An argument list in wire form: a flat node table. The first `roots` nodes are the arguments.
     ///
@@ -130,18 +132,33 @@ mod format {
         Map { first: u32, len: u32 },
     }
 
-    /// A [`WireArgs`] over borrowed nodes; archives to an [`ArchivedWireArgs`].
-    #[derive(Archive, Serialize)]
-    #[rkyv(
-        as = ArchivedWireArgs,
-        serialize_bounds(__S: rkyv::ser::Writer + rkyv::ser::Allocator, __S::Error: rancor::Source)
-    )]
+    /// A [`WireArgs`] over borrowed nodes; archives to an [`ArchivedWireArgs`], byte for byte
+    /// what `WireArgs`'s derive writes (the roots count, then the node vector). Written by hand
+    /// only so that the nodes can be a borrowed slice (a table on the stack, no allocation).
     pub(super) struct ArgsRef<'a> {
         pub(super) roots: u32,
-        // Without the derive's `Vec<NodeRef>: Archive` bound, rustc normalizes the field's archived
-        // type to `ArchivedVec<ArchivedWireNode>`, which is what `as` needs.
-        #[rkyv(omit_bounds)]
-        pub(super) nodes: Vec<NodeRef<'a>>,
+        pub(super) nodes: &'a [NodeRef<'a>],
+    }
+
+    impl Archive for ArgsRef<'_> {
+        type Archived = ArchivedWireArgs;
+        type Resolver = VecResolver;
+
+        fn resolve(&self, resolver: VecResolver, out: Place<ArchivedWireArgs>) {
+            rkyv::munge::munge!(let ArchivedWireArgs { roots, nodes } = out);
+            self.roots.resolve((), roots);
+            ArchivedVec::<ArchivedWireNode>::resolve_from_len(self.nodes.len(), resolver, nodes);
+        }
+    }
+
+    impl<S> Serialize<S> for ArgsRef<'_>
+    where
+        S: rancor::Fallible + rkyv::ser::Writer + rkyv::ser::Allocator + ?Sized,
+        S::Error: rancor::Source,
+    {
+        fn serialize(&self, serializer: &mut S) -> Result<VecResolver, S::Error> {
+            ArchivedVec::<ArchivedWireNode>::serialize_from_slice(self.nodes, serializer)
+        }
     }
 }
 
@@ -467,9 +484,13 @@ fn preflight(args: &[Value]) -> Result<(usize, usize), EncodeError> {
     Ok((size, m.nodes))
 }
 
-/// Lays the arguments out breadth-first as a node table. The table's node count fits `u32`
-/// (checked by `preflight`: every node takes 16 bytes of a 1 GiB archive at most).
-fn table(args: &[Value], node_count: usize) -> ArgsRef<'_> {
+/// A node table under construction: on the stack for the usual few arguments.
+type Nodes<'a> = SmallVec<[NodeRef<'a>; 16]>;
+
+/// Lays the arguments out breadth-first as a node table, into `nodes` (empty on entry). The
+/// table's node count fits `u32` (checked by `preflight`: every node takes 16 bytes of a
+/// 1 GiB archive at most).
+fn table<'a>(args: &'a [Value], node_count: usize, nodes: &mut Nodes<'a>) {
     /// A container whose children are still to be laid out: its node and its contents.
     #[derive(Clone, Copy)]
     enum Pending<'a> {
@@ -496,7 +517,7 @@ fn table(args: &[Value], node_count: usize) -> ArgsRef<'_> {
         }
     }
 
-    let mut nodes: Vec<NodeRef<'_>> = Vec::with_capacity(node_count);
+    nodes.reserve(node_count);
     // Containers in table order; reading it with a cursor makes the layout breadth-first.
     let mut pending: Vec<Pending<'_>> = Vec::new();
     for v in args {
@@ -526,10 +547,6 @@ fn table(args: &[Value], node_count: usize) -> ArgsRef<'_> {
                 nodes[at] = NodeRef::Map { first, len };
             }
         }
-    }
-    ArgsRef {
-        roots: args.len() as u32,
-        nodes,
     }
 }
 
@@ -582,7 +599,12 @@ pub fn encode(args: &[Value], out: &mut AlignedVec<WIRE_ALIGN>) -> Result<(), En
     let (size, node_count) = preflight(args)?;
     out.clear();
     out.reserve(size);
-    let table = table(args, node_count);
+    let mut nodes = Nodes::new();
+    table(args, node_count, &mut nodes);
+    let table = ArgsRef {
+        roots: args.len() as u32,
+        nodes: &nodes,
+    };
     rkyv::util::with_arena(|arena| {
         rkyv::api::low::to_bytes_in_with_alloc::<_, _, rancor::Error>(
             &table,
@@ -614,7 +636,12 @@ const SMALL_SCRATCH: usize = 4096;
 pub fn encode_into(args: &[Value], buf: &mut [u8]) -> Result<usize, EncodeError> {
     let (size, node_count) = preflight(args)?;
     let capacity = buf.len();
-    let table = table(args, node_count);
+    let mut nodes = Nodes::new();
+    table(args, node_count, &mut nodes);
+    let table = ArgsRef {
+        roots: args.len() as u32,
+        nodes: &nodes,
+    };
     // Small argument lists (the common case) serialize with scratch space on the stack; the
     // thread-local arena is only for large tables (or if the stack scratch runs out).
     let small = (node_count <= SMALL_NODES)
@@ -660,11 +687,11 @@ impl WireArgs {
     /// error [`encode`] would report.
     pub fn from_values(args: &[Value]) -> Result<WireArgs, EncodeError> {
         let (_, node_count) = preflight(args)?;
-        let t = table(args, node_count);
+        let mut nodes = Nodes::new();
+        table(args, node_count, &mut nodes);
         Ok(WireArgs {
-            roots: t.roots,
-            nodes: t
-                .nodes
+            roots: args.len() as u32,
+            nodes: nodes
                 .into_iter()
                 .map(|n| match n {
                     NodeRef::Null => WireNode::Null,

@@ -7,13 +7,12 @@ use crate::codec;
 use crate::completion::Completion;
 use crate::error::{IpcError, RemoteError};
 use crate::outbox::Outbox;
-use crate::protocol::{Envelope, Kind, AUX_ERROR, FLAG_ERROR};
+use crate::protocol::{Envelope, Kind, AUX_ERROR, AUX_UNENCODABLE, FLAG_ERROR};
 use crate::registry::{IpcMain, Listener};
 use crate::value::Value;
 use crate::web_contents::GoneDetails;
-use electrode_shm::{Event, Futex, Liveness, ReplyOutcome, SlotTable, Waker, Watch};
+use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -120,10 +119,6 @@ impl Conn {
         generation: u32,
         result: &Result<Value, RemoteError>,
     ) {
-        thread_local! {
-            /// Encoding scratch, reused: a reply costs no allocation once warm.
-            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-        }
         let err_values;
         let values: &[Value] = match result {
             Ok(v) => std::slice::from_ref(v),
@@ -133,43 +128,36 @@ impl Conn {
             }
         };
         let aux = if result.is_err() { AUX_ERROR } else { 0 };
-        let hint = crate::wire::encoded_len_hint(values);
-        let outcome = SCRATCH.with(|scratch| {
-            if hint > slots.slot_size() {
-                // Cannot fit the slot: go straight to the ring, encoding once.
-                return Some(ReplyOutcome::TooLarge);
-            }
-            let mut buf = scratch.borrow_mut();
-            buf.clear();
-            buf.resize(hint, 0);
-            let Ok(n) = crate::wire::encode_into(values, &mut buf) else {
-                return None;
-            };
-            Some(slots.reply(index, generation, n, |dst| {
-                dst.copy_from_slice(&buf[..n]);
-                aux
-            }))
-        });
-        match outcome {
-            Some(ReplyOutcome::TooLarge) => {
-                let env = Envelope {
-                    flags: if result.is_err() { FLAG_ERROR } else { 0 },
-                    slot_index: index,
-                    slot_gen: generation,
-                    ..Envelope::default()
-                };
-                let _ = self.send(Kind::LargeReply, &env, "", values);
-            }
-            Some(_) => {}
-            None => {
+        let hint = match crate::wire::encodable_len(values) {
+            Ok(hint) => hint,
+            Err(e) => {
                 // The value cannot be encoded (nested too deep): answer with the reason.
-                let why = crate::wire::encode_to_vec(values).err().map_or_else(
-                    || "reply could not be encoded".to_string(),
-                    |e| e.to_string(),
-                );
-                self.reply_slot_in(slots, index, generation, &Err(RemoteError::new(why)));
+                let why = Err(RemoteError::new(e.to_string()));
+                return self.reply_slot_in(slots, index, generation, &why);
             }
+        };
+        if hint > slots.slot_size() {
+            // Cannot fit the slot: go straight to the ring, encoding once.
+            let env = Envelope {
+                flags: if result.is_err() { FLAG_ERROR } else { 0 },
+                slot_index: index,
+                slot_gen: generation,
+                ..Envelope::default()
+            };
+            let _ = self.send(Kind::LargeReply, &env, "", values);
+            return;
         }
+        // Encoded straight into the slot; `encodable_len` ruled out every encoding failure but
+        // a bug, which the requester then reports as a broken reply.
+        slots.reply_with(
+            index,
+            generation,
+            hint,
+            |dst| match crate::wire::encode_into(values, dst) {
+                Ok(n) => (n, aux),
+                Err(_) => (0, AUX_UNENCODABLE),
+            },
+        );
     }
 
     /// Send the reply to an async invoke through the ring.

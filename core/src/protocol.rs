@@ -65,6 +65,8 @@ pub(crate) const FLAG_REPLY_VIA_RING: u8 = 2;
 pub(crate) const AUX_ERROR: u32 = 1;
 /// Slot aux word: the reply came as a `LargeReply` message (held by the receive thread).
 pub(crate) const AUX_LARGE: u32 = 2;
+/// Slot aux word: main failed to encode the reply (a bug in main; nothing else can cause it).
+pub(crate) const AUX_UNENCODABLE: u32 = 4;
 
 /// Longest channel name accepted.
 pub const MAX_CHANNEL_LEN: usize = 4096;

@@ -5,7 +5,9 @@ use crate::codec;
 use crate::completion::{Completion, CompletionFuture};
 use crate::error::{IpcError, RemoteError};
 use crate::listeners::{ListenerId, ListenerTable};
-use crate::protocol::{Envelope, Kind, AUX_ERROR, AUX_LARGE, FLAG_ERROR, FLAG_REPLY_VIA_RING};
+use crate::protocol::{
+    Envelope, Kind, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE, FLAG_ERROR, FLAG_REPLY_VIA_RING,
+};
 use crate::value::Value;
 use crate::wire::ArgsView;
 use electrode_shm::{
@@ -336,7 +338,9 @@ impl IpcRenderer {
             .wait_reply(ticket, self.shared.options.wait_mode, deadline)
             .map_err(wait_error)?;
         let aux = reply.aux();
-        let result = if aux & AUX_LARGE != 0 {
+        let result = if aux & AUX_UNENCODABLE != 0 {
+            return Err(IpcError::Protocol("main could not encode the reply".into()));
+        } else if aux & AUX_LARGE != 0 {
             let big = self.shared.large.lock().remove(&ticket.index);
             drop(reply);
             match big {

@@ -470,6 +470,12 @@ fn hint_from(m: &Measure) -> usize {
         .saturating_add(NODE_ALIGN + ARGS_SIZE + ARGS_ALIGN)
 }
 
+/// The size hint for `args` (as [`encoded_len_hint`]) if they can be encoded at all: after
+/// `Ok`, [`encode_into`] a buffer of that many bytes cannot fail.
+pub fn encodable_len(args: &[Value]) -> Result<usize, EncodeError> {
+    preflight(args).map(|(size, _)| size)
+}
+
 /// Checks what can fail before serializing (so the serializer itself cannot fail for lack of
 /// range); returns the size hint and the node count.
 fn preflight(args: &[Value]) -> Result<(usize, usize), EncodeError> {

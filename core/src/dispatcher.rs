@@ -11,6 +11,7 @@ use crate::connection::{Conn, Link};
 use crate::error::RemoteError;
 use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent, ReplyTarget, SyncReturn};
 use crate::handler_cache::{Found, HandlerCache};
+use crate::listener_cache::ListenerCache;
 use crate::main_process::MainShared;
 use crate::protocol::{Envelope, Kind, Malformed, FLAG_ERROR, FLAG_REPLY_VIA_RING};
 use crate::registry::Handler;
@@ -25,6 +26,8 @@ use std::sync::Arc;
 
 /// Messages taken from one renderer per round.
 pub(crate) const BATCH: usize = 64;
+/// Reply bytes taken over ahead of time, at most.
+const PREFETCH_REPLY: usize = 256;
 /// Frames one renderer may announce.
 const MAX_FRAMES: usize = 4096;
 
@@ -64,6 +67,7 @@ pub(crate) struct Serving {
     buf: AlignedBuf,
     out_pending: bool,
     handlers: HandlerCache,
+    listeners: ListenerCache,
 }
 
 impl Serving {
@@ -77,6 +81,7 @@ impl Serving {
             buf: AlignedBuf::new(),
             out_pending: false,
             handlers: HandlerCache::default(),
+            listeners: ListenerCache::default(),
         }
     }
 }
@@ -210,14 +215,23 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
             conn: &s.conn,
             slots: s.slots.as_deref(),
         };
-        let handlers = &mut s.handlers;
-        if let Err(Malformed(why)) = handle(shared, peer, handlers, tag, bytes) {
+        let caches = Caches {
+            handlers: &mut s.handlers,
+            listeners: &mut s.listeners,
+        };
+        if let Err(Malformed(why)) = handle(shared, peer, caches, tag, bytes) {
             if s.conn.violation(&why, shared.config.max_violations) {
                 return (n, Some(()));
             }
         }
     }
     (n, None)
+}
+
+/// What the dispatcher remembers about the registries for the renderer being served.
+struct Caches<'a> {
+    handlers: &'a mut HandlerCache,
+    listeners: &'a mut ListenerCache,
 }
 
 /// The renderer a message came from, as [`handle`] needs it.
@@ -284,7 +298,7 @@ impl Answer {
 fn handle(
     shared: &MainShared,
     peer: Peer<'_>,
-    handlers: &mut HandlerCache,
+    caches: Caches<'_>,
     tag: u16,
     bytes: &[u8],
 ) -> Result<(), Malformed> {
@@ -294,10 +308,25 @@ fn handle(
     let parsed = Envelope::parse(bytes)?;
     let env = parsed.env;
     let channel = parsed.channel;
+    if matches!(kind, Kind::Invoke | Kind::SendSync) && env.flags & FLAG_REPLY_VIA_RING == 0 {
+        if let Some(slots) = peer.slots {
+            // The reply's cache lines are taken over while the request is validated and
+            // handled (replies are often about as large as requests).
+            slots.prepare_reply(env.slot_index, parsed.args.len().min(PREFETCH_REPLY));
+        }
+    }
     match kind {
         Kind::Send => {
             let args = parsed.view()?;
-            dispatch_send(shared, conn, env.frame_id, channel, &args, None);
+            dispatch_send(
+                shared,
+                conn,
+                caches.listeners,
+                env.frame_id,
+                channel,
+                &args,
+                None,
+            );
         }
         Kind::SendSync => {
             let answer = Answer::Slot {
@@ -308,6 +337,7 @@ fn handle(
             dispatch_send(
                 shared,
                 conn,
+                caches.listeners,
                 env.frame_id,
                 channel,
                 &args,
@@ -317,7 +347,15 @@ fn handle(
         Kind::Invoke => {
             let answer = Answer::of(&env);
             let args = rejecting(parsed.view(), answer, peer)?;
-            dispatch_invoke(shared, peer, handlers, env.frame_id, channel, &args, answer);
+            dispatch_invoke(
+                shared,
+                peer,
+                caches.handlers,
+                env.frame_id,
+                channel,
+                &args,
+                answer,
+            );
         }
         Kind::HandlerReply => {
             let pending = conn.pending.lock().remove(&env.request_id);
@@ -381,6 +419,7 @@ fn rejecting<'a>(
 fn dispatch_send(
     shared: &MainShared,
     conn: &Arc<Conn>,
+    listeners: &mut ListenerCache,
     frame_id: u32,
     channel: &str,
     args: &ArgsView<'_>,
@@ -395,8 +434,7 @@ fn dispatch_send(
         let h = hooks.read();
         (!h.is_empty()).then(|| h.clone())
     };
-    let scoped = conn.scope.listeners(channel);
-    let global = shared.ipc.listeners(channel);
+    let (scoped, global) = listeners.find(&conn.scope, &shared.ipc, channel);
     if hooks.is_none() && scoped.is_none() && global.is_none() {
         if let Some(target) = sync {
             target.send(Err(RemoteError::new(format!(
@@ -405,7 +443,7 @@ fn dispatch_send(
         }
         return;
     }
-    let name: Arc<str> = match (&scoped, &global) {
+    let name: Arc<str> = match (scoped, global) {
         (Some((k, _)), _) | (None, Some((k, _))) => k.clone(),
         _ => Arc::from(channel),
     };
@@ -419,10 +457,10 @@ fn dispatch_send(
         guard("ipc-message hook", channel, || h(&event, args));
     }
     if let Some((_, l)) = scoped {
-        conn.scope.run(channel, &l, &event, args);
+        conn.scope.run(channel, l, &event, args);
     }
     if let Some((_, l)) = global {
-        shared.ipc.run(channel, &l, &event, args);
+        shared.ipc.run(channel, l, &event, args);
     }
 }
 
@@ -491,6 +529,7 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
     drop(s.waker);
     drop(s.slots);
     drop(s.handlers);
+    drop(s.listeners);
     conn.fail_pending();
     let mut child = conn.child.lock().take();
     if reason == Some(GoneReason::IntegrityFailure) || shared.shutdown.load(Ordering::SeqCst) {

@@ -194,6 +194,7 @@ mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler_cache;
+mod listener_cache;
 mod listeners;
 mod main_process;
 mod outbox;

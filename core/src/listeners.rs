@@ -45,12 +45,15 @@ pub(crate) type Snapshot<F> = Arc<[Entry<F>]>;
 /// Listeners by channel.
 pub(crate) struct ListenerTable<F: ?Sized> {
     map: RwLock<FxHashMap<Arc<str>, Snapshot<F>>>,
+    /// Bumped (under the write lock) by every change, for caches of snapshots.
+    version: AtomicU64,
 }
 
 impl<F: ?Sized> Default for ListenerTable<F> {
     fn default() -> Self {
         ListenerTable {
             map: RwLock::new(FxHashMap::default()),
+            version: AtomicU64::new(0),
         }
     }
 }
@@ -63,6 +66,7 @@ impl<F: ?Sized> ListenerTable<F> {
         let mut list = map.get(channel).map(|l| l.to_vec()).unwrap_or_default();
         list.push(Entry { id, f, once });
         map.insert(channel.into(), list.into());
+        self.version.fetch_add(1, Ordering::Release);
         id
     }
 
@@ -79,6 +83,9 @@ impl<F: ?Sized> ListenerTable<F> {
         } else if removed {
             map.insert(channel.into(), kept.into());
         }
+        if removed {
+            self.version.fetch_add(1, Ordering::Release);
+        }
         removed
     }
 
@@ -91,6 +98,12 @@ impl<F: ?Sized> ListenerTable<F> {
             }
             None => map.clear(),
         }
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever a listener is added or removed (a `once` listener that ran included).
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// Channels that have listeners, sorted.

@@ -187,6 +187,11 @@ impl IpcMain {
         self.tables.listeners.snapshot(channel)
     }
 
+    /// Changes whenever a listener is added or removed.
+    pub(crate) fn listeners_version(&self) -> u64 {
+        self.tables.listeners.version()
+    }
+
     /// Changes whenever a handler is added or removed.
     pub(crate) fn handlers_version(&self) -> u64 {
         self.tables.handlers_version.load(Ordering::Acquire)

@@ -98,3 +98,49 @@ fn handler_changes_show_on_the_next_call() {
     assert_eq!(call(), "global once");
     assert_eq!(call(), none);
 }
+
+/// The dispatcher remembers listener lists per renderer: every change (on, once, a `once`
+/// listener running, remove_listener, remove_all_listeners, either level) must show on the
+/// very next message.
+#[test]
+fn listener_changes_show_on_the_next_message() {
+    let main = Main::new().unwrap();
+    let (wc, r) = main.connect_in_process().unwrap();
+    let call = || match r.send_sync("what", &args![]) {
+        Ok(v) => v.as_str().unwrap_or("?").to_string(),
+        Err(e) => e.to_string(),
+    };
+    let none = call();
+    assert!(none.contains("No listener registered for 'what'"), "{none}");
+    let a = main.ipc().on("what", |e, _| {
+        e.set_return_value("global a");
+    });
+    assert_eq!(call(), "global a");
+    assert_eq!(call(), "global a");
+    assert!(main.ipc().remove_listener("what", a));
+    assert_eq!(call(), none);
+    main.ipc().once("what", |e, _| {
+        e.set_return_value("global once");
+    });
+    assert_eq!(call(), "global once");
+    assert_eq!(call(), none);
+    main.ipc().on("what", |e, _| {
+        e.set_return_value("global b");
+    });
+    assert_eq!(call(), "global b");
+    // The scope runs first, so its value wins.
+    let s = wc.ipc().on("what", |e, _| {
+        e.set_return_value("scope");
+    });
+    assert_eq!(call(), "scope");
+    assert!(wc.ipc().remove_listener("what", s));
+    assert_eq!(call(), "global b");
+    main.ipc().remove_all_listeners(None);
+    assert_eq!(call(), none);
+    wc.ipc().on("what", |e, _| {
+        e.set_return_value("scope again");
+    });
+    assert_eq!(call(), "scope again");
+    wc.ipc().remove_all_listeners(Some("what"));
+    assert_eq!(call(), none);
+}

@@ -58,6 +58,21 @@ mod imp {
             unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(off), dst.as_mut_ptr(), dst.len()) }
         }
 
+        /// Ask the CPU to fetch the cache lines of `off..off+n` for writing (`PREFETCHW` on
+        /// x86-64; nothing elsewhere), so that writes there later do not wait for another core
+        /// to give the lines up. Out-of-bounds parts are ignored.
+        #[inline]
+        pub(crate) fn prefetch_write(&self, off: usize, n: usize) {
+            const LINE: usize = 64;
+            let end = off.saturating_add(n).min(self.len);
+            let mut at = off;
+            while at < end {
+                // `wrapping_add` keeps the address computation free of UB; it is in bounds.
+                crate::prefetch::for_write(self.ptr.wrapping_add(at));
+                at += LINE - (at % LINE);
+            }
+        }
+
         /// A shared slice over `off..off+n`.
         ///
         /// # Safety
@@ -108,6 +123,9 @@ mod imp {
                 self.cells[off + i].with_mut(|p| unsafe { *p = *b });
             }
         }
+
+        /// A hint only: nothing to model.
+        pub(crate) fn prefetch_write(&self, _off: usize, _n: usize) {}
 
         pub(crate) unsafe fn read(&self, off: usize, dst: &mut [u8]) {
             for (i, b) in dst.iter_mut().enumerate() {

@@ -9,6 +9,8 @@ mod bytes;
 mod event;
 mod frame;
 mod liveness;
+#[cfg(not(loom))]
+mod prefetch;
 mod receiver;
 mod ring;
 #[cfg(not(loom))]

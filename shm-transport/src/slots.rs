@@ -406,6 +406,18 @@ impl<P: Park> SlotTable<P> {
 
     // ----- responder side -----
 
+    /// Start taking over the cache lines of slot `index`'s payload (its first `len` bytes) for
+    /// writing, so the reply written there later does not wait for them: call it as soon as
+    /// a request is seen, before handling it. A hint only; any index is harmless.
+    pub fn prepare_reply(&self, index: u32, len: usize) {
+        if index < self.count {
+            self.payload.prefetch_write(
+                index as usize * self.stride,
+                len.min(self.slot_size as usize),
+            );
+        }
+    }
+
     /// Write a reply of `len` bytes for `(index, generation)`: `fill` gets the slot's payload
     /// (exactly `len` bytes) and returns the aux word.
     ///

@@ -200,16 +200,17 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
         };
         let tag = msg.tag();
         n += 1;
-        let bytes = match msg {
+        let (bytes, frame) = match msg {
             // The renderer may rewrite the ring at any time: copy once, then validate the copy.
+            // The frame goes back to the renderer after the message is handled: releasing
+            // costs a fence, which is better paid once the reply is on its way.
             Message::Frame(frame) => {
                 s.buf.resize(frame.len());
                 frame.copy_to(s.buf.as_mut_slice());
-                frame.release();
-                s.buf.as_slice()
+                (s.buf.as_slice(), Some(frame))
             }
             // Reassembled chunks are already a private copy.
-            Message::Assembled { bytes, .. } => bytes,
+            Message::Assembled { bytes, .. } => (bytes, None),
         };
         let peer = Peer {
             conn: &s.conn,
@@ -219,7 +220,11 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, Option<()>) {
             handlers: &mut s.handlers,
             listeners: &mut s.listeners,
         };
-        if let Err(Malformed(why)) = handle(shared, peer, caches, tag, bytes) {
+        let handled = handle(shared, peer, caches, tag, bytes);
+        if let Some(frame) = frame {
+            frame.release();
+        }
+        if let Err(Malformed(why)) = handled {
             if s.conn.violation(&why, shared.config.max_violations) {
                 return (n, Some(()));
             }

@@ -237,14 +237,13 @@ pub struct WriteGrant<'a, P: Park> {
 }
 
 impl<P: Park> Producer<P> {
+    /// A producer at the start of a fresh ring. Positions are never taken from shared memory:
+    /// the peer may have written anything there before this endpoint exists.
     pub(crate) fn new(ring: RingRef, park: P, live: Liveness) -> Self {
-        let h = ring.header();
-        let tail = h.tail.load(Ordering::Relaxed);
-        let head = h.head.load(Ordering::Relaxed);
         Producer {
             ring,
-            tail,
-            head,
+            tail: 0,
+            head: 0,
             park,
             live,
         }
@@ -592,13 +591,13 @@ pub struct ReadGrant<'a, P: Park> {
 }
 
 impl<P: Park> Consumer<P> {
+    /// A consumer at the start of a fresh ring (positions are never taken from shared memory,
+    /// as for [`Producer`]).
     pub(crate) fn new(ring: RingRef, park: P, live: Liveness) -> Self {
-        let h = ring.header();
-        let head = h.head.load(Ordering::Relaxed);
         Consumer {
             ring,
-            head,
-            tail: head,
+            head: 0,
+            tail: 0,
             peeked: None,
             park,
             live,

@@ -471,6 +471,22 @@ impl<P: Park> Producer<P> {
         }
     }
 
+    /// Start taking over the cache lines the next frame will most likely be written to, so that
+    /// writing it does not wait for the consumer's core to give them up (it read them a lap
+    /// ago). Only whole lines of free space past the current position are touched: the line
+    /// holding `tail` may still hold the end of the frame just published, which the consumer
+    /// is about to read.
+    fn prepare_next(&self) {
+        const LINE: u64 = 64;
+        const AHEAD: u64 = 2 * LINE;
+        let cap = self.ring.capacity;
+        let from = (self.tail + LINE - 1) & !(LINE - 1);
+        let off = from & (cap - 1);
+        if from + AHEAD <= self.head + cap && off + AHEAD <= cap {
+            self.ring.data.prefetch_write(off as usize, AHEAD as usize);
+        }
+    }
+
     /// Wake the consumer if it sleeps (commit does this already).
     pub fn notify(&self) {
         self.ring.header().data.notify(&self.park);
@@ -555,6 +571,7 @@ impl<P: Park> WriteGrant<'_, P> {
         // SYNC POINT: publishes the frame bytes (header and payload) to the consumer.
         p.ring.header().tail.store(p.tail, Ordering::Release);
         p.ring.header().data.notify(&p.park);
+        p.prepare_next();
     }
 }
 

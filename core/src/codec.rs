@@ -17,12 +17,52 @@ pub(crate) fn write_message(
     args: &[Value],
     buf: &mut [u8],
 ) -> Option<usize> {
+    write_planned(env, channel, args, wire::plan(args).ok(), buf)
+}
+
+/// A message sized once, before the buffer for it exists: its size bound (`hint`), and the
+/// arguments' encoding plan (`None` when they cannot be encoded; writing then fails).
+pub(crate) struct MessagePlan {
+    pub hint: usize,
+    args: Option<wire::Plan>,
+}
+
+/// Size a message (see [`MessagePlan`]).
+pub(crate) fn plan_message(channel: &str, args: &[Value]) -> MessagePlan {
+    let planned = wire::plan(args).ok();
+    let args_len = planned.map_or_else(|| wire::encoded_len_hint(args), |p| p.len());
+    MessagePlan {
+        hint: Envelope::prefix_len(channel) + args_len,
+        args: planned,
+    }
+}
+
+/// [`write_message`] for a message sized by [`plan_message`] (the values are walked once).
+pub(crate) fn write_message_planned(
+    env: &Envelope,
+    channel: &str,
+    args: &[Value],
+    plan: &MessagePlan,
+    buf: &mut [u8],
+) -> Option<usize> {
+    write_planned(env, channel, args, plan.args, buf)
+}
+
+fn write_planned(
+    env: &Envelope,
+    channel: &str,
+    args: &[Value],
+    plan: Option<wire::Plan>,
+    buf: &mut [u8],
+) -> Option<usize> {
     let p = Envelope::prefix_len(channel);
     if buf.len() < p {
         return None;
     }
     env.write_prefix(channel, buf);
-    wire::encode_into(args, &mut buf[p..]).ok().map(|n| p + n)
+    wire::encode_planned(args, plan?, &mut buf[p..])
+        .ok()
+        .map(|n| p + n)
 }
 
 /// A message as an owned, 16-aligned byte vector.

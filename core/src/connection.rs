@@ -73,13 +73,15 @@ impl Conn {
         if self.live.is_gone() {
             return Err(IpcError::Disconnected);
         }
-        let hint = codec::message_len_hint(channel, args);
+        let plan = codec::plan_message(channel, args);
         let queued = {
             let mut link = self.link.lock();
             let link = link.as_mut().ok_or(IpcError::Disconnected)?;
-            let r = link.out.send(kind as u16, env.request_id, hint, |buf| {
-                codec::write_message(env, channel, args, buf)
-            });
+            let r = link
+                .out
+                .send(kind as u16, env.request_id, plan.hint, |buf| {
+                    codec::write_message_planned(env, channel, args, &plan, buf)
+                });
             self.out_queued
                 .store(link.out.has_pending(), Ordering::Release);
             if let Err(IpcError::Protocol(why)) = &r {
@@ -128,14 +130,15 @@ impl Conn {
             }
         };
         let aux = if result.is_err() { AUX_ERROR } else { 0 };
-        let hint = match crate::wire::encodable_len(values) {
-            Ok(hint) => hint,
+        let plan = match crate::wire::plan(values) {
+            Ok(plan) => plan,
             Err(e) => {
                 // The value cannot be encoded (nested too deep): answer with the reason.
                 let why = Err(RemoteError::new(e.to_string()));
                 return self.reply_slot_in(slots, index, generation, &why);
             }
         };
+        let hint = plan.len();
         if hint > slots.slot_size() {
             // Cannot fit the slot: go straight to the ring, encoding once.
             let env = Envelope {
@@ -147,13 +150,13 @@ impl Conn {
             let _ = self.send(Kind::LargeReply, &env, "", values);
             return;
         }
-        // Encoded straight into the slot; `encodable_len` ruled out every encoding failure but
-        // a bug, which the requester then reports as a broken reply.
+        // Encoded straight into the slot; the plan ruled out every encoding failure but a bug,
+        // which the requester then reports as a broken reply.
         slots.reply_with(
             index,
             generation,
             hint,
-            |dst| match crate::wire::encode_into(values, dst) {
+            |dst| match crate::wire::encode_planned(values, plan, dst) {
                 Ok(n) => (n, aux),
                 Err(_) => (0, AUX_UNENCODABLE),
             },

@@ -48,7 +48,9 @@ impl Outbox {
         if self.queue.is_empty() && hint <= self.tx.max_frame_payload() {
             match self.tx.try_reserve(hint) {
                 Ok(mut g) => {
-                    let n = fill(g.as_mut_slice()).ok_or(IpcError::TooLarge { size: hint })?;
+                    let Some(n) = fill(g.as_mut_slice()) else {
+                        return Err(IpcError::TooLarge { size: hint });
+                    };
                     g.commit(n, tag, meta);
                     return Ok(false);
                 }

@@ -252,12 +252,16 @@ impl IpcRenderer {
         }
         let deadline = self.shared.options.send_timeout.map(|t| Instant::now() + t);
         let mode = self.shared.options.wait_mode;
-        let hint = codec::message_len_hint(channel, args);
+        let plan = codec::plan_message(channel, args);
+        let hint = plan.hint;
         let mut tx = self.shared.tx.lock();
         if hint <= tx.max_frame_payload() {
             let mut g = tx.reserve(hint, mode, deadline).map_err(send_error)?;
-            let n = codec::write_message(env, channel, args, g.as_mut_slice())
-                .ok_or(IpcError::TooLarge { size: hint })?;
+            // (`let else`, not `ok_or`: building an error value on the hot path costs a drop.)
+            let Some(n) = codec::write_message_planned(env, channel, args, &plan, g.as_mut_slice())
+            else {
+                return Err(IpcError::TooLarge { size: hint });
+            };
             g.commit(n, kind as u16, env.request_id);
             return Ok(());
         }

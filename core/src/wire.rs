@@ -470,12 +470,6 @@ fn hint_from(m: &Measure) -> usize {
         .saturating_add(NODE_ALIGN + ARGS_SIZE + ARGS_ALIGN)
 }
 
-/// The size hint for `args` (as [`encoded_len_hint`]) if they can be encoded at all: after
-/// `Ok`, [`encode_into`] a buffer of that many bytes cannot fail.
-pub fn encodable_len(args: &[Value]) -> Result<usize, EncodeError> {
-    preflight(args).map(|(size, _)| size)
-}
-
 /// Checks what can fail before serializing (so the serializer itself cannot fail for lack of
 /// range); returns the size hint and the node count.
 fn preflight(args: &[Value]) -> Result<(usize, usize), EncodeError> {
@@ -640,7 +634,39 @@ const SMALL_SCRATCH: usize = 4096;
 /// rkyv aligns relative to the start of `buf`, so to read the message in place `buf` must start
 /// on a [`WIRE_ALIGN`]-byte boundary (a copy into an aligned buffer works in any case).
 pub fn encode_into(args: &[Value], buf: &mut [u8]) -> Result<usize, EncodeError> {
-    let (size, node_count) = preflight(args)?;
+    encode_planned(args, plan(args)?, buf)
+}
+
+/// What encoding `args` takes, found by walking them once: for callers that need the size
+/// before they have the buffer (and then encode without walking the values again).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    size: usize,
+    nodes: usize,
+}
+
+impl Plan {
+    /// An upper bound of the encoded size (as [`encoded_len_hint`]).
+    pub(crate) fn len(&self) -> usize {
+        self.size
+    }
+}
+
+/// Check that `args` can be encoded and size them (see [`Plan`]).
+pub(crate) fn plan(args: &[Value]) -> Result<Plan, EncodeError> {
+    preflight(args).map(|(size, nodes)| Plan { size, nodes })
+}
+
+/// [`encode_into`] with the walk already done: `plan` must come from [`plan`] for these `args`.
+pub(crate) fn encode_planned(
+    args: &[Value],
+    plan: Plan,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let Plan {
+        size,
+        nodes: node_count,
+    } = plan;
     let capacity = buf.len();
     let mut nodes = Nodes::new();
     table(args, node_count, &mut nodes);

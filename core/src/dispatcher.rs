@@ -480,7 +480,7 @@ fn dispatch_invoke(
     answer: Answer,
 ) {
     let conn = peer.conn;
-    let Some(found) = handlers.find(&conn.scope, &shared.ipc, channel) else {
+    let Some(found) = handlers.find(conn, &shared.ipc, channel) else {
         answer.send(
             peer,
             Err(RemoteError::new(format!(
@@ -489,29 +489,37 @@ fn dispatch_invoke(
         );
         return;
     };
-    let (name, handler) = match &found {
-        Found::Cached(name, handler) => (Arc::clone(name), *handler),
-        Found::Taken(name, handler) => (name.clone(), handler),
+    let mut taken_event;
+    let (event, handler) = match found {
+        Found::Cached(event, handler) => (event, handler),
+        Found::Taken(name, handler) => {
+            taken_event = (
+                IpcMainInvokeEvent {
+                    sender: WebContents { conn: conn.clone() },
+                    frame_id,
+                    channel: name,
+                },
+                handler,
+            );
+            (&mut taken_event.0, &taken_event.1)
+        }
     };
-    let event = IpcMainInvokeEvent {
-        sender: WebContents { conn: conn.clone() },
-        frame_id,
-        channel: name,
-    };
+    event.frame_id = frame_id;
+    let event = &*event;
     match handler {
         Handler::Sync(f) => {
-            let r = guard("handler", channel, || f(&event, args))
+            let r = guard("handler", channel, || f(event, args))
                 .unwrap_or_else(|| Err(RemoteError::new("the handler panicked")));
             answer.send(peer, r);
         }
         Handler::Deferred(f) => {
             let reply = DeferredReply::new(answer.target(conn));
-            guard("handler", channel, move || f(&event, args, reply));
+            guard("handler", channel, move || f(event, args, reply));
         }
         Handler::Async(f) => {
             let values = args.to_values();
             let target = answer.target(conn);
-            if let Some(fut) = guard("handler", channel, || f(event, values)) {
+            if let Some(fut) = guard("handler", channel, || f(event.clone(), values)) {
                 shared.spawn(async move { target.send(fut.await) });
             } else {
                 target.send(Err(RemoteError::new("the handler panicked")));

@@ -9,8 +9,12 @@
 //! handlers are never cached (they must be taken, exactly once), nor are misses (a renderer
 //! could otherwise grow the cache without bound by invoking made-up channels).
 
+use crate::connection::Conn;
+use crate::events::IpcMainInvokeEvent;
 use crate::registry::{Handler, IpcMain};
-use rustc_hash::FxHashMap as HashMap;
+use crate::web_contents::WebContents;
+use hashbrown::hash_map::EntryRef;
+use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
 /// Entries kept at most; when full the cache starts over (an app has few invoke channels).
@@ -20,14 +24,15 @@ const CAPACITY: usize = 256;
 #[derive(Default)]
 pub(crate) struct HandlerCache {
     versions: (u64, u64),
-    map: HashMap<Box<str>, (Arc<str>, Handler)>,
+    map: hashbrown::HashMap<String, (IpcMainInvokeEvent, Handler), FxBuildHasher>,
 }
 
-/// A handler found for one call.
+/// A handler found for one call, with the event to hand it.
 pub(crate) enum Found<'a> {
-    /// A lasting handler, borrowed from the cache.
-    Cached(&'a Arc<str>, &'a Handler),
-    /// A `handle_once` handler, taken out of its table.
+    /// A lasting handler, borrowed from the cache with a ready event (only the frame id is
+    /// left to set), so a call builds nothing.
+    Cached(&'a mut IpcMainInvokeEvent, &'a Handler),
+    /// A `handle_once` handler, taken out of its table, with the interned channel name.
     Taken(Arc<str>, Handler),
 }
 
@@ -36,28 +41,38 @@ impl HandlerCache {
     /// `handle_once` handlers are removed from their table, as [`IpcMain::take_handler`] does.
     pub(crate) fn find(
         &mut self,
-        scope: &IpcMain,
+        conn: &Arc<Conn>,
         global: &IpcMain,
         channel: &str,
     ) -> Option<Found<'_>> {
+        let scope = &conn.scope;
         let versions = (scope.handlers_version(), global.handlers_version());
         if versions != self.versions {
             self.map.clear();
             self.versions = versions;
         }
-        if !self.map.contains_key(channel) {
-            // The cascade: the scope's handler, of whatever kind, wins over the global one.
-            let (name, handler, once) = scope
-                .take_handler_entry(channel)
-                .or_else(|| global.take_handler_entry(channel))?;
-            if once {
-                return Some(Found::Taken(name, handler));
-            }
-            if self.map.len() >= CAPACITY {
-                self.map.clear();
-            }
-            self.map.insert(channel.into(), (name, handler));
+        if self.map.len() >= CAPACITY {
+            self.map.clear();
         }
-        self.map.get(channel).map(|(k, h)| Found::Cached(k, h))
+        // One hash lookup when the channel is known (the hot path).
+        let (event, handler) = match self.map.entry_ref(channel) {
+            EntryRef::Occupied(known) => known.into_mut(),
+            EntryRef::Vacant(vacant) => {
+                // The cascade: the scope's handler, of whatever kind, wins over the global one.
+                let (name, handler, once) = scope
+                    .take_handler_entry(channel)
+                    .or_else(|| global.take_handler_entry(channel))?;
+                if once {
+                    return Some(Found::Taken(name, handler));
+                }
+                let event = IpcMainInvokeEvent {
+                    sender: WebContents { conn: conn.clone() },
+                    frame_id: 0,
+                    channel: name,
+                };
+                vacant.insert((event, handler))
+            }
+        };
+        Some(Found::Cached(event, handler))
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::listeners::Snapshot;
 use crate::registry::{IpcMain, Listener};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
 /// Entries kept at most; when full the cache starts over.
@@ -23,7 +23,7 @@ pub(crate) type Level = Option<(Arc<str>, Snapshot<Listener>)>;
 #[derive(Default)]
 pub(crate) struct ListenerCache {
     versions: (u64, u64),
-    map: HashMap<Box<str>, (Level, Level)>,
+    map: hashbrown::HashMap<String, (Level, Level), FxBuildHasher>,
 }
 
 impl ListenerCache {
@@ -40,10 +40,9 @@ impl ListenerCache {
             self.map.clear();
             self.versions = versions;
         }
-        if !self.map.contains_key(channel) {
-            let levels = (scope.listeners(channel), global.listeners(channel));
-            self.map.insert(channel.into(), levels);
-        }
-        &self.map[channel]
+        // One hash lookup when the channel is known (the hot path).
+        self.map
+            .entry_ref(channel)
+            .or_insert_with(|| (scope.listeners(channel), global.listeners(channel)))
     }
 }

@@ -60,6 +60,7 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
+    #[inline]
     pub(crate) fn encode(&self) -> [u8; FRAME_HEADER_LEN] {
         let mut b = [0u8; FRAME_HEADER_LEN];
         b[0..4].copy_from_slice(&self.len.to_le_bytes());
@@ -70,6 +71,7 @@ impl FrameHeader {
     }
 
     /// Decode; `None` for an unknown kind (zeroed or corrupt memory).
+    #[inline]
     pub(crate) fn decode(b: &[u8; FRAME_HEADER_LEN]) -> Option<Self> {
         Some(FrameHeader {
             len: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),

@@ -20,6 +20,7 @@ impl Liveness {
     }
 
     /// Whether the peer has been seen to exit.
+    #[inline]
     pub fn is_gone(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

@@ -197,6 +197,7 @@ impl<P: Park> SlotTable<P> {
         self.slot_size as usize
     }
 
+    #[inline]
     fn header(&self, index: u32) -> &SlotHeader {
         assert!(index < self.count);
         // SAFETY: index checked against the private count; the table is kept mapped by

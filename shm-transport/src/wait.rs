@@ -178,6 +178,7 @@ impl SpinCredit {
     }
 
     /// The spin budget for this wait: `full`, or zero while spinning is switched off.
+    #[inline]
     fn budget(full: Duration) -> Duration {
         Self::STATE.with(|s| {
             let (credit, skipped) = s.get();
@@ -195,6 +196,7 @@ impl SpinCredit {
     }
 
     /// Record whether the spin phase found the condition.
+    #[inline]
     fn spun(success: bool) {
         Self::STATE.with(|s| {
             let (credit, skipped) = s.get();

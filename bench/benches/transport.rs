@@ -23,8 +23,6 @@ fn systems(placement: Placement) -> Vec<System> {
     let mut v = vec![
         System::shm_default(),
         System::shm_park_only(),
-        // The spin budget proposed as the new default (docs/PERFORMANCE.md).
-        System::shm_budget(500, 50_000),
         System::RawFutex,
         System::UnixSocket,
     ];

@@ -11,8 +11,9 @@ use crate::protocol::{Envelope, Kind, AUX_ERROR, AUX_UNENCODABLE, FLAG_ERROR};
 use crate::registry::{IpcMain, Listener};
 use crate::value::Value;
 use crate::web_contents::GoneDetails;
-use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
+use electrode_shm::{AlignedBuf, Event, Futex, Liveness, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -150,17 +151,27 @@ impl Conn {
             let _ = self.send(Kind::LargeReply, &env, "", values);
             return;
         }
-        // Encoded straight into the slot; the plan ruled out every encoding failure but a bug,
-        // which the requester then reports as a broken reply.
-        slots.reply_with(
-            index,
-            generation,
-            hint,
-            |dst| match crate::wire::encode_planned(values, plan, dst) {
-                Ok(n) => (n, aux),
-                Err(_) => (0, AUX_UNENCODABLE),
-            },
-        );
+        // Encoded first into a private scratch buffer, then copied into the slot: the slot
+        // is claimed (a compare-and-swap that takes its header's cache line over from the
+        // requester, who is polling it) only for the few nanoseconds of a copy. Encoding in
+        // place would hold the claim longer, and a poll by the requester in between sends the
+        // line back, so the final READY store would have to take it over a second time.
+        thread_local! {
+            static SCRATCH: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new());
+        }
+        SCRATCH.with(|scratch| {
+            let mut buf = scratch.borrow_mut();
+            buf.resize(hint);
+            // The plan ruled out every encoding failure but a bug, which the requester then
+            // reports as a broken reply.
+            match crate::wire::encode_planned(values, plan, buf.as_mut_slice()) {
+                Ok(n) => slots.reply(index, generation, n, |dst| {
+                    dst.copy_from_slice(&buf.as_slice()[..n]);
+                    aux
+                }),
+                Err(_) => slots.reply(index, generation, 0, |_| AUX_UNENCODABLE),
+            };
+        });
     }
 
     /// Send the reply to an async invoke through the ring.

@@ -250,7 +250,13 @@ impl Segment {
     pub fn create(config: SegmentConfig) -> Result<Segment, OpenError> {
         let layout = Layout::new(config)?;
         let file = crate::sys::memfd::create("electrode-segment", layout.total as u64)?;
-        let map = MmapOptions::new().len(layout.total).map_raw(&file)?;
+        // Populated (MAP_POPULATE): every page is allocated and mapped now, not on first touch
+        // in the middle of the first lap through the rings, where each fault would add
+        // microseconds to one message (and a renderer's first ~10,000 invokes would carry them).
+        let map = MmapOptions::new()
+            .len(layout.total)
+            .populate()
+            .map_raw(&file)?;
         let seg = Segment {
             map: Arc::new(Mapping(map)),
             layout,
@@ -285,7 +291,9 @@ impl Segment {
         if len < PAGE {
             return Err(OpenError::BadLayout("file smaller than a header"));
         }
-        let map = MmapOptions::new().len(len).map_raw(&file)?;
+        // Populated for the same reason as in `create` (the pages exist already: this only
+        // fills our page tables).
+        let map = MmapOptions::new().len(len).populate().map_raw(&file)?;
         // SAFETY: at least one page is mapped and a SegmentHeader fits at offset 0; every field
         // is a plain integer (any bit pattern is valid). It is read once, then validated.
         let hdr = unsafe { std::ptr::read(map.as_ptr().cast::<SegmentHeader>()) };

@@ -73,6 +73,20 @@ mod imp {
             }
         }
 
+        /// Ask the CPU to fetch the cache lines of `off..off+n` for reading, all at once.
+        /// Out-of-bounds parts are ignored.
+        #[inline]
+        pub(crate) fn prefetch_read(&self, off: usize, n: usize) {
+            const LINE: usize = 64;
+            let end = off.saturating_add(n).min(self.len);
+            let mut at = off;
+            while at < end {
+                // `wrapping_add` keeps the address computation free of UB; it is in bounds.
+                crate::prefetch::for_read(self.ptr.wrapping_add(at));
+                at += LINE - (at % LINE);
+            }
+        }
+
         /// A shared slice over `off..off+n`.
         ///
         /// # Safety
@@ -126,6 +140,9 @@ mod imp {
 
         /// A hint only: nothing to model.
         pub(crate) fn prefetch_write(&self, _off: usize, _n: usize) {}
+
+        /// A hint only: nothing to model.
+        pub(crate) fn prefetch_read(&self, _off: usize, _n: usize) {}
 
         pub(crate) unsafe fn read(&self, off: usize, dst: &mut [u8]) {
             for (i, b) in dst.iter_mut().enumerate() {

@@ -647,6 +647,15 @@ impl<P: Park> Consumer<P> {
         if t < self.tail || t - self.head > self.ring.capacity {
             return Err(Corrupt("producer tail outside [old tail, head + capacity]"));
         }
+        if t != self.tail {
+            // Newly published bytes: fetch their first lines all at once, instead of the frame
+            // header first and the payload after it was read.
+            const AHEAD: u64 = 256;
+            let cap = self.ring.capacity;
+            let pos = self.tail & (cap - 1);
+            let n = (t - self.tail).min(AHEAD).min(cap - pos);
+            self.ring.data.prefetch_read(pos as usize, n as usize);
+        }
         self.tail = t;
         Ok(())
     }

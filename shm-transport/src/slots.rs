@@ -374,6 +374,10 @@ impl<P: Park> SlotTable<P> {
     fn take(&self, ticket: Ticket) -> Reply<'_, P> {
         let h = self.header(ticket.index);
         let len = (h.len.load(Ordering::Relaxed) as usize).min(self.slot_size as usize);
+        // The reply is about to be read through dependent loads (an archive is read from its
+        // root at the end): fetch its first lines at once.
+        self.payload
+            .prefetch_read(ticket.index as usize * self.stride, len.min(512));
         Reply {
             table: self,
             ticket,

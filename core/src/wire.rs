@@ -931,7 +931,8 @@ impl<'a> ArgsView<'a> {
         if offset != 0 {
             return Err(WireError::Misaligned { offset });
         }
-        let archived = rkyv::access::<ArchivedWireArgs, rancor::Error>(bytes)
+        // The low-level validator: the format has no shared pointers to track.
+        let archived = rkyv::api::low::access::<ArchivedWireArgs, rancor::Error>(bytes)
             .map_err(|e| WireError::Malformed(e.to_string()))?;
         let nodes = archived.nodes.as_slice();
         let roots = archived.roots.to_native();

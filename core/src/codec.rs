@@ -5,21 +5,6 @@ use crate::protocol::Envelope;
 use crate::value::Value;
 use crate::wire::{self, ArgsView};
 
-/// An upper bound on the encoded size of a message.
-pub(crate) fn message_len_hint(channel: &str, args: &[Value]) -> usize {
-    Envelope::prefix_len(channel) + wire::encoded_len_hint(args)
-}
-
-/// Write a message (envelope, channel, args) into `buf`; returns its length.
-pub(crate) fn write_message(
-    env: &Envelope,
-    channel: &str,
-    args: &[Value],
-    buf: &mut [u8],
-) -> Option<usize> {
-    write_planned(env, channel, args, wire::plan(args).ok(), buf)
-}
-
 /// A message sized once, before the buffer for it exists: its size bound (`hint`), and the
 /// arguments' encoding plan (`None` when they cannot be encoded; writing then fails).
 pub(crate) struct MessagePlan {
@@ -37,7 +22,8 @@ pub(crate) fn plan_message(channel: &str, args: &[Value]) -> MessagePlan {
     }
 }
 
-/// [`write_message`] for a message sized by [`plan_message`] (the values are walked once).
+/// Write a message (envelope, channel, args) sized by [`plan_message`] into `buf` (the values
+/// are walked once); returns its length.
 pub(crate) fn write_message_planned(
     env: &Envelope,
     channel: &str,
@@ -45,22 +31,12 @@ pub(crate) fn write_message_planned(
     plan: &MessagePlan,
     buf: &mut [u8],
 ) -> Option<usize> {
-    write_planned(env, channel, args, plan.args, buf)
-}
-
-fn write_planned(
-    env: &Envelope,
-    channel: &str,
-    args: &[Value],
-    plan: Option<wire::Plan>,
-    buf: &mut [u8],
-) -> Option<usize> {
     let p = Envelope::prefix_len(channel);
     if buf.len() < p {
         return None;
     }
     env.write_prefix(channel, buf);
-    wire::encode_planned(args, plan?, &mut buf[p..])
+    wire::encode_planned(args, plan.args?, &mut buf[p..])
         .ok()
         .map(|n| p + n)
 }
@@ -71,9 +47,11 @@ pub(crate) fn message_bytes(
     channel: &str,
     args: &[Value],
 ) -> Result<Vec<u8>, IpcError> {
-    let hint = message_len_hint(channel, args);
+    let plan = plan_message(channel, args);
+    let hint = plan.hint;
     let mut v = vec![0u8; hint];
-    let n = write_message(env, channel, args, &mut v).ok_or(IpcError::TooLarge { size: hint })?;
+    let n = write_message_planned(env, channel, args, &plan, &mut v)
+        .ok_or(IpcError::TooLarge { size: hint })?;
     v.truncate(n);
     Ok(v)
 }

@@ -63,26 +63,26 @@ mod imp {
         /// to give the lines up. Out-of-bounds parts are ignored.
         #[inline]
         pub(crate) fn prefetch_write(&self, off: usize, n: usize) {
-            const LINE: usize = 64;
-            let end = off.saturating_add(n).min(self.len);
-            let mut at = off;
-            while at < end {
-                // `wrapping_add` keeps the address computation free of UB; it is in bounds.
-                crate::prefetch::for_write(self.ptr.wrapping_add(at));
-                at += LINE - (at % LINE);
-            }
+            self.each_line(off, n, crate::prefetch::for_write);
         }
 
         /// Ask the CPU to fetch the cache lines of `off..off+n` for reading, all at once.
         /// Out-of-bounds parts are ignored.
         #[inline]
         pub(crate) fn prefetch_read(&self, off: usize, n: usize) {
+            self.each_line(off, n, crate::prefetch::for_read);
+        }
+
+        /// `hint` at an address in every 64-byte cache line of `off..off+n` (clamped to the
+        /// region).
+        #[inline]
+        fn each_line(&self, off: usize, n: usize, hint: impl Fn(*const u8)) {
             const LINE: usize = 64;
             let end = off.saturating_add(n).min(self.len);
             let mut at = off;
             while at < end {
                 // `wrapping_add` keeps the address computation free of UB; it is in bounds.
-                crate::prefetch::for_read(self.ptr.wrapping_add(at));
+                hint(self.ptr.wrapping_add(at));
                 at += LINE - (at % LINE);
             }
         }

@@ -436,24 +436,10 @@ impl<P: Park> SlotTable<P> {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> u32,
     ) -> ReplyOutcome {
-        self.reply_with(index, generation, len, |dst| (len, fill(dst)))
-    }
-
-    /// Like [`reply`](Self::reply), for a reply of at most `max_len` bytes whose exact length
-    /// is known only once written: `fill` gets `max_len` bytes of the slot's payload, writes
-    /// the reply at its start (straight into shared memory, no staging copy) and returns
-    /// `(length, aux)`. A length above `max_len` is clamped.
-    pub fn reply_with(
-        &self,
-        index: u32,
-        generation: u32,
-        max_len: usize,
-        fill: impl FnOnce(&mut [u8]) -> (usize, u32),
-    ) -> ReplyOutcome {
         if index >= self.count {
             return ReplyOutcome::Stale;
         }
-        if max_len > self.slot_size as usize {
+        if len > self.slot_size as usize {
             return ReplyOutcome::TooLarge;
         }
         let h = self.header(index);
@@ -478,28 +464,20 @@ impl<P: Park> SlotTable<P> {
             }
         };
         let mut buf = vec![0u8; 0];
-        let (len, aux);
+        let aux;
         #[cfg(not(loom))]
         {
             let _ = &mut buf;
             // SAFETY: winning the CAS gives the responder this slot's payload until READY.
-            let dst = unsafe {
-                self.payload
-                    .slice_mut(index as usize * self.stride, max_len)
-            };
-            let (n, a) = fill(dst);
-            (len, aux) = (n.min(max_len), a);
+            let dst = unsafe { self.payload.slice_mut(index as usize * self.stride, len) };
+            aux = fill(dst);
         }
         #[cfg(loom)]
         {
-            buf.resize(max_len, 0);
-            let (n, a) = fill(&mut buf);
-            (len, aux) = (n.min(max_len), a);
+            buf.resize(len, 0);
+            aux = fill(&mut buf);
             // SAFETY: winning the CAS gives the responder this slot's payload until READY.
-            unsafe {
-                self.payload
-                    .write(index as usize * self.stride, &buf[..len])
-            };
+            unsafe { self.payload.write(index as usize * self.stride, &buf) };
         }
         h.len.store(len as u32, Ordering::Relaxed);
         h.aux.store(aux, Ordering::Relaxed);

@@ -42,7 +42,7 @@ use std::sync::Arc;
 /// `b"ELECTRD\x01"`: the first eight bytes of every segment.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"ELECTRD\x01");
 /// Layout version; bumped on any change to the shared structures.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 const PAGE: usize = 4096;
 
 /// The segment header at offset 0. `#[repr(C)]`; written by main before the renderer exists,
@@ -146,7 +146,8 @@ impl Layout {
         let m2r = r2m + PAGE + config.r2m_capacity;
         let slot_headers = m2r + PAGE + config.m2r_capacity;
         let slot_count = config.slot_count as usize;
-        let slot_payloads = slot_headers + round_up(slot_count * 16, PAGE);
+        let slot_payloads =
+            slot_headers + round_up(slot_count * std::mem::size_of::<SlotHeader>(), PAGE);
         let slot_stride = round_up(config.slot_size as usize, 64);
         let total = round_up(slot_payloads + slot_count * slot_stride, PAGE);
         Ok(Layout {

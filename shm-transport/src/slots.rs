@@ -1,24 +1,34 @@
 //! Response slots: where `sendSync` / `invoke` replies land, one slot per request in flight.
 //!
-//! Each slot is a 16-byte [`SlotHeader`] followed by `slot_size` payload bytes, in the
-//! renderer's segment. The header's `state` word packs a 24-bit generation and an 8-bit state:
+//! Each slot is a 128-byte [`SlotHeader`] (in the header table) and `slot_size` payload bytes,
+//! in the renderer's segment. The header has two words, each `generation << 8 | state` with a
+//! 24-bit generation, on two cache lines:
+//!
+//! - the **claim** word decides who owns the slot. The requester arms it (`PENDING`), the
+//!   responder claims it with a compare-and-swap (`PENDING -> WRITING`), and the requester can
+//!   give up on it (`PENDING -> ABANDONED`, or `GONE` from its watcher when the responder's
+//!   process died). Exactly one of those wins.
+//! - the **ready** word tells the requester the outcome. It is what the requester polls and
+//!   parks on (with the `SLEEPING` bit), next to the reply's length and aux word.
 //!
 //! ```text
-//!             requester                          responder
-//!   FREE ----acquire----> PENDING ----CAS----> WRITING ----store----> READY
-//!                           |  ^                                        |
-//!                (SLEEPING bit: requester parked)                       |
-//!                           |                                           |
-//!                 deadline: CAS -> ABANDONED      requester reads, then FREE (gen kept)
-//!               peer died: CAS -> GONE (by the requester's watcher)
+//!   claim:  (free) ---arm---> PENDING ---CAS (responder)---> WRITING
+//!                                  |
+//!                        deadline: CAS -> ABANDONED; responder's death: CAS -> GONE
+//!
+//!   ready:  ---arm---> WAITING (+SLEEPING while parked) ---swap (responder)---> READY
+//!                         \---(watcher, responder died)---> GONE
 //! ```
 //!
-//! A request carries `(index, generation)`. The responder writes only after a successful
-//! compare-and-swap from exactly `(generation, PENDING)` to `(generation, WRITING)`, so a
-//! slot whose requester gave up, or that has since been reused for a newer request (a newer
-//! generation), is never written into. The requester parks on the state word itself after
-//! setting the SLEEPING bit; the responder wakes only when that bit was set. The loom model
-//! `loom_slots` checks the reply-versus-timeout race and stale generations.
+//! The split keeps the claim off the line the requester is polling: the responder takes the
+//! claim line over while it handles the request ([`SlotTable::prepare_reply`]) and its
+//! compare-and-swap then costs no transfer, and the requester never sees a half-written state.
+//!
+//! A request carries `(index, generation)`. The responder writes only after winning the claim
+//! for exactly that generation, so a slot whose requester gave up, or that has since been
+//! reused for a newer request (a newer generation), is never written into. The responder wakes
+//! the requester only when `SLEEPING` was set. The loom model `loom_slots` checks the
+//! reply-versus-timeout race, stale generations and the responder's death.
 
 use crate::bytes::Bytes;
 use crate::liveness::Liveness;
@@ -30,30 +40,39 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Header of one response slot in shared memory. `#[repr(C)]`, 16 bytes.
-#[repr(C)]
+/// Header of one response slot in shared memory: `#[repr(C)]`, 128 bytes, the claim word on
+/// its first cache line and the ready word (with the reply's length and aux) on its second.
+#[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub struct SlotHeader {
-    /// `generation << 8 | state` (see the module docs).
-    state: AtomicU32,
-    /// Reply length in bytes (written by the responder while WRITING).
+    /// Claim word, `generation << 8 | state` (see the module docs).
+    claim: AtomicU32,
+    _claim_line: [u32; 15],
+    /// Ready word, `generation << 8 | state`, plus `SLEEPING` while the requester is parked.
+    ready: AtomicU32,
+    /// Reply length in bytes (written by the responder before READY).
     len: AtomicU32,
     /// A word for the layer above (e.g. "is an error", "came by the ring").
     aux: AtomicU32,
-    _reserved: AtomicU32,
+    _ready_line: [u32; 13],
 }
 
 // Loom's atomics are larger than the real ones; the layout only matters in shared memory.
 #[cfg(not(loom))]
-const _: () = assert!(std::mem::size_of::<SlotHeader>() == 16);
+const _: () = {
+    assert!(std::mem::size_of::<SlotHeader>() == 128);
+    assert!(std::mem::offset_of!(SlotHeader, ready) == 64);
+};
 
-const FREE: u32 = 0;
+// Claim states.
 const PENDING: u32 = 1;
 const WRITING: u32 = 2;
-const READY: u32 = 3;
 const ABANDONED: u32 = 4;
 const GONE: u32 = 5;
-/// Set on PENDING while the requester is parked.
+// Ready states (`GONE` too).
+const WAITING: u32 = 1;
+const READY: u32 = 3;
+/// Set on a WAITING ready word while the requester is parked.
 const SLEEPING: u32 = 0x80;
 const STATE_MASK: u32 = 0x7f;
 const GEN_MASK: u32 = 0x00ff_ffff;
@@ -248,10 +267,12 @@ impl<P: Park> SlotTable<P> {
 
     fn arm(&self, index: u32) -> Ticket {
         let h = self.header(index);
-        let generation = (gen_of(h.state.load(Ordering::Relaxed)) + 1) & GEN_MASK;
-        // SYNC POINT: publishes the armed slot; the request frame that names it is published
-        // later by the ring's Release, which the responder acquires before its CAS.
-        h.state.store(pack(generation, PENDING), Ordering::Release);
+        let generation = (gen_of(h.claim.load(Ordering::Relaxed)) + 1) & GEN_MASK;
+        h.ready.store(pack(generation, WAITING), Ordering::Relaxed);
+        // SYNC POINT: publishes the armed slot (both words); the request frame that names it
+        // is published later by the ring's Release, which the responder acquires before its
+        // compare-and-swap.
+        h.claim.store(pack(generation, PENDING), Ordering::Release);
         Ticket { index, generation }
     }
 
@@ -267,26 +288,19 @@ impl<P: Park> SlotTable<P> {
     /// Give a slot back without waiting for its reply (e.g. the request could not be sent).
     pub fn cancel(&self, ticket: Ticket) {
         let h = self.header(ticket.index);
-        let mut cur = h.state.load(Ordering::Acquire);
-        loop {
-            if gen_of(cur) != ticket.generation {
-                return;
-            }
-            match state_of(cur) {
-                PENDING => match h.state.compare_exchange(
-                    cur,
-                    pack(ticket.generation, ABANDONED),
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => break,
-                    Err(now) => cur = now,
-                },
-                WRITING => {
-                    crate::sync::spin_hint();
-                    cur = h.state.load(Ordering::Acquire);
-                }
-                _ => break,
+        let abandoned = h.claim.compare_exchange(
+            pack(ticket.generation, PENDING),
+            pack(ticket.generation, ABANDONED),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        if abandoned == Err(pack(ticket.generation, WRITING)) {
+            // A responder claimed it first: the slot is free again once its reply is in (or
+            // once the responder's process is known to be gone).
+            while state_of(h.ready.load(Ordering::Acquire)) == WAITING && !self.live.is_gone() {
+                crate::sync::spin_hint();
+                #[cfg(not(loom))]
+                std::thread::yield_now();
             }
         }
         self.release_index(ticket.index);
@@ -303,33 +317,21 @@ impl<P: Park> SlotTable<P> {
         deadline: Option<Instant>,
     ) -> Result<Reply<'_, P>, WaitError> {
         let h = self.header(ticket.index);
-        let ready = || {
-            let s = h.state.load(Ordering::Acquire);
-            (state_of(s) == READY && gen_of(s) == ticket.generation).then_some(())
-        };
+        let generation = ticket.generation & GEN_MASK;
+        let ready = || (h.ready.load(Ordering::Acquire) == pack(generation, READY)).then_some(());
         if spin_phase(mode, ready).is_some() {
             return Ok(self.take(ticket));
         }
         loop {
-            let cur = h.state.load(Ordering::Acquire);
-            if gen_of(cur) != ticket.generation {
+            let cur = h.ready.load(Ordering::Acquire);
+            if gen_of(cur) != generation {
                 // Only this requester changes the generation: a responder never does.
                 self.release_index(ticket.index);
                 return Err(WaitError::PeerGone);
             }
             match state_of(cur) {
                 READY => return Ok(self.take(ticket)),
-                WRITING => {
-                    // The responder is copying the reply: it finishes without waiting on us.
-                    crate::sync::spin_hint();
-                    #[cfg(not(loom))]
-                    std::thread::yield_now();
-                }
-                GONE => {
-                    self.release_index(ticket.index);
-                    return Err(WaitError::PeerGone);
-                }
-                PENDING => {
+                WAITING => {
                     let give_up = if self.live.is_gone() {
                         Some(WaitError::PeerGone)
                     } else if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -338,32 +340,44 @@ impl<P: Park> SlotTable<P> {
                         None
                     };
                     if let Some(err) = give_up {
-                        if h.state
-                            .compare_exchange(
-                                cur,
-                                pack(ticket.generation, ABANDONED),
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                            )
-                            .is_ok()
-                        {
-                            self.release_index(ticket.index);
-                            return Err(err);
+                        match h.claim.compare_exchange(
+                            pack(generation, PENDING),
+                            pack(generation, ABANDONED),
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        ) {
+                            Ok(_) => {
+                                self.release_index(ticket.index);
+                                return Err(err);
+                            }
+                            // The responder won the claim: its reply is being written, and
+                            // comes without waiting on us (unless its process died meanwhile).
+                            Err(now) if now == pack(generation, WRITING) => {
+                                if !self.live.is_gone() {
+                                    crate::sync::spin_hint();
+                                    #[cfg(not(loom))]
+                                    std::thread::yield_now();
+                                    continue;
+                                }
+                            }
+                            // GONE (the watcher), or a state we never left it in.
+                            Err(_) => {}
                         }
-                        continue;
+                        self.release_index(ticket.index);
+                        return Err(WaitError::PeerGone);
                     }
                     let sleeping = cur | SLEEPING;
                     if cur & SLEEPING == 0
-                        && h.state
+                        && h.ready
                             .compare_exchange(cur, sleeping, Ordering::AcqRel, Ordering::Acquire)
                             .is_err()
                     {
                         continue;
                     }
-                    self.park.wait(&h.state, sleeping, deadline);
+                    self.park.wait(&h.ready, sleeping, deadline);
                 }
                 _ => {
-                    // FREE or ABANDONED under our generation: not a state we left it in.
+                    // GONE (the watcher), or a state nobody writes.
                     self.release_index(ticket.index);
                     return Err(WaitError::PeerGone);
                 }
@@ -386,41 +400,81 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
-    /// Requester's watcher, after the responder's process died: turn every pending slot into
-    /// GONE and wake its waiter.
+    /// Requester's watcher, after the responder's process died: fail every request still in
+    /// flight (unclaimed: its claim becomes GONE; claimed but not READY: the responder died
+    /// writing) and wake its waiter.
     pub fn fail_all_pending(&self) {
         for i in 0..self.count {
             let h = self.header(i);
-            let mut cur = h.state.load(Ordering::Acquire);
-            while state_of(cur) == PENDING {
-                match h.state.compare_exchange(
-                    cur,
-                    pack(gen_of(cur), GONE),
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => {
-                        self.park.wake(&h.state, u32::MAX);
-                        break;
-                    }
-                    Err(now) => cur = now,
+            let mut cur = h.claim.load(Ordering::Acquire);
+            loop {
+                match state_of(cur) {
+                    PENDING => match h.claim.compare_exchange(
+                        cur,
+                        pack(gen_of(cur), GONE),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => break self.fail_ready(h, gen_of(cur)),
+                        Err(now) => cur = now,
+                    },
+                    WRITING => break self.fail_ready(h, gen_of(cur)),
+                    _ => break,
                 }
+            }
+        }
+    }
+
+    /// Turn a WAITING ready word of `generation` into GONE and wake its waiter. A reply that
+    /// is already READY, and a slot already armed for a newer request, are left alone.
+    fn fail_ready(&self, h: &SlotHeader, generation: u32) {
+        let mut cur = h.ready.load(Ordering::Acquire);
+        while gen_of(cur) == generation && state_of(cur) == WAITING {
+            match h.ready.compare_exchange(
+                cur,
+                pack(generation, GONE),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.park.wake(&h.ready, u32::MAX);
+                    return;
+                }
+                Err(now) => cur = now,
             }
         }
     }
 
     // ----- responder side -----
 
-    /// Start taking over the cache lines of slot `index`'s payload (its first `len` bytes) for
-    /// writing, so the reply written there later does not wait for them: call it as soon as
-    /// a request is seen, before handling it. A hint only; any index is harmless.
+    /// Start taking over the cache lines of slot `index`'s claim word and payload (its first
+    /// `len` bytes) for writing, so the reply written there later does not wait for them: call
+    /// it as soon as a request is seen, before handling it. A hint only; any index is harmless.
     pub fn prepare_reply(&self, index: u32, len: usize) {
         if index < self.count {
+            #[cfg(not(loom))]
+            crate::prefetch::for_write(std::ptr::from_ref(&self.header(index).claim).cast());
             self.payload.prefetch_write(
                 index as usize * self.stride,
                 len.min(self.slot_size as usize),
             );
         }
+    }
+
+    /// Claim slot `index` for `generation` as [`reply`](Self::reply) does, and stop there: a
+    /// responder that dies while writing its reply (loom models only).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn claim_only(&self, index: u32, generation: u32) -> bool {
+        self.header(index)
+            .claim
+            .compare_exchange(
+                pack(generation, PENDING),
+                pack(generation, WRITING),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
     }
 
     /// Write a reply of `len` bytes for `(index, generation)`: `fill` gets the slot's payload
@@ -443,26 +497,19 @@ impl<P: Park> SlotTable<P> {
             return ReplyOutcome::TooLarge;
         }
         let h = self.header(index);
-        let mut cur = h.state.load(Ordering::Acquire);
-        // A hostile requester could flip bits forever: bound the retries.
-        let mut tries = 0;
-        let was = loop {
-            if gen_of(cur) != (generation & GEN_MASK) || state_of(cur) != PENDING || tries > 64 {
-                return ReplyOutcome::Stale;
-            }
-            match h.state.compare_exchange(
-                cur,
+        // Exactly `(generation, PENDING)` or nothing: a requester that gave up, reused the
+        // slot, or scribbled on the word gets no reply (and cannot make us retry).
+        if h.claim
+            .compare_exchange(
+                pack(generation, PENDING),
                 pack(generation, WRITING),
                 Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(was) => break was,
-                Err(now) => {
-                    cur = now;
-                    tries += 1;
-                }
-            }
-        };
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return ReplyOutcome::Stale;
+        }
         let mut buf = vec![0u8; 0];
         let aux;
         #[cfg(not(loom))]
@@ -482,9 +529,9 @@ impl<P: Park> SlotTable<P> {
         h.len.store(len as u32, Ordering::Relaxed);
         h.aux.store(aux, Ordering::Relaxed);
         // SYNC POINT: publishes the reply bytes, len and aux to the requester.
-        h.state.store(pack(generation, READY), Ordering::Release);
+        let was = h.ready.swap(pack(generation, READY), Ordering::Release);
         if was & SLEEPING != 0 {
-            self.park.wake(&h.state, u32::MAX);
+            self.park.wake(&h.ready, u32::MAX);
         }
         ReplyOutcome::Written
     }
@@ -538,9 +585,8 @@ impl<P: Park> Reply<'_, P> {
 
 impl<P: Park> Drop for Reply<'_, P> {
     fn drop(&mut self) {
-        let h = self.table.header(self.ticket.index);
-        h.state
-            .store(pack(self.ticket.generation, FREE), Ordering::Release);
+        // The claim word keeps WRITING until the slot is armed again, and no reply can claim
+        // that; the free list's lock orders our reads of the payload before the next request.
         self.table.release_index(self.ticket.index);
     }
 }

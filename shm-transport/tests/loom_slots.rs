@@ -1,6 +1,6 @@
 //! Loom models of the response-slot state machine: a reply racing the requester's timeout,
 //! a late reply to an abandoned slot that has been reused (stale generation), and the watcher
-//! failing every pending slot when the responder dies.
+//! failing every pending slot when the responder dies (before its claim, or while writing).
 //!
 //! Slot payloads are loom cells, so a reply written into a slot the requester is reading (or
 //! a reply read before the responder's Release of READY) fails as a causality violation; a
@@ -173,4 +173,44 @@ fn fail_all_pending_wakes_a_parked_requester() {
         assert_ne!(again.generation, t.generation);
     });
     assert!(explored.sleeps > 0, "the requester never slept");
+}
+
+/// The responder's process dies after claiming a slot and before its reply is READY (the claim
+/// is WRITING for good), while the requester is parked on the slot: the watcher's
+/// `fail_all_pending` wakes it with `PeerGone` whichever came first, the claim or the watcher
+/// (then the claim fails). The requester never waits for a reply that cannot come.
+#[test]
+fn responder_dies_while_writing() {
+    let claims = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let c = claims.clone();
+    let explored = explore("responder_dies_while_writing", move |park| {
+        let live = Liveness::new();
+        let slots = table(park, live.clone());
+        let t = slots.try_acquire().expect("a free slot");
+        let dying = {
+            let slots = slots.clone();
+            loom::thread::spawn(move || slots.claim_only(t.index, t.generation))
+        };
+        let watcher = {
+            let slots = slots.clone();
+            loom::thread::spawn(move || {
+                live.mark_gone();
+                slots.fail_all_pending();
+            })
+        };
+        assert_eq!(
+            slots.wait_reply(t, WaitMode::ParkOnly, None).err(),
+            Some(WaitError::PeerGone)
+        );
+        watcher.join().unwrap();
+        let claimed = dying.join().unwrap();
+        c[usize::from(claimed)].fetch_add(1, Ordering::Relaxed);
+        let again = slots.try_acquire().expect("the slot was given back");
+        assert_ne!(again.generation, t.generation);
+    });
+    assert!(explored.sleeps > 0, "the requester never slept");
+    assert!(
+        claims.iter().all(|n| n.load(Ordering::Relaxed) > 0),
+        "both orders (claimed first, watcher first) were explored: {claims:?}"
+    );
 }

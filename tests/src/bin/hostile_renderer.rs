@@ -45,6 +45,8 @@ use std::time::{Duration, Instant};
 const HOSTILE_BUDGET: Duration = Duration::from_secs(20);
 /// Deadline of one request a hostile role expects main to answer.
 const REPLY_DEADLINE: Duration = Duration::from_secs(30);
+/// Bytes per slot header in the segment (the claim word is its first word).
+const SLOT_HEADER: usize = std::mem::size_of::<electrode_shm::SlotHeader>();
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -207,9 +209,9 @@ impl Raw {
         self.set_tail(t + advance);
     }
 
-    /// Slot `i`'s state word.
+    /// Slot `i`'s claim word (the one main compare-and-swaps before it writes a reply).
     fn slot_state(&self, i: u32) -> &AtomicU32 {
-        self.u32_at(self.layout.slot_headers + i as usize * 16)
+        self.u32_at(self.layout.slot_headers + i as usize * SLOT_HEADER)
     }
 
     fn slot_payload_off(&self, i: u32) -> usize {
@@ -869,8 +871,8 @@ fn slots() -> i32 {
         .collect();
     let mut changed = Vec::new();
     for i in 0..count {
-        // The echo above used (and freed) one slot; every other state is as we left it.
-        if before[i as usize] != after[i as usize] && (after[i as usize] & 0xff) != 0 {
+        // The echo above used (and freed) one free slot; every other state is as we left it.
+        if before[i as usize] != after[i as usize] && before[i as usize] != 0 {
             changed.push(i);
         }
     }
@@ -1112,7 +1114,10 @@ fn mutate(budget: u64, seed: u64, max_ms: u64) -> i32 {
                 let n = 1 + rng.index(8);
                 let off = match rng.index(3) {
                     0 => rng.index(4096 - n),
-                    1 => layout.slot_headers + rng.index(layout.config.slot_count as usize * 16),
+                    1 => {
+                        layout.slot_headers
+                            + rng.index(layout.config.slot_count as usize * SLOT_HEADER)
+                    }
                     _ => layout.m2r + ring::DATA + rng.index(layout.config.m2r_capacity - n),
                 };
                 let bytes = rng.bytes(n);

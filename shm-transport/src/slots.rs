@@ -1,34 +1,36 @@
 //! Response slots: where `sendSync` / `invoke` replies land, one slot per request in flight.
 //!
 //! Each slot is a 128-byte [`SlotHeader`] (in the header table) and `slot_size` payload bytes,
-//! in the renderer's segment. The header has two words, each `generation << 8 | state` with a
-//! 24-bit generation, on two cache lines:
+//! in the renderer's segment. A request names its slot by `(index, generation)`; generations
+//! are 24 bits and the requester keeps each slot's current one privately. The header has two
+//! words, each `generation << 8 | state`, on two cache lines:
 //!
-//! - the **claim** word decides who owns the slot. The requester arms it (`PENDING`), the
-//!   responder claims it with a compare-and-swap (`PENDING -> WRITING`), and the requester can
-//!   give up on it (`PENDING -> ABANDONED`, or `GONE` from its watcher when the responder's
-//!   process died). Exactly one of those wins.
-//! - the **ready** word tells the requester the outcome. It is what the requester polls and
-//!   parks on (with the `SLEEPING` bit), next to the reply's length and aux word.
+//! - the **ready** word is the requester's: it arms it (`WAITING(g)`) when it sends request
+//!   `g`, polls it, and parks on it (with the `SLEEPING` bit). The responder publishes the
+//!   reply by swapping in `READY(g)`.
+//! - the **claim** word records the last generation that was *decided*: claimed by the
+//!   responder (`WRITING(g)`), given up by the requester (`ABANDONED(g)`), or failed by the
+//!   requester's watcher because the responder died (`GONE(g)`). Request `g` can be decided
+//!   only while the word still names `g - 1`, by one compare-and-swap, so exactly one of those
+//!   wins.
 //!
 //! ```text
-//!   claim:  (free) ---arm---> PENDING ---CAS (responder)---> WRITING
-//!                                  |
-//!                        deadline: CAS -> ABANDONED; responder's death: CAS -> GONE
-//!
-//!   ready:  ---arm---> WAITING (+SLEEPING while parked) ---swap (responder)---> READY
-//!                         \---(watcher, responder died)---> GONE
+//!   ready:  WAITING(g) --(requester parks: +SLEEPING)--> ... --swap (responder)--> READY(g)
+//!                                      \--(watcher: the responder died)--> GONE(g)
+//!   claim:  *(g-1) --CAS (responder)--> WRITING(g)
+//!                  --CAS (requester: deadline, peer gone, cancel)--> ABANDONED(g)
+//!                  --CAS (watcher: the responder died)--> GONE(g)
 //! ```
 //!
-//! The split keeps the claim off the line the requester is polling: the responder takes the
-//! claim line over while it handles the request ([`SlotTable::prepare_reply`]) and its
-//! compare-and-swap then costs no transfer, and the requester never sees a half-written state.
+//! In the common case only the ready word's line moves between the two processes (armed by
+//! one, published by the other). The claim word is read and written by the responder alone
+//! and stays in its cache; the requester touches it only to give up.
 //!
-//! A request carries `(index, generation)`. The responder writes only after winning the claim
-//! for exactly that generation, so a slot whose requester gave up, or that has since been
-//! reused for a newer request (a newer generation), is never written into. The responder wakes
-//! the requester only when `SLEEPING` was set. The loom model `loom_slots` checks the
-//! reply-versus-timeout race, stale generations and the responder's death.
+//! The responder writes only after checking that the slot is armed for exactly that
+//! generation and winning the claim, so a slot whose requester gave up, that has been reused
+//! for a newer request, or that is free is never written into. It wakes the requester only
+//! when `SLEEPING` was set. The loom model `loom_slots` checks the reply-versus-timeout race,
+//! stale generations and the responder's death.
 
 use crate::bytes::Bytes;
 use crate::liveness::Liveness;
@@ -45,7 +47,7 @@ use std::time::Instant;
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub struct SlotHeader {
-    /// Claim word, `generation << 8 | state` (see the module docs).
+    /// Claim word: the last decided generation and how (see the module docs).
     claim: AtomicU32,
     _claim_line: [u32; 15],
     /// Ready word, `generation << 8 | state`, plus `SLEEPING` while the requester is parked.
@@ -64,14 +66,13 @@ const _: () = {
     assert!(std::mem::offset_of!(SlotHeader, ready) == 64);
 };
 
-// Claim states.
-const PENDING: u32 = 1;
+// Ready states.
+const WAITING: u32 = 1;
+const READY: u32 = 3;
+// Claim states (`GONE` is a ready state too).
 const WRITING: u32 = 2;
 const ABANDONED: u32 = 4;
 const GONE: u32 = 5;
-// Ready states (`GONE` too).
-const WAITING: u32 = 1;
-const READY: u32 = 3;
 /// Set on a WAITING ready word while the requester is parked.
 const SLEEPING: u32 = 0x80;
 const STATE_MASK: u32 = 0x7f;
@@ -88,6 +89,12 @@ fn gen_of(word: u32) -> u32 {
 #[inline]
 fn state_of(word: u32) -> u32 {
     word & STATE_MASK
+}
+/// The generation before `generation` (the one the claim word names while `generation` is
+/// undecided).
+#[inline]
+fn prev(generation: u32) -> u32 {
+    generation.wrapping_sub(1) & GEN_MASK
 }
 
 /// Identifies one request's slot: the index and the generation it was acquired with.
@@ -139,10 +146,13 @@ impl<P: Park> fmt::Debug for SlotTable<P> {
     }
 }
 
-/// The requester's free slot indices, and how many threads wait for one (so a release only
-/// signals the condition variable, a syscall, when someone waits).
+/// The requester's private slot bookkeeping: free indices, each slot's current generation and
+/// whether it is in flight (for the watcher), and how many threads wait for a free slot (so a
+/// release only signals the condition variable, a syscall, when someone waits).
 struct FreeList {
     indices: Vec<u32>,
+    generation: Vec<u32>,
+    busy: Vec<bool>,
     waiters: u32,
 }
 
@@ -179,6 +189,8 @@ impl<P: Park> SlotTable<P> {
             live,
             free: Mutex::new(FreeList {
                 indices: (0..count).rev().collect(),
+                generation: vec![0; count as usize],
+                busy: vec![false; count as usize],
                 waiters: 0,
             }),
             freed: Condvar::new(),
@@ -228,8 +240,9 @@ impl<P: Park> SlotTable<P> {
 
     /// Take a free slot for a new request, if one is free now.
     pub fn try_acquire(&self) -> Option<Ticket> {
-        let index = self.free.lock().unwrap().indices.pop()?;
-        Some(self.arm(index))
+        let mut free = self.free.lock().unwrap();
+        let index = free.indices.pop()?;
+        Some(self.arm(&mut free, index))
     }
 
     /// Take a free slot, waiting until `deadline` for one to be freed.
@@ -237,8 +250,7 @@ impl<P: Park> SlotTable<P> {
         let mut free = self.free.lock().unwrap();
         loop {
             if let Some(index) = free.indices.pop() {
-                drop(free);
-                return Ok(self.arm(index));
+                return Ok(self.arm(&mut free, index));
             }
             if self.live.is_gone() {
                 return Err(WaitError::PeerGone);
@@ -265,19 +277,23 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
-    fn arm(&self, index: u32) -> Ticket {
-        let h = self.header(index);
-        let generation = (gen_of(h.claim.load(Ordering::Relaxed)) + 1) & GEN_MASK;
-        h.ready.store(pack(generation, WAITING), Ordering::Relaxed);
-        // SYNC POINT: publishes the armed slot (both words); the request frame that names it
-        // is published later by the ring's Release, which the responder acquires before its
-        // compare-and-swap.
-        h.claim.store(pack(generation, PENDING), Ordering::Release);
+    /// Arm slot `index` for its next request (under the free-list lock, so the watcher sees
+    /// the slot busy only once it is armed).
+    fn arm(&self, free: &mut FreeList, index: u32) -> Ticket {
+        let generation = (free.generation[index as usize] + 1) & GEN_MASK;
+        free.generation[index as usize] = generation;
+        free.busy[index as usize] = true;
+        // SYNC POINT: the request frame that names the slot is published later by the ring's
+        // Release, which the responder acquires before it checks this word.
+        self.header(index)
+            .ready
+            .store(pack(generation, WAITING), Ordering::Relaxed);
         Ticket { index, generation }
     }
 
     fn release_index(&self, index: u32) {
         let mut free = self.free.lock().unwrap();
+        free.busy[index as usize] = false;
         free.indices.push(index);
         if free.waiters > 0 {
             drop(free);
@@ -285,16 +301,32 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
+    /// Decide request `generation` of slot `h` as given up (`ABANDONED`, or `GONE` by the
+    /// watcher) unless the responder claimed it first. Returns the claim word that decided it
+    /// (ours on success).
+    fn decide(h: &SlotHeader, generation: u32, state: u32) -> Result<u32, u32> {
+        let ours = pack(generation, state);
+        let mut cur = h.claim.load(Ordering::Acquire);
+        // Only a hostile process changes the word under us without deciding: bound the retries.
+        for _ in 0..64 {
+            if gen_of(cur) != prev(generation) {
+                return Err(cur);
+            }
+            match h
+                .claim
+                .compare_exchange(cur, ours, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(ours),
+                Err(now) => cur = now,
+            }
+        }
+        Err(cur)
+    }
+
     /// Give a slot back without waiting for its reply (e.g. the request could not be sent).
     pub fn cancel(&self, ticket: Ticket) {
         let h = self.header(ticket.index);
-        let abandoned = h.claim.compare_exchange(
-            pack(ticket.generation, PENDING),
-            pack(ticket.generation, ABANDONED),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        if abandoned == Err(pack(ticket.generation, WRITING)) {
+        if Self::decide(h, ticket.generation, ABANDONED) == Err(pack(ticket.generation, WRITING)) {
             // A responder claimed it first: the slot is free again once its reply is in (or
             // once the responder's process is known to be gone).
             while state_of(h.ready.load(Ordering::Acquire)) == WAITING && !self.live.is_gone() {
@@ -340,12 +372,7 @@ impl<P: Park> SlotTable<P> {
                         None
                     };
                     if let Some(err) = give_up {
-                        match h.claim.compare_exchange(
-                            pack(generation, PENDING),
-                            pack(generation, ABANDONED),
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                        ) {
+                        match Self::decide(h, generation, ABANDONED) {
                             Ok(_) => {
                                 self.release_index(ticket.index);
                                 return Err(err);
@@ -360,7 +387,7 @@ impl<P: Park> SlotTable<P> {
                                     continue;
                                 }
                             }
-                            // GONE (the watcher), or a state we never left it in.
+                            // GONE (the watcher), or a word nobody should have written.
                             Err(_) => {}
                         }
                         self.release_index(ticket.index);
@@ -401,26 +428,20 @@ impl<P: Park> SlotTable<P> {
     }
 
     /// Requester's watcher, after the responder's process died: fail every request still in
-    /// flight (unclaimed: its claim becomes GONE; claimed but not READY: the responder died
+    /// flight (undecided: the claim becomes GONE; claimed but not READY: the responder died
     /// writing) and wake its waiter.
     pub fn fail_all_pending(&self) {
+        let free = self.free.lock().unwrap();
         for i in 0..self.count {
+            if !free.busy[i as usize] {
+                continue;
+            }
+            let generation = free.generation[i as usize];
             let h = self.header(i);
-            let mut cur = h.claim.load(Ordering::Acquire);
-            loop {
-                match state_of(cur) {
-                    PENDING => match h.claim.compare_exchange(
-                        cur,
-                        pack(gen_of(cur), GONE),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => break self.fail_ready(h, gen_of(cur)),
-                        Err(now) => cur = now,
-                    },
-                    WRITING => break self.fail_ready(h, gen_of(cur)),
-                    _ => break,
-                }
+            match Self::decide(h, generation, GONE) {
+                Ok(_) => self.fail_ready(h, generation),
+                Err(now) if now == pack(generation, WRITING) => self.fail_ready(h, generation),
+                Err(_) => {}
             }
         }
     }
@@ -447,13 +468,18 @@ impl<P: Park> SlotTable<P> {
 
     // ----- responder side -----
 
-    /// Start taking over the cache lines of slot `index`'s claim word and payload (its first
-    /// `len` bytes) for writing, so the reply written there later does not wait for them: call
-    /// it as soon as a request is seen, before handling it. A hint only; any index is harmless.
+    /// Start fetching what a reply to slot `index` touches: its claim word and its payload's
+    /// first `len` bytes for writing, its ready word for reading; call it as soon as a request
+    /// is seen, before handling it, so the reply written later does not wait for them. A hint
+    /// only; any index is harmless.
     pub fn prepare_reply(&self, index: u32, len: usize) {
         if index < self.count {
             #[cfg(not(loom))]
-            crate::prefetch::for_write(std::ptr::from_ref(&self.header(index).claim).cast());
+            {
+                let h = self.header(index);
+                crate::prefetch::for_write(std::ptr::from_ref(&h.claim).cast());
+                crate::prefetch::for_read(std::ptr::from_ref(&h.ready).cast());
+            }
             self.payload.prefetch_write(
                 index as usize * self.stride,
                 len.min(self.slot_size as usize),
@@ -466,23 +492,36 @@ impl<P: Park> SlotTable<P> {
     #[cfg(loom)]
     #[doc(hidden)]
     pub fn claim_only(&self, index: u32, generation: u32) -> bool {
-        self.header(index)
-            .claim
-            .compare_exchange(
-                pack(generation, PENDING),
-                pack(generation, WRITING),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_ok()
+        self.claim(self.header(index), generation)
+    }
+
+    /// The responder's claim on request `generation` of slot `h`: the slot must be armed for
+    /// exactly that generation and the request still undecided.
+    #[inline]
+    fn claim(&self, h: &SlotHeader, generation: u32) -> bool {
+        let generation = generation & GEN_MASK;
+        let armed = h.ready.load(Ordering::Relaxed) & !SLEEPING == pack(generation, WAITING);
+        // (The claim word is ours alone in the common case: this load is a cache hit.)
+        armed && {
+            let cur = h.claim.load(Ordering::Relaxed);
+            gen_of(cur) == prev(generation)
+                && h.claim
+                    .compare_exchange(
+                        cur,
+                        pack(generation, WRITING),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+        }
     }
 
     /// Write a reply of `len` bytes for `(index, generation)`: `fill` gets the slot's payload
     /// (exactly `len` bytes) and returns the aux word.
     ///
     /// Safe against anything the requester does to its slots: the index is checked against the
-    /// table's private count, and the reply is written only after winning the
-    /// `PENDING -> WRITING` compare-and-swap for that generation.
+    /// table's private count, and the reply is written only into a slot armed for exactly
+    /// that generation, after winning the claim (`(g - 1) -> WRITING(g)`) for it.
     pub fn reply(
         &self,
         index: u32,
@@ -497,17 +536,10 @@ impl<P: Park> SlotTable<P> {
             return ReplyOutcome::TooLarge;
         }
         let h = self.header(index);
-        // Exactly `(generation, PENDING)` or nothing: a requester that gave up, reused the
-        // slot, or scribbled on the word gets no reply (and cannot make us retry).
-        if h.claim
-            .compare_exchange(
-                pack(generation, PENDING),
-                pack(generation, WRITING),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
+        // Exactly request `generation`, armed and undecided, or nothing: a requester that gave
+        // up, reused the slot, or scribbled on its words gets no reply (and cannot make us
+        // retry).
+        if !self.claim(h, generation) {
             return ReplyOutcome::Stale;
         }
         let mut buf = vec![0u8; 0];
@@ -585,8 +617,8 @@ impl<P: Park> Reply<'_, P> {
 
 impl<P: Park> Drop for Reply<'_, P> {
     fn drop(&mut self) {
-        // The claim word keeps WRITING until the slot is armed again, and no reply can claim
-        // that; the free list's lock orders our reads of the payload before the next request.
+        // The free list's lock orders our reads of the payload before the next request on
+        // this slot (and so before the responder's writes for it).
         self.table.release_index(self.ticket.index);
     }
 }

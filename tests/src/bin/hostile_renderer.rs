@@ -814,6 +814,8 @@ fn slots() -> i32 {
             .store((generation & 0xff_ffff) << 8 | state, Ordering::Release)
     };
     let free_idx = (pending.index + 1) % count;
+    let never_armed = (pending.index + 7) % count;
+    assert!(count > 7, "the slots role needs more than 7 slots");
     let others: Vec<(u32, u32, &str)> = vec![
         ((pending.index + 2) % count, 3, "ready"),
         ((pending.index + 3) % count, 2, "writing"),
@@ -838,6 +840,13 @@ fn slots() -> i32 {
             "previous generation".into(),
         ),
         (free_idx, 0, "a free slot".into()),
+        // Never armed, and its claim word names generation 0: only the check that the slot
+        // is armed for exactly this generation keeps main from writing it.
+        (
+            never_armed,
+            1,
+            "a never-armed slot's next generation".into(),
+        ),
     ]
     .into_iter()
     .chain(

@@ -3,6 +3,11 @@
 //! and one-way `send` throughput (64 bytes, into a listener that checks every message), and
 //! the transport round trip (`electrode_shm` rings, spin-then-park, 64 bytes).
 //!
+//! The `codec` group times, on one thread and in cache, the CPU work an invoke adds to the
+//! transport's: an invoke encodes twice (request and reply), validates twice and copies a value
+//! out twice (main's handler, the renderer's result). Unlike the round trips it does not
+//! depend on cross-core transfers, so it is steady on a noisy machine.
+//!
 //! Main (its dispatcher thread) runs on CPU 0, the renderer on CPU 1. One renderer process
 //! (the `electrode-bench` binary in its `__renderer` role) serves every API benchmark; it
 //! times the batches criterion asks for (`iter_custom`) and checks every answer. After the
@@ -15,6 +20,7 @@
 //! ```
 
 use criterion::{Criterion, Throughput};
+use electrode::{wire, Value};
 use electrode_bench::api::{Batch, Host, RoundTrip};
 use electrode_bench::pingpong::{Placement, Samples, Session, System};
 use std::path::Path;
@@ -42,6 +48,29 @@ fn api_group(c: &mut Criterion, host: &mut Host) {
             })
         });
     }
+    group.finish();
+}
+
+fn codec_group(c: &mut Criterion) {
+    let args = vec![Value::Bytes(vec![7u8; PAYLOAD])];
+    let encoded = wire::encode_to_vec(&args).unwrap_or_else(|e| panic!("encode: {e}"));
+    let mut buf = vec![0u8; wire::encoded_len_hint(&args)];
+    let mut group = c.benchmark_group("codec");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("encode_64B", |b| {
+        b.iter(|| wire::encode_into(std::hint::black_box(&args), &mut buf))
+    });
+    group.bench_function("validate_64B", |b| {
+        b.iter(|| wire::ArgsView::new(std::hint::black_box(&encoded)).map(|v| v.len()))
+    });
+    group.bench_function("validate_and_copy_out_64B", |b| {
+        b.iter(|| {
+            wire::ArgsView::new(std::hint::black_box(&encoded))
+                .ok()
+                .and_then(|v| v.get(0))
+                .map(|v| v.to_value())
+        })
+    });
     group.finish();
 }
 
@@ -138,6 +167,7 @@ fn main() {
     api_group(&mut c, &mut host);
     drop(host);
     transport_group(&mut c);
+    codec_group(&mut c);
     c.final_summary();
     // `cargo bench -- <filter>` and `cargo test --benches` skip the verdicts.
     let args: Vec<String> = std::env::args().collect();

@@ -41,6 +41,16 @@ fn respond(
     })
 }
 
+/// The requester's watcher on a responder that died, from another thread: mark the peer gone
+/// and fail every request in flight.
+fn watch_die(slots: &Arc<SlotTable<LoomPark>>, live: Liveness) -> loom::thread::JoinHandle<()> {
+    let slots = slots.clone();
+    loom::thread::spawn(move || {
+        live.mark_gone();
+        slots.fail_all_pending();
+    })
+}
+
 /// The requester's deadline has already passed when the responder replies concurrently.
 /// Exactly one side wins: either the requester gets the reply (and the responder reports
 /// `Written`), or it gets `TimedOut` (and the responder reports `Stale`); both happen in some
@@ -157,13 +167,7 @@ fn fail_all_pending_wakes_a_parked_requester() {
         let live = Liveness::new();
         let slots = table(park, live.clone());
         let t = slots.try_acquire().expect("a free slot");
-        let watcher = {
-            let slots = slots.clone();
-            loom::thread::spawn(move || {
-                live.mark_gone();
-                slots.fail_all_pending();
-            })
-        };
+        let watcher = watch_die(&slots, live);
         assert_eq!(
             slots.wait_reply(t, WaitMode::ParkOnly, None).err(),
             Some(WaitError::PeerGone)
@@ -191,13 +195,7 @@ fn responder_dies_while_writing() {
             let slots = slots.clone();
             loom::thread::spawn(move || slots.claim_only(t.index, t.generation))
         };
-        let watcher = {
-            let slots = slots.clone();
-            loom::thread::spawn(move || {
-                live.mark_gone();
-                slots.fail_all_pending();
-            })
-        };
+        let watcher = watch_die(&slots, live);
         assert_eq!(
             slots.wait_reply(t, WaitMode::ParkOnly, None).err(),
             Some(WaitError::PeerGone)

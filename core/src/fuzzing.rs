@@ -5,8 +5,62 @@
 //! the `fuzz/` crate's `decode` target and the `hostile_decode` test call it with hostile bytes.
 
 use crate::codec;
-use crate::protocol::{Envelope, Kind, Malformed, FLAG_ERROR};
+use crate::error::RemoteError;
+use crate::protocol::{Envelope, Kind, Malformed};
+use crate::value::Value;
 use electrode_shm::AlignedBuf;
+
+pub use crate::protocol::{AUX_ERROR, ENVELOPE_LEN, FLAG_ERROR, FLAG_REPLY_VIA_RING};
+
+/// Every message kind with its frame tag, as the real protocol numbers them (for tests that
+/// forge messages by hand and must not drift from the real layout).
+pub const KINDS: [(&str, u16); 9] = [
+    ("Send", Kind::Send as u16),
+    ("SendSync", Kind::SendSync as u16),
+    ("Invoke", Kind::Invoke as u16),
+    ("HandlerReply", Kind::HandlerReply as u16),
+    ("FrameOpen", Kind::FrameOpen as u16),
+    ("Message", Kind::Message as u16),
+    ("LargeReply", Kind::LargeReply as u16),
+    ("Reply", Kind::Reply as u16),
+    ("InvokeRenderer", Kind::InvokeRenderer as u16),
+];
+
+/// The envelope fields of one message, for [`encode_message`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnvelopeFields {
+    /// Flags ([`FLAG_ERROR`], [`FLAG_REPLY_VIA_RING`]).
+    pub flags: u8,
+    /// The sending (or addressed) frame.
+    pub frame_id: u32,
+    /// Response slot index.
+    pub slot_index: u32,
+    /// Response slot generation.
+    pub slot_gen: u32,
+    /// Request id (async invoke, handler reply).
+    pub request_id: u64,
+}
+
+/// A message payload exactly as the real encoder writes it (envelope, channel, padding,
+/// arguments). Panics when the arguments cannot be encoded.
+pub fn encode_message(fields: EnvelopeFields, channel: &str, args: &[Value]) -> Vec<u8> {
+    let env = Envelope {
+        flags: fields.flags,
+        frame_id: fields.frame_id,
+        slot_index: fields.slot_index,
+        slot_gen: fields.slot_gen,
+        request_id: fields.request_id,
+    };
+    codec::message_bytes(&env, channel, args).expect("encodable message")
+}
+
+/// The argument bytes of a reply exactly as the real encoder writes them (`[value]`, or
+/// `[name, message, has_data, data]` for an error, with [`FLAG_ERROR`] / [`AUX_ERROR`] set).
+pub fn encode_reply(result: &Result<Value, RemoteError>) -> Vec<u8> {
+    crate::wire::encode_to_vec(&codec::result_values(result))
+        .expect("encodable reply")
+        .to_vec()
+}
 
 /// Run the dispatcher's checks on one message from a renderer: frame tag `tag` (the message
 /// kind), frame payload `bytes`. Returns whether main would act on the message (`true`) or

@@ -57,12 +57,12 @@ impl Kind {
 }
 
 /// Envelope flag: the reply is an error (`[name, message, data]`), not a value.
-pub(crate) const FLAG_ERROR: u8 = 1;
+pub const FLAG_ERROR: u8 = 1;
 /// Envelope flag: reply through the ring (async invoke), not the slot.
-pub(crate) const FLAG_REPLY_VIA_RING: u8 = 2;
+pub const FLAG_REPLY_VIA_RING: u8 = 2;
 
 /// Slot aux word: the reply is an error.
-pub(crate) const AUX_ERROR: u32 = 1;
+pub const AUX_ERROR: u32 = 1;
 /// Slot aux word: the reply came as a `LargeReply` message (held by the receive thread).
 pub(crate) const AUX_LARGE: u32 = 2;
 /// Slot aux word: main failed to encode the reply (a bug in main; nothing else can cause it).
@@ -71,7 +71,8 @@ pub(crate) const AUX_UNENCODABLE: u32 = 4;
 /// Longest channel name accepted.
 pub const MAX_CHANNEL_LEN: usize = 4096;
 
-pub(crate) const ENVELOPE_LEN: usize = 32;
+/// Bytes of the envelope in front of the channel name.
+pub const ENVELOPE_LEN: usize = 32;
 
 /// The fixed part of every message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

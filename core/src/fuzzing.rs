@@ -1,19 +1,25 @@
-//! Main's decode-and-validate path as a plain function, for fuzzers and robustness tests.
+//! Main's decoder as plain functions, for fuzzers and robustness tests, and the real layout's
+//! constants and encoders, for tests that forge messages by hand and must not drift from it.
 //!
 //! Not part of the API (hidden from the docs): [`decode_message`] runs, on one frame's payload,
-//! the steps the dispatcher runs on every message a renderer writes, without a running `Main`:
-//! the `fuzz/` crate's `decode` target and the `hostile_decode` test call it with hostile bytes.
+//! the decoder the dispatcher runs on every message a renderer writes (`message::decode`, the
+//! same code, not a copy), without a running `Main`: the `fuzz/` crate's targets and the
+//! `hostile_decode` test call it with hostile bytes.
 
-use crate::codec;
 use crate::error::RemoteError;
-use crate::protocol::{Envelope, Kind, Malformed};
+use crate::message::decode::{self, FromRenderer};
+use crate::message::encode;
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
+use crate::message::reply;
 use crate::value::Value;
 use electrode_shm::AlignedBuf;
 
-pub use crate::protocol::{AUX_ERROR, ENVELOPE_LEN, FLAG_ERROR, FLAG_REPLY_VIA_RING};
+pub use crate::message::envelope::ENVELOPE_LEN;
+pub use crate::message::kind::{FLAG_ERROR, FLAG_REPLY_VIA_RING};
+pub use crate::message::reply::{AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
-/// Every message kind with its frame tag, as the real protocol numbers them (for tests that
-/// forge messages by hand and must not drift from the real layout).
+/// Every message kind with its frame tag, as the real protocol numbers them.
 pub const KINDS: [(&str, u16); 9] = [
     ("Send", Kind::Send as u16),
     ("SendSync", Kind::SendSync as u16),
@@ -25,6 +31,32 @@ pub const KINDS: [(&str, u16); 9] = [
     ("Reply", Kind::Reply as u16),
     ("InvokeRenderer", Kind::InvokeRenderer as u16),
 ];
+
+/// Run the dispatcher's decoder on one message from a renderer: frame tag `tag` (the message
+/// kind), frame payload `bytes`. Returns whether main would act on the message (`true`) or
+/// reject it as a protocol violation (`false`). Never panics, whatever the bytes.
+///
+/// The steps are the dispatcher's: copy the payload into a private 16-byte aligned buffer (as
+/// the dispatcher copies each frame out of the ring), decode it with `message::decode`, and
+/// convert validated arguments to owned values (what an async handler or a listener's
+/// `to_values` does).
+pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
+    let mut copy = AlignedBuf::new();
+    copy.extend_from_slice(bytes);
+    match decode::from_renderer(tag, copy.as_slice()) {
+        Ok(
+            FromRenderer::Send { args, .. }
+            | FromRenderer::SendSync { args, .. }
+            | FromRenderer::Invoke { args, .. },
+        ) => {
+            let values = args.to_values();
+            debug_assert_eq!(values.len(), args.len());
+            true
+        }
+        Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => true,
+        Err(_) => false,
+    }
+}
 
 /// The envelope fields of one message, for [`encode_message`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,7 +74,7 @@ pub struct EnvelopeFields {
 }
 
 /// A message payload exactly as the real encoder writes it (envelope, channel, padding,
-/// arguments). Panics when the arguments cannot be encoded.
+/// arguments). Panics when the message would be refused.
 pub fn encode_message(fields: EnvelopeFields, channel: &str, args: &[Value]) -> Vec<u8> {
     let env = Envelope {
         flags: fields.flags,
@@ -51,66 +83,23 @@ pub fn encode_message(fields: EnvelopeFields, channel: &str, args: &[Value]) -> 
         slot_gen: fields.slot_gen,
         request_id: fields.request_id,
     };
-    codec::message_bytes(&env, channel, args).expect("encodable message")
+    encode::to_vec(&env, channel, args).expect("encodable message")
 }
 
 /// The argument bytes of a reply exactly as the real encoder writes them (`[value]`, or
 /// `[name, message, has_data, data]` for an error, with [`FLAG_ERROR`] / [`AUX_ERROR`] set).
 pub fn encode_reply(result: &Result<Value, RemoteError>) -> Vec<u8> {
-    crate::wire::encode_to_vec(&codec::result_values(result))
+    crate::wire::encode_to_vec(&reply::values(result))
         .expect("encodable reply")
         .to_vec()
 }
 
-/// Run the dispatcher's checks on one message from a renderer: frame tag `tag` (the message
-/// kind), frame payload `bytes`. Returns whether main would act on the message (`true`) or
-/// reject it as a protocol violation (`false`). Never panics, whatever the bytes.
-///
-/// The steps are the dispatcher's (`dispatcher::handle`): copy the payload into a private
-/// 16-byte aligned buffer (as `Message::copy_into` does), decode the kind, parse and validate
-/// the envelope, then per kind validate the arguments and convert them to owned values (what
-/// an async handler or a listener's `to_values` does), decode a handler's reply, or accept a
-/// frame announcement; kinds that only main sends are rejected.
-pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
-    let mut copy = AlignedBuf::new();
-    copy.extend_from_slice(bytes);
-    check(tag, copy.as_slice()).is_ok()
-}
-
-fn check(tag: u16, bytes: &[u8]) -> Result<(), Malformed> {
-    let kind =
-        Kind::from_tag(tag).ok_or_else(|| Malformed(format!("unknown message kind {tag}")))?;
-    let parsed = Envelope::parse(bytes)?;
-    match kind {
-        Kind::Send | Kind::SendSync | Kind::Invoke => {
-            let args = parsed.view()?;
-            let values = args.to_values();
-            debug_assert_eq!(values.len(), args.len());
-        }
-        Kind::HandlerReply => {
-            // The reply's own outcome (a value or a remote error) does not matter here.
-            let _reply = codec::decode_result(parsed.args, parsed.env.flags & FLAG_ERROR != 0)
-                .map_err(|e| Malformed(e.to_string()))?;
-        }
-        Kind::FrameOpen => {}
-        Kind::Message | Kind::LargeReply | Kind::Reply | Kind::InvokeRenderer => {
-            return Err(Malformed(format!(
-                "{kind:?} is not a renderer-to-main message"
-            )));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::decode_message;
-    use crate::codec;
-    use crate::protocol::{Envelope, Kind};
-    use crate::Value;
+    use super::*;
 
     fn message(channel: &str, args: &[Value]) -> Vec<u8> {
-        codec::message_bytes(&Envelope::default(), channel, args).unwrap()
+        encode_message(EnvelopeFields::default(), channel, args)
     }
 
     #[test]
@@ -135,5 +124,12 @@ mod tests {
         let mut shifted = vec![0u8];
         shifted.extend_from_slice(&m);
         assert!(decode_message(Kind::Send as u16, &shifted[1..]));
+    }
+
+    #[test]
+    fn kinds_table_matches_the_protocol() {
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert_eq!(KINDS[i], (format!("{k:?}").leak() as &str, *k as u16));
+        }
     }
 }

@@ -88,7 +88,7 @@
 //! message and optional data.
 //!
 //! ```
-//! use electrode::{args, IpcError, Main, RemoteError};
+//! use electrode::{args, Main, RemoteError};
 //!
 //! let main = Main::new()?;
 //! main.ipc().handle("open", |_e, _a| {
@@ -166,7 +166,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! If main dies, every pending call in the renderer returns [`IpcError::Disconnected`]; if a
+//! If main dies, every pending call in the renderer returns [`CallError::Disconnected`]; if a
 //! renderer dies, main emits `render-process-gone` with Electron's reason and goes on serving the
 //! others. A renderer that writes garbage into its rings is disconnected with
 //! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
@@ -183,27 +183,28 @@
 //! The full table is `docs/ELECTRON_MAPPING.md`; the transport underneath is the
 //! `electrode-shm` crate.
 #![forbid(unsafe_code)]
+// `main` is the main process's wing; this is a library, with no `main.rs` to clash with.
+#![allow(special_module_name)]
 #![warn(missing_docs)]
 
-mod codec;
-mod completion;
-mod connection;
-mod dispatcher;
+// The layers, bottom to top (docs/ARCHITECTURE.md): values and their wire format; errors;
+// listener tables and the user-code guard; messages; calls; then the two wings.
+pub mod value;
+pub mod wire;
+
 mod error;
-mod events;
+mod guard;
+mod listeners;
+
+mod message;
+
+mod call;
+
+mod main;
+mod renderer;
+
 #[doc(hidden)]
 pub mod fuzzing;
-mod handler_cache;
-mod listener_cache;
-mod listeners;
-mod main_process;
-mod outbox;
-mod protocol;
-mod registry;
-mod renderer;
-pub mod value;
-mod web_contents;
-pub mod wire;
 
 pub use electrode_shm::{SpinBudget, WaitMode};
 
@@ -217,13 +218,15 @@ pub const DEFAULT_WAIT_MODE: WaitMode = WaitMode::SpinThenPark(SpinBudget {
     spin: std::time::Duration::from_micros(2),
     yield_for: std::time::Duration::from_micros(50),
 });
-pub use error::{IpcError, RemoteError};
-pub use events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+pub use error::{CallError, ConnectError, RegisterError, RemoteError, ReplyError, SendError};
 pub use listeners::ListenerId;
-pub use main_process::{Main, MainBuilder, MainConfig};
-pub use protocol::MAX_CHANNEL_LEN;
-pub use registry::{HandlerFuture, IpcMain, Listener};
+pub use main::config::{MainBuilder, MainConfig};
+pub use main::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+pub use main::gone::{GoneDetails, GoneReason};
+pub use main::process::Main;
+pub use main::registry::{HandlerFuture, IpcMain, Listener};
+pub use main::web_contents::{InvokeRenderer, WebContents};
+pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
 pub use renderer::{Invoke, IpcRenderer, IpcRendererEvent, RendererOptions};
 pub use value::Value;
-pub use web_contents::{GoneDetails, GoneReason, InvokeRenderer, WebContents};
 pub use wire::{ArgsView, ArrayRef, MapRef, ValueRef};

@@ -1,6 +1,6 @@
 //! The API with an in-process renderer (threads, same semantics as a child process).
 
-use electrode::{args, IpcError, Main, RemoteError, Value};
+use electrode::{args, CallError, Main, RemoteError, Value};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ fn invoke_send_sync_send_and_reply() {
             .unwrap(),
         big
     );
-    let _ = (IpcError::TimedOut, RemoteError::new("x"));
+    let _ = (CallError::TimedOut, RemoteError::new("x"));
 }
 
 /// The dispatcher remembers resolved handlers per renderer: every change to either table must

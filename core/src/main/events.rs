@@ -1,46 +1,21 @@
-//! The event objects listeners and handlers receive, and the reply paths behind them.
+//! The event objects main's listeners and handlers receive, and the answers they owe.
 
-use crate::connection::Conn;
-use crate::error::RemoteError;
+use super::respond::Responder;
+use super::web_contents::WebContents;
+use crate::error::{RemoteError, SendError};
 use crate::value::Value;
-use crate::web_contents::WebContents;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// Where the answer to one request goes.
-pub(crate) enum ReplyTarget {
-    /// The requester's response slot (blocking `sendSync` / `invoke`).
-    Slot {
-        conn: Arc<Conn>,
-        index: u32,
-        generation: u32,
-    },
-    /// A `Reply` message through the ring (async `invoke`).
-    Ring { conn: Arc<Conn>, request_id: u64 },
-}
-
-impl ReplyTarget {
-    pub(crate) fn send(self, result: Result<Value, RemoteError>) {
-        match self {
-            ReplyTarget::Slot {
-                conn,
-                index,
-                generation,
-            } => conn.reply_slot(index, generation, &result),
-            ReplyTarget::Ring { conn, request_id } => conn.reply_ring(request_id, &result),
-        }
-    }
-}
 
 /// The `sendSync` answer shared by every clone of one event: the first value set wins; if none
 /// is set by the time the last clone is dropped, the caller gets `reply was never sent`.
 pub(crate) struct SyncReturn {
-    target: parking_lot::Mutex<Option<ReplyTarget>>,
+    target: parking_lot::Mutex<Option<Responder>>,
     answered: AtomicBool,
 }
 
 impl SyncReturn {
-    pub(crate) fn new(target: ReplyTarget) -> Self {
+    pub(crate) fn new(target: Responder) -> Self {
         SyncReturn {
             target: parking_lot::Mutex::new(Some(target)),
             answered: AtomicBool::new(false),
@@ -114,7 +89,7 @@ impl IpcMainEvent {
     }
 
     /// Send a message back to the frame that sent this one (Electron's `event.reply`).
-    pub fn reply(&self, channel: &str, args: &[Value]) -> Result<(), crate::IpcError> {
+    pub fn reply(&self, channel: &str, args: &[Value]) -> Result<(), SendError> {
         self.sender
             .send_to_frame_checked(self.frame_id, channel, args)
     }
@@ -183,7 +158,7 @@ impl IpcMainInvokeEvent {
 ///
 /// [`IpcMain::handle_deferred`]: crate::IpcMain::handle_deferred
 pub struct DeferredReply {
-    target: Option<ReplyTarget>,
+    target: Option<Responder>,
 }
 
 impl std::fmt::Debug for DeferredReply {
@@ -195,7 +170,7 @@ impl std::fmt::Debug for DeferredReply {
 }
 
 impl DeferredReply {
-    pub(crate) fn new(target: ReplyTarget) -> Self {
+    pub(crate) fn new(target: Responder) -> Self {
         DeferredReply {
             target: Some(target),
         }

@@ -9,7 +9,7 @@
 //! listeners are remembered too (a `send` nobody listens to is common), in a bounded map.
 
 use crate::listeners::Snapshot;
-use crate::registry::{IpcMain, Listener};
+use crate::main::registry::{IpcMain, Listener};
 use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 

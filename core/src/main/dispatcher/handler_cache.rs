@@ -9,10 +9,10 @@
 //! handlers are never cached (they must be taken, exactly once), nor are misses (a renderer
 //! could otherwise grow the cache without bound by invoking made-up channels).
 
-use crate::connection::Conn;
-use crate::events::IpcMainInvokeEvent;
-use crate::registry::{Handler, IpcMain};
-use crate::web_contents::WebContents;
+use crate::main::link::Conn;
+use crate::main::events::IpcMainInvokeEvent;
+use crate::main::registry::{Handler, IpcMain};
+use crate::main::web_contents::WebContents;
 use hashbrown::hash_map::EntryRef;
 use rustc_hash::FxBuildHasher;
 use std::sync::Arc;

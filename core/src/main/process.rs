@@ -1,122 +1,25 @@
 //! [`Main`]: the broker process's side. It owns the dispatcher thread, spawns renderers (or
-//! connects in-process ones), and holds the global [`IpcMain`] scope.
+//! connects in-process ones), and holds the global [`IpcMain`] scope; [`MainShared`] is what
+//! the dispatcher shares with it.
 
-use crate::connection::{Conn, Link};
-use crate::dispatcher::{self, Serving};
-use crate::outbox::Outbox;
-use crate::registry::IpcMain;
+use super::config::{MainBuilder, MainConfig};
+use super::dispatcher::{self, Serving};
+use super::link::{Conn, Link};
+use super::outbox::Outbox;
+use super::registry::IpcMain;
+use super::web_contents::WebContents;
+use crate::call::PendingCalls;
+use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
-use crate::web_contents::WebContents;
-use electrode_shm::{
-    Event, Futex, Liveness, MainEnd, PeerProcess, Segment, SegmentConfig, WaitMode, Waker,
-};
+use electrode_shm::{Event, Futex, Liveness, MainEnd, PeerProcess, Segment, Waker};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// Settings of a [`Main`] (see [`MainBuilder`]).
-#[derive(Clone, Debug)]
-pub struct MainConfig {
-    /// Sizes of each renderer's segment.
-    pub segment: SegmentConfig,
-    /// How the dispatcher (and main's blocking calls) wait.
-    pub wait_mode: WaitMode,
-    /// Protocol violations tolerated from one renderer before it is disconnected.
-    pub max_violations: u32,
-    /// Bytes of output that may wait for one renderer's ring before sends fail with `Full`.
-    pub outbox_limit: usize,
-}
-
-impl Default for MainConfig {
-    fn default() -> Self {
-        MainConfig {
-            segment: SegmentConfig::default(),
-            wait_mode: crate::DEFAULT_WAIT_MODE,
-            max_violations: 3,
-            outbox_limit: 64 << 20,
-        }
-    }
-}
-
-/// Builds a [`Main`].
-#[derive(Clone, Debug, Default)]
-pub struct MainBuilder {
-    config: MainConfig,
-}
-
-impl MainBuilder {
-    /// Capacity of each ring (both directions), a power of two >= 4 KiB. Default 1 MiB.
-    pub fn ring_capacity(mut self, bytes: usize) -> Self {
-        self.config.segment.r2m_capacity = bytes;
-        self.config.segment.m2r_capacity = bytes;
-        self
-    }
-
-    /// Response slots per renderer (requests in flight at once). Default 256.
-    pub fn slot_count(mut self, n: u32) -> Self {
-        self.config.segment.slot_count = n;
-        self
-    }
-
-    /// Reply bytes a slot holds (a multiple of 16); larger replies go through the ring.
-    /// Default 4 KiB.
-    pub fn slot_size(mut self, bytes: u32) -> Self {
-        self.config.segment.slot_size = bytes;
-        self
-    }
-
-    /// How the dispatcher waits when idle. Default spin-then-park.
-    pub fn wait_mode(mut self, mode: WaitMode) -> Self {
-        self.config.wait_mode = mode;
-        self
-    }
-
-    /// Violations tolerated from one renderer before it is disconnected. Default 3.
-    pub fn max_violations(mut self, n: u32) -> Self {
-        self.config.max_violations = n.max(1);
-        self
-    }
-
-    /// Bytes of output that may queue for one renderer. Default 64 MiB.
-    pub fn outbox_limit(mut self, bytes: usize) -> Self {
-        self.config.outbox_limit = bytes;
-        self
-    }
-
-    /// Start main: checks the sizes and starts the dispatcher thread.
-    pub fn build(self) -> io::Result<Main> {
-        electrode_shm::Layout::new(self.config.segment)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
-        electrode_shm::harden_process()?;
-        let shared = Arc::new(MainShared {
-            ipc: IpcMain::new(),
-            event: Arc::new(Event::new()),
-            incoming: Mutex::new(Vec::new()),
-            has_incoming: AtomicBool::new(false),
-            shutdown: AtomicBool::new(false),
-            self_process: PeerProcess::open(std::process::id())?,
-            next_id: AtomicU32::new(1),
-            conns: Mutex::new(HashMap::new()),
-            in_process: Mutex::new(Vec::new()),
-            executor: Mutex::new(None),
-            config: self.config,
-        });
-        let s = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("electrode-dispatcher".into())
-            .spawn(move || dispatcher::run(s))?;
-        Ok(Main {
-            shared,
-            thread: Some(thread),
-        })
-    }
-}
 
 pub(crate) struct MainShared {
     pub ipc: IpcMain,
@@ -155,7 +58,7 @@ impl MainShared {
             {
                 Ok(p) => *ex = Some(p),
                 Err(e) => {
-                    eprintln!("[electrode] cannot start the async executor: {e}");
+                    tracing::error!(error = %e, "cannot start the async executor");
                     return;
                 }
             }
@@ -184,6 +87,34 @@ impl std::fmt::Debug for Main {
 }
 
 impl Main {
+    pub(crate) fn start(config: MainConfig) -> io::Result<Main> {
+        electrode_shm::Layout::new(config.segment)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        electrode_shm::harden_process()?;
+        let shared = Arc::new(MainShared {
+            ipc: IpcMain::new(),
+            event: Arc::new(Event::new()),
+            incoming: Mutex::new(Vec::new()),
+            has_incoming: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            self_process: PeerProcess::open(std::process::id())?,
+            next_id: AtomicU32::new(1),
+            conns: Mutex::new(HashMap::new()),
+            in_process: Mutex::new(Vec::new()),
+            executor: Mutex::new(None),
+            config: config,
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("electrode-dispatcher".into())
+            .spawn(move || dispatcher::run(s))?;
+        Ok(Main {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
     /// A builder with default settings.
     pub fn builder() -> MainBuilder {
         MainBuilder::default()
@@ -243,8 +174,7 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
-            pending: Mutex::new(HashMap::new()),
-            next_request: AtomicU64::new(0),
+            pending: PendingCalls::default(),
             child: Mutex::new(child),
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),
@@ -264,10 +194,10 @@ impl Main {
 
     /// Spawn `cmd` as a renderer, already connected: the child calls
     /// [`IpcRenderer::connect`] to pick up its segment (handed over as an inherited fd).
-    pub fn spawn_renderer(&self, mut cmd: Command) -> io::Result<WebContents> {
-        let seg = Segment::create(self.shared.config.segment).map_err(to_io)?;
+    pub fn spawn_renderer(&self, mut cmd: Command) -> Result<WebContents, ConnectError> {
+        let seg = Segment::create(self.shared.config.segment)?;
         seg.hand_to(&mut cmd, &self.shared.self_process);
-        let child = cmd.spawn()?;
+        let child = cmd.spawn().map_err(ConnectError::Spawn)?;
         let pid = child.id();
         let process = match PeerProcess::open(pid) {
             Ok(p) => p,
@@ -275,7 +205,7 @@ impl Main {
                 let mut child = child;
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                return Err(ConnectError::Io(e));
             }
         };
         let live = Liveness::new();
@@ -286,14 +216,25 @@ impl Main {
         let watch = process.watch(live, move || {
             waker.wake_all();
             event.notify_all(&Futex);
-        })?;
+        });
+        let watch = match watch {
+            Ok(w) => w,
+            Err(e) => {
+                // Without a watcher main would not notice the renderer's death: it goes.
+                if let Some(c) = conn.child.lock().as_mut() {
+                    let _ = c.kill();
+                }
+                return Err(ConnectError::Io(e));
+            }
+        };
+        tracing::debug!(renderer = conn.id, pid, "renderer spawned");
         *conn.watch.lock() = Some(watch);
         Ok(WebContents { conn })
     }
 
     /// Connect a renderer that runs on threads of this process (same semantics, no child
     /// process): fast tests, or plugins that share the address space.
-    pub fn connect_in_process(&self) -> io::Result<(WebContents, IpcRenderer)> {
+    pub fn connect_in_process(&self) -> Result<(WebContents, IpcRenderer), ConnectError> {
         self.connect_in_process_with(RendererOptions::default())
     }
 
@@ -301,9 +242,9 @@ impl Main {
     pub fn connect_in_process_with(
         &self,
         options: RendererOptions,
-    ) -> io::Result<(WebContents, IpcRenderer)> {
-        let seg = Segment::create(self.shared.config.segment).map_err(to_io)?;
-        let rseg = seg.reopen().map_err(to_io)?;
+    ) -> Result<(WebContents, IpcRenderer), ConnectError> {
+        let seg = Segment::create(self.shared.config.segment)?;
+        let rseg = seg.reopen()?;
         let renderer_live = Liveness::new();
         let end = seg.into_main(renderer_live.clone());
         let main_waker = end.waker.clone();
@@ -320,15 +261,9 @@ impl Main {
             main_waker.wake_all();
             event.notify_all(&Futex);
         });
-        let r = IpcRenderer::from_end(rend, options, None, Some(on_drop))?;
+        let r = IpcRenderer::from_end(rend, options, None, Some(on_drop))
+            .map_err(ConnectError::Io)?;
         Ok((WebContents { conn }, r))
-    }
-}
-
-fn to_io(e: electrode_shm::OpenError) -> io::Error {
-    match e {
-        electrode_shm::OpenError::Io(e) => e,
-        other => io::Error::other(other.to_string()),
     }
 }
 

@@ -1,66 +1,21 @@
 //! [`WebContents`]: main's handle on one renderer.
 
-use crate::completion::{Completion, CompletionFuture};
-use crate::connection::Conn;
-use crate::error::IpcError;
-use crate::events::IpcMainEvent;
-use crate::protocol::{Envelope, Kind};
-use crate::registry::IpcMain;
+use super::events::IpcMainEvent;
+use super::gone::GoneDetails;
+use super::link::Conn;
+use super::registry::IpcMain;
+use crate::call::{self, CallKind, CompletionFuture};
+use crate::error::{CallError, SendError};
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
 use crate::value::Value;
 use crate::wire::ArgsView;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-/// Why a renderer went away (Electron's `render-process-gone` reasons).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GoneReason {
-    /// Exited with status 0.
-    CleanExit,
-    /// Exited with a non-zero status.
-    AbnormalExit,
-    /// Killed by SIGKILL or SIGTERM.
-    Killed,
-    /// Died of another signal (SIGSEGV, SIGABRT, ...).
-    Crashed,
-    /// Disconnected by main for breaking the protocol (Electrode's addition).
-    IntegrityFailure,
-    /// An in-process renderer was dropped (Electrode's addition).
-    Disconnected,
-}
-
-impl GoneReason {
-    /// Electron's spelling (`clean-exit`, `killed`, ...).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            GoneReason::CleanExit => "clean-exit",
-            GoneReason::AbnormalExit => "abnormal-exit",
-            GoneReason::Killed => "killed",
-            GoneReason::Crashed => "crashed",
-            GoneReason::IntegrityFailure => "integrity-failure",
-            GoneReason::Disconnected => "disconnected",
-        }
-    }
-}
-
-impl fmt::Display for GoneReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Details of `render-process-gone`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GoneDetails {
-    /// Why.
-    pub reason: GoneReason,
-    /// The exit code, or the signal number for signal deaths (as Electron reports).
-    pub exit_code: i32,
-}
 
 /// Main's handle on one renderer (Electron's `webContents`). Cheap to clone.
 #[derive(Clone)]
@@ -105,7 +60,7 @@ impl WebContents {
     }
 
     /// Send to the renderer's main frame (Electron's `webContents.send`).
-    pub fn send(&self, channel: &str, args: &[Value]) -> Result<(), IpcError> {
+    pub fn send(&self, channel: &str, args: &[Value]) -> Result<(), SendError> {
         self.send_to_frame_checked(0, channel, args)
     }
 
@@ -122,7 +77,7 @@ impl WebContents {
         frame_id: u32,
         channel: &str,
         args: &[Value],
-    ) -> Result<(), IpcError> {
+    ) -> Result<(), SendError> {
         let env = Envelope {
             frame_id,
             ..Envelope::default()
@@ -163,50 +118,44 @@ impl WebContents {
 
     /// Invoke a handler the renderer registered with [`IpcRenderer::handle`] (beyond Electron).
     /// The future resolves with the handler's value or rejects like a renderer's invoke.
+    /// Dropping it forgets the call: a late answer goes nowhere.
     ///
     /// [`IpcRenderer::handle`]: crate::IpcRenderer::handle
     pub fn invoke(&self, channel: &str, args: &[Value]) -> InvokeRenderer {
-        let id = self.conn.next_request.fetch_add(1, Ordering::Relaxed) + 1;
-        let c = Completion::new();
-        self.conn.pending.lock().insert(id, c.clone());
+        let (id, c) = self.conn.pending.register();
         let env = Envelope {
             request_id: id,
             ..Envelope::default()
         };
         if let Err(e) = self.conn.send(Kind::InvokeRenderer, &env, channel, args) {
-            self.conn.pending.lock().remove(&id);
-            c.complete(Err(e));
-        } else if self.conn.live.is_gone() {
-            // Raced with the renderer's death: make sure nobody waits forever.
-            self.conn.fail_pending();
+            self.conn.pending.complete(id, Err(e.into()));
         }
         InvokeRenderer {
             conn: self.conn.clone(),
             id,
+            channel: channel.to_string(),
             fut: CompletionFuture(c),
         }
     }
 
     /// Blocking form of [`invoke`](Self::invoke), with an optional timeout. Fails with
-    /// [`IpcError::WouldDeadlock`] on the dispatcher thread (the reply arrives through it).
+    /// [`CallError::WouldDeadlock`] on the dispatcher thread (the reply arrives through it).
     pub fn invoke_blocking(
         &self,
         channel: &str,
         args: &[Value],
         timeout: Option<Duration>,
-    ) -> Result<Value, IpcError> {
-        if crate::dispatcher::on_dispatcher_thread() {
-            return Err(IpcError::WouldDeadlock);
+    ) -> Result<Value, CallError> {
+        if crate::guard::on_dispatcher_thread() {
+            return Err(CallError::WouldDeadlock);
         }
-        let f = self.invoke(channel, args);
-        let r = f.fut.0.wait(timeout.map(|t| Instant::now() + t));
-        match r {
-            Some(r) => r,
-            None => {
-                self.conn.pending.lock().remove(&f.id);
-                Err(IpcError::TimedOut)
-            }
-        }
+        self.invoke(channel, args).wait(timeout)
+    }
+
+    /// Memory main holds now in messages queued for this renderer (its ring was full),
+    /// bounded by [`MainBuilder::outbox_limit`](crate::MainBuilder::outbox_limit).
+    pub fn queued_memory(&self) -> usize {
+        self.conn.queued_memory()
     }
 }
 
@@ -214,26 +163,43 @@ impl WebContents {
 pub struct InvokeRenderer {
     conn: Arc<Conn>,
     id: u64,
-    fut: CompletionFuture<Result<Value, IpcError>>,
+    channel: String,
+    fut: CompletionFuture<call::Outcome>,
 }
 
 impl fmt::Debug for InvokeRenderer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InvokeRenderer")
+            .field("channel", &self.channel)
             .field("id", &self.id)
             .finish()
     }
 }
 
+impl InvokeRenderer {
+    /// Block until the answer (or `timeout`: then the call is forgotten).
+    pub fn wait(self, timeout: Option<Duration>) -> Result<Value, CallError> {
+        let outcome = self
+            .fut
+            .0
+            .wait(timeout.map(|t| Instant::now() + t))
+            .unwrap_or(Err(CallError::TimedOut));
+        call::settle(CallKind::Invoke, &self.channel, outcome)
+    }
+}
+
 impl Future for InvokeRenderer {
-    type Output = Result<Value, IpcError>;
+    type Output = Result<Value, CallError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.fut).poll(cx)
+        let this = &mut *self;
+        Pin::new(&mut this.fut)
+            .poll(cx)
+            .map(|outcome| call::settle(CallKind::Invoke, &this.channel, outcome))
     }
 }
 
 impl Drop for InvokeRenderer {
     fn drop(&mut self) {
-        self.conn.pending.lock().remove(&self.id);
+        self.conn.pending.forget(self.id);
     }
 }

@@ -1,4 +1,4 @@
-//! [`Completion`]: a one-shot result that one thread sets and another either blocks on or
+//! [`Completion`]: the one-shot result that one thread sets and another either blocks on or
 //! awaits as a future (any executor).
 
 use parking_lot::{Condvar, Mutex};

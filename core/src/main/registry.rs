@@ -4,8 +4,9 @@
 //! Listener lists are copy-on-write (`Arc<[Entry]>`): the dispatcher takes a snapshot with one
 //! reference-count increment, so listeners may add or remove listeners while they run.
 
-use crate::error::{IpcError, RemoteError};
-use crate::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+use super::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+use crate::error::{RegisterError, RemoteError};
+use crate::guard::guard;
 use crate::listeners::{Entry, ListenerId, ListenerTable, Snapshot};
 use crate::value::Value;
 use crate::wire::ArgsView;
@@ -45,7 +46,7 @@ struct Tables {
     listeners: ListenerTable<Listener>,
     handlers: RwLock<HashMap<Arc<str>, HandlerEntry>>,
     /// Bumped (under the `handlers` write lock) whenever the handler table changes, so the
-    /// dispatcher's [`HandlerCache`](crate::handler_cache::HandlerCache) knows when to drop
+    /// dispatcher's [`HandlerCache`](super::handler_cache::HandlerCache) knows when to drop
     /// what it remembers.
     handlers_version: AtomicU64,
 }
@@ -112,10 +113,10 @@ impl IpcMain {
         self.tables.listeners.count(channel)
     }
 
-    fn set_handler(&self, channel: &str, handler: Handler, once: bool) -> Result<(), IpcError> {
+    fn set_handler(&self, channel: &str, handler: Handler, once: bool) -> Result<(), RegisterError> {
         let mut map = self.tables.handlers.write();
         if map.contains_key(channel) {
-            return Err(IpcError::SecondHandler {
+            return Err(RegisterError::SecondHandler {
                 channel: channel.to_string(),
             });
         }
@@ -134,7 +135,7 @@ impl IpcMain {
             + Send
             + Sync
             + 'static,
-    ) -> Result<(), IpcError> {
+    ) -> Result<(), RegisterError> {
         self.set_handler(channel, Handler::Sync(Arc::new(f)), false)
     }
 
@@ -146,7 +147,7 @@ impl IpcMain {
             + Send
             + Sync
             + 'static,
-    ) -> Result<(), IpcError> {
+    ) -> Result<(), RegisterError> {
         self.set_handler(channel, Handler::Sync(Arc::new(f)), true)
     }
 
@@ -156,13 +157,13 @@ impl IpcMain {
         &self,
         channel: &str,
         f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>, DeferredReply) + Send + Sync + 'static,
-    ) -> Result<(), IpcError> {
+    ) -> Result<(), RegisterError> {
         self.set_handler(channel, Handler::Deferred(Arc::new(f)), false)
     }
 
     /// Register an async handler: it gets owned arguments and returns a future, which runs on
     /// main's executor thread; its output is the reply.
-    pub fn handle_async<F, Fut>(&self, channel: &str, f: F) -> Result<(), IpcError>
+    pub fn handle_async<F, Fut>(&self, channel: &str, f: F) -> Result<(), RegisterError>
     where
         F: Fn(IpcMainInvokeEvent, Vec<Value>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RemoteError>> + Send + 'static,
@@ -229,7 +230,7 @@ impl IpcMain {
         args: &ArgsView<'_>,
     ) {
         self.tables.listeners.run_each(channel, entries, |f| {
-            crate::dispatcher::guard("listener", channel, || f(event, args));
+            guard("listener", channel, || f(event, args));
         });
     }
 }

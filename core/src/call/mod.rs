@@ -1,0 +1,46 @@
+//! Calls that wait for an answer, for both wings: the one-shot [`Completion`] a waiter blocks
+//! on or awaits, the one table of [`PendingCalls`] (ids, fail-all when the peer goes) behind
+//! the renderer's async `invoke` and main's `WebContents::invoke`, the [`SlotMailbox`] where a
+//! renderer's receive thread leaves answers too large for their response slot, and [`settle`],
+//! which turns what came back into the caller's result.
+
+mod completion;
+mod mailbox;
+mod pending;
+
+pub(crate) use completion::{Completion, CompletionFuture};
+pub(crate) use mailbox::SlotMailbox;
+pub(crate) use pending::PendingCalls;
+
+use crate::error::CallError;
+use crate::message::reply::Answer;
+use crate::value::Value;
+
+/// What a call's waiter receives: the other side's answer, or why none came.
+pub(crate) type Outcome = Result<Answer, CallError>;
+
+/// Which call an answer belongs to (it decides how a remote error displays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// `invoke` (either direction).
+    Invoke,
+    /// `sendSync`.
+    SendSync,
+}
+
+/// The caller's result for an outcome of a call on `channel`.
+pub(crate) fn settle(kind: CallKind, channel: &str, outcome: Outcome) -> Result<Value, CallError> {
+    match outcome? {
+        Ok(v) => Ok(v),
+        Err(error) => Err(match kind {
+            CallKind::Invoke => CallError::Invoke {
+                channel: channel.to_string(),
+                error,
+            },
+            CallKind::SendSync => CallError::SendSync {
+                channel: channel.to_string(),
+                error,
+            },
+        }),
+    }
+}

@@ -1,0 +1,81 @@
+//! [`MainConfig`] and its [`MainBuilder`]: the settings main starts with.
+
+use super::process::Main;
+use electrode_shm::{SegmentConfig, WaitMode};
+use std::io;
+
+/// Settings of a [`Main`] (see [`MainBuilder`]).
+#[derive(Clone, Debug)]
+pub struct MainConfig {
+    /// Sizes of each renderer's segment.
+    pub segment: SegmentConfig,
+    /// How the dispatcher (and main's blocking calls) wait.
+    pub wait_mode: WaitMode,
+    /// Protocol violations tolerated from one renderer before it is disconnected.
+    pub max_violations: u32,
+    /// Bytes of output that may wait for one renderer's ring before sends fail with `Full`.
+    pub outbox_limit: usize,
+}
+
+impl Default for MainConfig {
+    fn default() -> Self {
+        MainConfig {
+            segment: SegmentConfig::default(),
+            wait_mode: crate::DEFAULT_WAIT_MODE,
+            max_violations: 3,
+            outbox_limit: 64 << 20,
+        }
+    }
+}
+
+/// Builds a [`Main`].
+#[derive(Clone, Debug, Default)]
+pub struct MainBuilder {
+    config: MainConfig,
+}
+
+impl MainBuilder {
+    /// Capacity of each ring (both directions), a power of two >= 4 KiB. Default 1 MiB.
+    pub fn ring_capacity(mut self, bytes: usize) -> Self {
+        self.config.segment.r2m_capacity = bytes;
+        self.config.segment.m2r_capacity = bytes;
+        self
+    }
+
+    /// Response slots per renderer (requests in flight at once). Default 256.
+    pub fn slot_count(mut self, n: u32) -> Self {
+        self.config.segment.slot_count = n;
+        self
+    }
+
+    /// Reply bytes a slot holds (a multiple of 16); larger replies go through the ring.
+    /// Default 4 KiB.
+    pub fn slot_size(mut self, bytes: u32) -> Self {
+        self.config.segment.slot_size = bytes;
+        self
+    }
+
+    /// How the dispatcher waits when idle. Default spin-then-park.
+    pub fn wait_mode(mut self, mode: WaitMode) -> Self {
+        self.config.wait_mode = mode;
+        self
+    }
+
+    /// Violations tolerated from one renderer before it is disconnected. Default 3.
+    pub fn max_violations(mut self, n: u32) -> Self {
+        self.config.max_violations = n.max(1);
+        self
+    }
+
+    /// Bytes of output that may queue for one renderer. Default 64 MiB.
+    pub fn outbox_limit(mut self, bytes: usize) -> Self {
+        self.config.outbox_limit = bytes;
+        self
+    }
+
+    /// Start main: checks the sizes, makes the process non-dumpable and starts the
+    /// dispatcher thread.
+    pub fn build(self) -> io::Result<Main> {
+        Main::start(self.config)
+    }
+}

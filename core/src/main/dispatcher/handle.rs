@@ -1,0 +1,238 @@
+//! Acting on one message from a renderer: [`handle`] has it decoded (the one decoder,
+//! `message::decode`), answers the requester of a rejected request at once, and otherwise
+//! runs the listeners (`send` / `sendSync`: every level, WebContents hooks, its scope, the
+//! global scope) or the one handler (`invoke`: the first level that has one).
+
+use super::handler_cache::{Found, HandlerCache};
+use super::listener_cache::ListenerCache;
+use crate::error::{CallError, RemoteError};
+use crate::guard::guard;
+use crate::main::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent, SyncReturn};
+use crate::main::link::Conn;
+use crate::main::process::MainShared;
+use crate::main::registry::Handler;
+use crate::main::respond::Responder;
+use crate::main::web_contents::WebContents;
+use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
+use crate::message::kind::MAX_FRAMES;
+use crate::message::reply::{Answer, ReplyTo};
+use crate::wire::ArgsView;
+use electrode_shm::{Futex, SlotTable};
+use std::sync::Arc;
+
+/// Reply bytes taken over ahead of time, at most.
+const PREFETCH_REPLY: usize = 256;
+
+/// What the dispatcher remembers about the registries for the renderer being served.
+pub(super) struct Caches<'a> {
+    pub handlers: &'a mut HandlerCache,
+    pub listeners: &'a mut ListenerCache,
+}
+
+/// The renderer a message came from.
+#[derive(Clone, Copy)]
+pub(super) struct Peer<'a> {
+    pub conn: &'a Arc<Conn>,
+    pub slots: Option<&'a SlotTable<Futex>>,
+}
+
+impl Peer<'_> {
+    /// Answer now, from the dispatcher.
+    fn answer(self, to: ReplyTo, answer: Answer) {
+        self.conn.answer(self.slots, to, &answer);
+    }
+
+    /// The owned form, for answers given later.
+    fn responder(self, to: ReplyTo) -> Responder {
+        Responder {
+            conn: self.conn.clone(),
+            to,
+        }
+    }
+}
+
+/// Decode and act on one message. `Err` is the reason it was rejected (a protocol violation);
+/// whoever waited for an answer to it has been answered with an error.
+pub(super) fn handle(
+    shared: &MainShared,
+    peer: Peer<'_>,
+    caches: Caches<'_>,
+    tag: u16,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let head = Head::parse(tag, bytes).map_err(|r| reject(peer, r))?;
+    if let (Some(ReplyTo::Slot { index, .. }), Some(slots)) = (head.reply_to(), peer.slots) {
+        // The reply's cache lines are taken over while the request is validated and
+        // handled (replies are often about as large as requests).
+        slots.prepare_reply(index, head.args.len().min(PREFETCH_REPLY));
+    }
+    let conn = peer.conn;
+    match head.from_renderer().map_err(|r| reject(peer, r))? {
+        FromRenderer::Send {
+            frame_id,
+            channel,
+            args,
+        } => dispatch_send(shared, conn, caches.listeners, frame_id, channel, &args, None),
+        FromRenderer::SendSync {
+            frame_id,
+            channel,
+            args,
+            reply,
+        } => dispatch_send(
+            shared,
+            conn,
+            caches.listeners,
+            frame_id,
+            channel,
+            &args,
+            Some(peer.responder(reply)),
+        ),
+        FromRenderer::Invoke {
+            frame_id,
+            channel,
+            args,
+            reply,
+        } => dispatch_invoke(shared, peer, caches.handlers, frame_id, channel, &args, reply),
+        FromRenderer::HandlerReply { request_id, answer } => {
+            conn.pending.complete(request_id, Ok(answer));
+        }
+        FromRenderer::FrameOpen { frame_id } => {
+            let mut frames = conn.frames.lock();
+            if frames.len() >= MAX_FRAMES && !frames.contains(&frame_id) {
+                return Err(format!("more than {MAX_FRAMES} frames"));
+            }
+            frames.insert(frame_id);
+        }
+    }
+    Ok(())
+}
+
+/// Answer whoever waits on a rejected message; returns the reason.
+fn reject(peer: Peer<'_>, rejected: Rejected) -> String {
+    let Rejected { why, answer } = rejected;
+    match answer {
+        Some(Unanswered::Requester(to)) => peer.answer(
+            to,
+            Err(RemoteError::named(
+                "ProtocolError",
+                format!("main rejected the message: {why}"),
+            )),
+        ),
+        Some(Unanswered::MainCall { request_id, error }) => {
+            peer.conn
+                .pending
+                .complete(request_id, Err(CallError::BrokenReply(error)));
+        }
+        None => {}
+    }
+    why
+}
+
+/// `send` / `sendSync`: every level runs (WebContents hooks, its scope, the global scope).
+fn dispatch_send(
+    shared: &MainShared,
+    conn: &Arc<Conn>,
+    listeners: &mut ListenerCache,
+    frame_id: u32,
+    channel: &str,
+    args: &ArgsView<'_>,
+    sync: Option<Responder>,
+) {
+    let hooks = if sync.is_some() {
+        &conn.on_message_sync
+    } else {
+        &conn.on_message
+    };
+    let hooks: Option<Vec<_>> = {
+        let h = hooks.read();
+        (!h.is_empty()).then(|| h.clone())
+    };
+    let (scoped, global) = listeners.find(&conn.scope, &shared.ipc, channel);
+    if hooks.is_none() && scoped.is_none() && global.is_none() {
+        if let Some(responder) = sync {
+            responder.send(Err(RemoteError::new(format!(
+                "No listener registered for '{channel}'"
+            ))));
+        }
+        return;
+    }
+    let name: Arc<str> = match (scoped, global) {
+        (Some((k, _)), _) | (None, Some((k, _))) => k.clone(),
+        _ => Arc::from(channel),
+    };
+    let event = IpcMainEvent {
+        sender: WebContents { conn: conn.clone() },
+        frame_id,
+        channel: name,
+        sync: sync.map(|r| Arc::new(SyncReturn::new(r))),
+    };
+    for h in hooks.iter().flatten() {
+        guard("ipc-message hook", channel, || h(&event, args));
+    }
+    if let Some((_, l)) = scoped {
+        conn.scope.run(channel, l, &event, args);
+    }
+    if let Some((_, l)) = global {
+        shared.ipc.run(channel, l, &event, args);
+    }
+}
+
+/// `invoke`: the first level with a handler answers.
+fn dispatch_invoke(
+    shared: &MainShared,
+    peer: Peer<'_>,
+    handlers: &mut HandlerCache,
+    frame_id: u32,
+    channel: &str,
+    args: &ArgsView<'_>,
+    reply: ReplyTo,
+) {
+    let conn = peer.conn;
+    let Some(found) = handlers.find(conn, &shared.ipc, channel) else {
+        peer.answer(
+            reply,
+            Err(RemoteError::new(format!(
+                "No handler registered for '{channel}'"
+            ))),
+        );
+        return;
+    };
+    let mut taken_event;
+    let (event, handler) = match found {
+        Found::Cached(event, handler) => (event, handler),
+        Found::Taken(name, handler) => {
+            taken_event = (
+                IpcMainInvokeEvent {
+                    sender: WebContents { conn: conn.clone() },
+                    frame_id,
+                    channel: name,
+                },
+                handler,
+            );
+            (&mut taken_event.0, &taken_event.1)
+        }
+    };
+    event.frame_id = frame_id;
+    let event = &*event;
+    match handler {
+        Handler::Sync(f) => {
+            let r = guard("handler", channel, || f(event, args))
+                .unwrap_or_else(|| Err(RemoteError::new("the handler panicked")));
+            peer.answer(reply, r);
+        }
+        Handler::Deferred(f) => {
+            let deferred = DeferredReply::new(peer.responder(reply));
+            guard("handler", channel, move || f(event, args, deferred));
+        }
+        Handler::Async(f) => {
+            let values = args.to_values();
+            let responder = peer.responder(reply);
+            if let Some(fut) = guard("handler", channel, || f(event.clone(), values)) {
+                shared.spawn(async move { responder.send(fut.await) });
+            } else {
+                responder.send(Err(RemoteError::new("the handler panicked")));
+            }
+        }
+    }
+}
+

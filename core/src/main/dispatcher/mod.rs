@@ -1,0 +1,208 @@
+//! The dispatcher thread: reads every renderer's ring, has each message decoded and acted on
+//! ([`handle`]), flushes queued output, and notices renderers that went away ([`finish`]).
+//!
+//! It never blocks on a renderer: reads are non-blocking, output that does not fit waits in the
+//! renderer's [`Outbox`](super::outbox::Outbox), and each renderer gets at most [`BATCH`]
+//! messages per round, so a flooding renderer cannot starve the others. When nothing is ready it
+//! spins per the configured [`WaitMode`](electrode_shm::WaitMode), then parks on all rings at
+//! once (`futex_waitv`).
+
+mod finish;
+mod handle;
+mod handler_cache;
+mod listener_cache;
+
+use super::link::Conn;
+use super::process::MainShared;
+use crate::guard::enter_dispatcher;
+use crate::main::gone::GoneReason;
+use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, SlotTable, Waker};
+use handler_cache::HandlerCache;
+use listener_cache::ListenerCache;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub(crate) use finish::finish;
+
+/// Messages taken from one renderer per round.
+pub(crate) const BATCH: usize = 64;
+
+/// One renderer as the dispatcher holds it.
+pub(crate) struct Serving {
+    pub conn: Arc<Conn>,
+    /// The renderer's response slots, held here so a reply needs no lock.
+    slots: Option<Arc<SlotTable<Futex>>>,
+    pub rx: Receiver<Futex>,
+    /// Keeps the mapping (and so the wake words we park on) alive.
+    pub waker: Waker,
+    buf: AlignedBuf,
+    out_pending: bool,
+    handlers: HandlerCache,
+    listeners: ListenerCache,
+}
+
+impl Serving {
+    pub(crate) fn new(conn: Arc<Conn>, rx: Receiver<Futex>, waker: Waker) -> Self {
+        let slots = conn.link.lock().as_ref().map(|l| l.slots.clone());
+        Serving {
+            conn,
+            slots,
+            rx,
+            waker,
+            buf: AlignedBuf::new(),
+            out_pending: false,
+            handlers: HandlerCache::default(),
+            listeners: ListenerCache::default(),
+        }
+    }
+}
+
+/// The dispatcher's main loop.
+pub(crate) fn run(shared: Arc<MainShared>) {
+    enter_dispatcher();
+    let mut serving: Vec<Serving> = Vec::new();
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+        if shared.has_incoming.load(Ordering::Acquire) {
+            let mut incoming = shared.incoming.lock();
+            shared.has_incoming.store(false, Ordering::Relaxed);
+            serving.extend(incoming.drain(..));
+        }
+        let mut worked = false;
+        let mut i = 0;
+        while i < serving.len() {
+            let s = &mut serving[i];
+            // Read before draining: whatever the renderer published before it died is drained.
+            let was_gone = s.conn.live.is_gone();
+            let (n, broken) = drain(&shared, s);
+            worked |= n > 0;
+            let flush_failed = s.conn.out_queued.load(Ordering::Acquire) && flush(&s.conn).is_err();
+            if broken || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
+                finish(
+                    &shared,
+                    serving.swap_remove(i),
+                    Some(GoneReason::IntegrityFailure),
+                );
+                worked = true;
+                continue;
+            }
+            // Gone before this drain, and the drain emptied the ring: nothing more will come.
+            // A message still half received (killed mid-write) never completes; drop it.
+            if was_gone && n < BATCH {
+                finish(&shared, serving.swap_remove(i), None);
+                worked = true;
+                continue;
+            }
+            i += 1;
+        }
+        if worked {
+            continue;
+        }
+        idle(&shared, &mut serving);
+    }
+    for s in serving.drain(..) {
+        finish(&shared, s, None);
+    }
+}
+
+/// Nothing to do: spin briefly, then park on every ring's wake word and our own.
+fn idle(shared: &MainShared, serving: &mut [Serving]) {
+    for s in serving.iter_mut() {
+        s.out_pending = s.conn.out_queued.load(Ordering::Acquire);
+    }
+    let serving: &[Serving] = serving;
+    // Polled in a tight loop while spinning: plain loads, the likeliest first; a lock only
+    // when output is queued.
+    let ready = || {
+        serving.iter().any(|s| {
+            s.rx.consumer_ref().may_have_data()
+                || s.conn.live.is_gone()
+                || s.conn.corrupt.load(Ordering::Relaxed)
+                || (s.conn.out_queued.load(Ordering::Acquire)
+                    // Queued since `out_pending` was taken (a `send` from another thread,
+                    // whose kick may already be spent): go round, so the next park also
+                    // watches this ring's space. Otherwise: has room appeared?
+                    && (!s.out_pending || flush(&s.conn).map_or(true, |still| !still)))
+        }) || shared.shutdown.load(Ordering::Relaxed)
+            || shared.has_incoming.load(Ordering::Acquire)
+    };
+    if electrode_shm::spin_phase(shared.config.wait_mode, || ready().then_some(())).is_some() {
+        return;
+    }
+    let mut events: Vec<&Event> = Vec::with_capacity(1 + serving.len() * 2);
+    events.push(&shared.event);
+    for s in serving {
+        events.push(s.waker.r2m_data());
+        if s.out_pending {
+            events.push(s.waker.m2r_space());
+        }
+    }
+    electrode_shm::wait_any(&events, None, ready);
+}
+
+/// Move the renderer's queued output into its ring while there is room. Returns whether output
+/// still waits; an error when the renderer broke the protocol.
+fn flush(conn: &Conn) -> Result<bool, electrode_shm::Corrupt> {
+    let mut link = conn.link.lock();
+    let Some(l) = link.as_mut() else {
+        conn.out_queued.store(false, Ordering::Release);
+        return Ok(false);
+    };
+    let r = l.out.flush();
+    conn.out_queued
+        .store(l.out.has_pending(), Ordering::Release);
+    if let Err(c) = &r {
+        conn.violation(&c.to_string(), 1);
+    }
+    r
+}
+
+/// Take up to [`BATCH`] messages from one renderer. Returns how many, and whether the renderer
+/// must be disconnected.
+fn drain(shared: &MainShared, s: &mut Serving) -> (usize, bool) {
+    let mut n = 0;
+    while n < BATCH {
+        let msg = match s.rx.try_recv() {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(corrupt) => {
+                s.conn.violation(&corrupt.to_string(), 1);
+                return (n, true);
+            }
+        };
+        let tag = msg.tag();
+        n += 1;
+        let (bytes, frame) = match msg {
+            // The renderer may rewrite the ring at any time: copy once, then validate the copy.
+            // The frame goes back to the renderer after the message is handled: releasing
+            // costs a fence, which is better paid once the reply is on its way.
+            Message::Frame(frame) => {
+                s.buf.resize(frame.len());
+                frame.copy_to(s.buf.as_mut_slice());
+                (s.buf.as_slice(), Some(frame))
+            }
+            // Reassembled chunks are already a private copy.
+            Message::Assembled { bytes, .. } => (bytes, None),
+        };
+        let peer = handle::Peer {
+            conn: &s.conn,
+            slots: s.slots.as_deref(),
+        };
+        let caches = handle::Caches {
+            handlers: &mut s.handlers,
+            listeners: &mut s.listeners,
+        };
+        let handled = handle::handle(shared, peer, caches, tag, bytes);
+        if let Some(frame) = frame {
+            frame.release();
+        }
+        if let Err(why) = handled {
+            if s.conn.violation(&why, shared.config.max_violations) {
+                return (n, true);
+            }
+        }
+    }
+    (n, false)
+}

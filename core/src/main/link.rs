@@ -1,0 +1,125 @@
+//! [`Conn`]: main's state for one connected renderer, shared by its [`WebContents`] handles,
+//! the dispatcher and answers given later; and [`Link`], what ties it to the renderer's
+//! shared-memory segment while the renderer is connected.
+//!
+//! [`WebContents`]: crate::WebContents
+
+use super::gone::GoneDetails;
+use super::outbox::{Outbox, OutboxError};
+use super::registry::{IpcMain, Listener};
+use crate::call::PendingCalls;
+use crate::error::SendError;
+use crate::message::encode;
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
+use crate::value::Value;
+use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashSet;
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// Callback for `render-process-gone`.
+pub(crate) type GoneHook = dyn Fn(&GoneDetails) + Send + Sync;
+
+/// What ties a connection to its shared-memory segment.
+pub(crate) struct Link {
+    pub out: Outbox,
+    pub slots: Arc<SlotTable<Futex>>,
+    pub waker: Waker,
+}
+
+/// Main-side state of one renderer.
+pub(crate) struct Conn {
+    pub id: u32,
+    pub pid: u32,
+    /// The shared-memory side: taken (and the region unmapped) when the renderer is gone.
+    pub link: Mutex<Option<Link>>,
+    pub live: Liveness,
+    pub scope: IpcMain,
+    pub on_message: RwLock<Vec<Arc<Listener>>>,
+    pub on_message_sync: RwLock<Vec<Arc<Listener>>>,
+    pub on_gone: Mutex<Vec<Arc<GoneHook>>>,
+    pub gone: Mutex<Option<GoneDetails>>,
+    pub frames: Mutex<HashSet<u32>>,
+    /// Main's `WebContents::invoke` calls waiting for the renderer's handler.
+    pub pending: PendingCalls,
+    pub child: Mutex<Option<Child>>,
+    pub watch: Mutex<Option<Watch>>,
+    pub violations: AtomicU32,
+    /// Set when the renderer broke the protocol outside the dispatcher (e.g. its ring position
+    /// is impossible): the dispatcher disconnects it.
+    pub corrupt: AtomicBool,
+    /// Whether the outbox holds queued output (written under the `link` lock after every
+    /// outbox operation), so the dispatcher's polling reads one word instead of the lock.
+    pub out_queued: AtomicBool,
+    /// The dispatcher's own wake-up word.
+    pub dispatcher: Arc<Event>,
+}
+
+impl Conn {
+    /// Wake the dispatcher (new queued output, shutdown, death).
+    pub(crate) fn kick(&self) {
+        self.dispatcher.notify_all(&Futex);
+    }
+
+    /// Send one message to the renderer (queued if its ring is full). Checked before anything
+    /// is encoded: a message the renderer would reject is refused here.
+    pub(crate) fn send(
+        &self,
+        kind: Kind,
+        env: &Envelope,
+        channel: &str,
+        args: &[Value],
+    ) -> Result<(), SendError> {
+        if self.live.is_gone() {
+            return Err(SendError::Disconnected);
+        }
+        let planned = encode::plan(channel, args)?;
+        let queued = {
+            let mut link = self.link.lock();
+            let link = link.as_mut().ok_or(SendError::Disconnected)?;
+            let r = link
+                .out
+                .send(kind as u16, env.request_id, planned.len(), |buf| {
+                    planned.write(env, channel, args, buf)
+                });
+            self.out_queued
+                .store(link.out.has_pending(), Ordering::Release);
+            match r {
+                Ok(queued) => queued,
+                Err(OutboxError::Send(e)) => return Err(e),
+                Err(OutboxError::Corrupt(c)) => {
+                    // The renderer lied about how far it has read our ring: it goes.
+                    self.violation(&c.to_string(), 1);
+                    self.corrupt.store(true, Ordering::SeqCst);
+                    self.kick();
+                    return Err(SendError::Disconnected);
+                }
+            }
+        };
+        if queued {
+            self.kick();
+        }
+        Ok(())
+    }
+
+    /// Record a protocol violation; returns whether the renderer must now be disconnected.
+    pub(crate) fn violation(&self, why: &str, max: u32) -> bool {
+        let n = self.violations.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(
+            renderer = self.id,
+            pid = self.pid,
+            violation = n,
+            max,
+            "rejected message: {why}"
+        );
+        n >= max
+    }
+
+    /// Memory main holds in output queued for this renderer.
+    pub(crate) fn queued_memory(&self) -> usize {
+        self.link.lock().as_ref().map_or(0, |l| l.out.held())
+    }
+}

@@ -1,0 +1,23 @@
+//! Main's wing: the broker process's side of the API.
+//!
+//! From the outside in: [`config`] (the builder), [`process`] (`Main`: spawning and connecting
+//! renderers, the dispatcher thread, the async executor), [`web_contents`] (main's handle on one
+//! renderer), [`registry`] (`IpcMain`: listener and handler tables of one scope), [`events`]
+//! (what listeners and handlers receive), [`gone`] (`render-process-gone`). Underneath:
+//! [`link`] (`Conn`: the per-renderer state and its sending end, [`outbox`]), [`respond`] (the
+//! one place answers are written), and the [`dispatcher`] thread that reads every renderer.
+//!
+//! `WebContents`, `IpcMain`, the events and `Conn` refer to one another, as Electron's own types
+//! do; nothing outside this folder is imported back into it except the layers below (`message`,
+//! `call`, `wire`, `value`, `error`) and the renderer's handle for in-process renderers.
+
+pub(crate) mod config;
+pub(crate) mod dispatcher;
+pub(crate) mod events;
+pub(crate) mod gone;
+pub(crate) mod link;
+pub(crate) mod outbox;
+pub(crate) mod process;
+pub(crate) mod registry;
+pub(crate) mod respond;
+pub(crate) mod web_contents;

@@ -1,0 +1,161 @@
+//! [`Outbox`]: main's sending end to one renderer. Main must never block on a renderer (a slow
+//! or hostile one would stall every other), so when the ring is full messages wait here, in
+//! order, and the dispatcher flushes them as the renderer makes room.
+//!
+//! What waits is bounded by the `outbox_limit` in bytes of memory held, per-message overhead
+//! included: each queued message counts its buffer's capacity and its queue entry, and the
+//! queue counts its spare capacity. Past the limit, sends fail with [`SendError::Full`]:
+//! nothing is dropped silently. A message is always accepted when nothing else waits (so a
+//! message larger than the limit can still be sent, alone).
+
+use crate::error::SendError;
+use electrode_shm::{Corrupt, Futex, Producer, TryReserveError};
+use std::collections::VecDeque;
+use std::mem::size_of;
+
+struct Queued {
+    tag: u16,
+    meta: u64,
+    bytes: Vec<u8>,
+    progress: usize,
+}
+
+impl Queued {
+    /// Memory this entry holds beyond its place in the queue.
+    fn held(&self) -> usize {
+        self.bytes.capacity()
+    }
+}
+
+/// Why the outbox could not take a message.
+#[derive(Debug)]
+pub(crate) enum OutboxError {
+    /// The message was refused (too large, unencodable, or the queue is full).
+    Send(SendError),
+    /// The renderer broke the ring protocol (its read position is impossible).
+    Corrupt(Corrupt),
+}
+
+impl From<SendError> for OutboxError {
+    fn from(e: SendError) -> Self {
+        OutboxError::Send(e)
+    }
+}
+
+pub(crate) struct Outbox {
+    tx: Producer<Futex>,
+    queue: VecDeque<Queued>,
+    /// Sum of [`Queued::held`] over the queue.
+    queued_bytes: usize,
+    limit: usize,
+}
+
+impl Outbox {
+    pub(crate) fn new(tx: Producer<Futex>, limit: usize) -> Self {
+        Outbox {
+            tx,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            limit,
+        }
+    }
+
+    /// Whether messages wait for room.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Memory the queue holds now (buffers, entries, spare entries).
+    pub(crate) fn held(&self) -> usize {
+        self.queued_bytes + self.queue.capacity() * size_of::<Queued>()
+    }
+
+    /// Send a message of at most `hint` bytes that `fill` writes (returning its length).
+    /// Straight into the ring when it is free; otherwise queued. Returns whether it queued.
+    pub(crate) fn send(
+        &mut self,
+        tag: u16,
+        meta: u64,
+        hint: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, SendError>,
+    ) -> Result<bool, OutboxError> {
+        if self.queue.is_empty() && hint <= self.tx.max_frame_payload() {
+            match self.tx.try_reserve(hint) {
+                Ok(mut g) => {
+                    let n = fill(g.as_mut_slice())?;
+                    g.commit(n, tag, meta);
+                    return Ok(false);
+                }
+                Err(TryReserveError::Corrupt(c)) => return Err(OutboxError::Corrupt(c)),
+                Err(TryReserveError::Full) | Err(TryReserveError::TooLarge) => {}
+            }
+        }
+        // Refused before the buffer is allocated when it could not be queued anyway.
+        if !self.queue.is_empty() && !self.fits(hint) {
+            return Err(SendError::Full.into());
+        }
+        let mut v = vec![0u8; hint];
+        let n = fill(&mut v)?;
+        v.truncate(n);
+        self.send_bytes(tag, meta, v)
+    }
+
+    /// Whether a message whose buffer holds `capacity` bytes may join a non-empty queue.
+    fn fits(&self, capacity: usize) -> bool {
+        let growth = if self.queue.len() == self.queue.capacity() {
+            self.queue.capacity().max(4) * size_of::<Queued>()
+        } else {
+            0
+        };
+        self.held() + growth + capacity <= self.limit
+    }
+
+    /// Send an already encoded message (queued behind earlier ones).
+    pub(crate) fn send_bytes(
+        &mut self,
+        tag: u16,
+        meta: u64,
+        bytes: Vec<u8>,
+    ) -> Result<bool, OutboxError> {
+        let mut progress = 0;
+        if self.queue.is_empty() {
+            let done = self
+                .tx
+                .try_send_partial(tag, meta, &bytes, &mut progress)
+                .map_err(OutboxError::Corrupt)?;
+            if done {
+                return Ok(false);
+            }
+        } else if !self.fits(bytes.capacity()) {
+            return Err(SendError::Full.into());
+        }
+        let q = Queued {
+            tag,
+            meta,
+            bytes,
+            progress,
+        };
+        self.queued_bytes += q.held();
+        self.queue.push_back(q);
+        Ok(true)
+    }
+
+    /// Move queued messages into the ring while it has room. Returns whether any still wait.
+    pub(crate) fn flush(&mut self) -> Result<bool, Corrupt> {
+        while let Some(q) = self.queue.front_mut() {
+            let done = self
+                .tx
+                .try_send_partial(q.tag, q.meta, &q.bytes, &mut q.progress)?;
+            if !done {
+                return Ok(true);
+            }
+            let q = self.queue.pop_front().expect("the front entry");
+            self.queued_bytes -= q.held();
+        }
+        // An emptied queue gives its memory back.
+        if self.queue.capacity() > 64 {
+            self.queue.shrink_to_fit();
+        }
+        Ok(false)
+    }
+}

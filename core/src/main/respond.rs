@@ -1,0 +1,132 @@
+//! Main's answers to a renderer's requests: the one place a reply is written, for both ways a
+//! request asks to be answered ([`ReplyTo`]).
+//!
+//! - **Slot** (blocking `sendSync` / `invoke`): the answer is encoded into a private scratch
+//!   buffer, then copied into the requester's response slot, which is claimed only for that
+//!   copy (the requester polls the slot's ready word; a short claim keeps its line from
+//!   bouncing). An answer larger than the slot goes through the ring as a `LargeReply` message,
+//!   and the slot is then published with [`AUX_LARGE`] alone: the requester, woken by its slot,
+//!   collects the answer from its receive thread (see `call::SlotMailbox`). The renderer never
+//!   writes its own slot table.
+//! - **Ring** (async `invoke`): a `Reply` message carrying the request id.
+//!
+//! An answer that cannot be sent (nested too deep, or over the message limit) is replaced by
+//! an error saying why: a requester is always answered.
+//!
+//! [`Responder`] is the owned form, for answers given later or from another thread
+//! (`DeferredReply`, a `sendSync` event's clones, async handlers).
+
+use super::link::Conn;
+use crate::error::RemoteError;
+use crate::message::envelope::Envelope;
+use crate::message::kind::{Kind, FLAG_ERROR};
+use crate::message::reply::{self, Answer, ReplyTo, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
+use crate::value::Value;
+use crate::wire;
+use electrode_shm::{AlignedBuf, Futex, SlotTable};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// An answer owed to one renderer's request, to give once, from any thread.
+pub(crate) struct Responder {
+    pub conn: Arc<Conn>,
+    pub to: ReplyTo,
+}
+
+impl Responder {
+    /// Give the answer.
+    pub(crate) fn send(self, answer: Answer) {
+        self.conn.answer(None, self.to, &answer);
+    }
+}
+
+fn failed(why: impl std::fmt::Display) -> Answer {
+    Err(RemoteError::new(format!("the reply could not be sent: {why}")))
+}
+
+impl Conn {
+    /// Answer a request. `slots` is the renderer's slot table when the caller holds it (the
+    /// dispatcher does, so the common answer takes no lock).
+    pub(crate) fn answer(&self, slots: Option<&SlotTable<Futex>>, to: ReplyTo, answer: &Answer) {
+        match to {
+            ReplyTo::Slot { index, generation } => match slots {
+                Some(slots) => self.answer_slot(slots, index, generation, answer),
+                None => {
+                    let slots = match self.link.lock().as_ref() {
+                        Some(l) => l.slots.clone(),
+                        None => return,
+                    };
+                    self.answer_slot(&slots, index, generation, answer)
+                }
+            },
+            ReplyTo::Ring { request_id } => self.answer_ring(request_id, answer),
+        }
+    }
+
+    fn answer_slot(&self, slots: &SlotTable<Futex>, index: u32, generation: u32, answer: &Answer) {
+        let values = reply::values(answer);
+        let aux = if answer.is_err() { AUX_ERROR } else { 0 };
+        let plan = match wire::plan(&values) {
+            Ok(plan) => plan,
+            Err(e) => return self.answer_slot(slots, index, generation, &failed(e)),
+        };
+        let hint = plan.len();
+        if hint > slots.slot_size() {
+            let env = Envelope {
+                flags: if answer.is_err() { FLAG_ERROR } else { 0 },
+                slot_index: index,
+                slot_gen: generation,
+                ..Envelope::default()
+            };
+            // The ring message is committed (or queued in order) before the slot says
+            // "large", so the requester's receive thread always gets it.
+            return match self.send(Kind::LargeReply, &env, "", &values) {
+                Ok(()) => {
+                    slots.reply(index, generation, 0, |_| AUX_LARGE | aux);
+                }
+                Err(e) => self.answer_slot(slots, index, generation, &failed(e)),
+            };
+        }
+        thread_local! {
+            static SCRATCH: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new());
+        }
+        SCRATCH.with(|scratch| {
+            let mut buf = scratch.borrow_mut();
+            buf.resize(hint);
+            // The plan ruled out every encoding failure but a bug, which the requester then
+            // reports as a broken reply.
+            match wire::encode_planned(&values, plan, buf.as_mut_slice()) {
+                Ok(n) => slots.reply(index, generation, n, |dst| {
+                    dst.copy_from_slice(&buf.as_slice()[..n]);
+                    aux
+                }),
+                Err(e) => {
+                    tracing::error!(renderer = self.id, error = %e, "cannot encode a reply");
+                    slots.reply(index, generation, 0, |_| AUX_UNENCODABLE)
+                }
+            };
+        });
+    }
+
+    fn answer_ring(&self, request_id: u64, answer: &Answer) {
+        let env = Envelope {
+            flags: if answer.is_err() { FLAG_ERROR } else { 0 },
+            request_id,
+            ..Envelope::default()
+        };
+        match self.send(Kind::Reply, &env, "", &reply::values(answer)) {
+            Ok(()) => {}
+            Err(crate::SendError::Disconnected) => {}
+            Err(e) => {
+                let why: Vec<Value> = reply::values(&failed(&e)).into_owned();
+                let env = Envelope {
+                    flags: FLAG_ERROR,
+                    ..env
+                };
+                if let Err(e) = self.send(Kind::Reply, &env, "", &why) {
+                    tracing::warn!(renderer = self.id, error = %e, "cannot answer an invoke");
+                }
+            }
+        }
+    }
+}

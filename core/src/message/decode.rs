@@ -1,0 +1,361 @@
+//! Decoding a message: [`Head::parse`] reads and checks the kind, envelope and channel;
+//! [`Head::from_renderer`] is the one decoder of what a renderer sent (main's dispatcher runs it
+//! on every frame, and so do the fuzz targets and the `hostile_decode` test through
+//! [`crate::fuzzing`]); [`Head::from_main`] is the renderer's decoder of what main sent.
+//!
+//! The bytes are a private, 16-aligned copy (never the shared ring, which the peer may rewrite
+//! while it is read). A rejected request names the requester to answer ([`Rejected::answer`]),
+//! so a caller waiting in a slot is answered with an error at once, whatever the reason.
+
+use super::envelope::{args_offset, Envelope, ENVELOPE_LEN};
+use super::kind::{Kind, FLAG_ERROR, MAX_CHANNEL_LEN};
+use super::reply::{self, Answer, ReplyTo};
+use crate::error::ReplyError;
+use crate::wire::ArgsView;
+
+/// A message's kind, envelope and channel, checked; its arguments not yet.
+#[derive(Debug)]
+pub(crate) struct Head<'a> {
+    pub kind: Kind,
+    pub env: Envelope,
+    pub channel: &'a str,
+    /// The argument bytes (unvalidated).
+    pub args: &'a [u8],
+}
+
+/// Why main rejected a renderer's message, and whom to answer.
+#[derive(Debug)]
+pub(crate) struct Rejected {
+    /// The reason, for the log.
+    pub why: String,
+    /// Who waits for an answer to this message and must get an error now.
+    pub answer: Option<Unanswered>,
+}
+
+/// A waiting party a rejected message leaves behind.
+#[derive(Debug)]
+pub(crate) enum Unanswered {
+    /// The renderer's own request (a slot or an async invoke).
+    Requester(ReplyTo),
+    /// Main's `WebContents::invoke`, whose answer was broken.
+    MainCall {
+        /// Main's id for the call.
+        request_id: u64,
+        /// What was wrong with the answer.
+        error: ReplyError,
+    },
+}
+
+/// What a renderer sent, validated.
+#[derive(Debug)]
+pub(crate) enum FromRenderer<'a> {
+    /// `ipcRenderer.send`.
+    Send {
+        frame_id: u32,
+        channel: &'a str,
+        args: ArgsView<'a>,
+    },
+    /// `ipcRenderer.sendSync`.
+    SendSync {
+        frame_id: u32,
+        channel: &'a str,
+        args: ArgsView<'a>,
+        reply: ReplyTo,
+    },
+    /// `ipcRenderer.invoke`.
+    Invoke {
+        frame_id: u32,
+        channel: &'a str,
+        args: ArgsView<'a>,
+        reply: ReplyTo,
+    },
+    /// The answer of a renderer handler to main's `WebContents::invoke`.
+    HandlerReply { request_id: u64, answer: Answer },
+    /// A frame announced itself.
+    FrameOpen { frame_id: u32 },
+}
+
+/// What main sent, validated (main is trusted, but a renderer still never acts on bytes it
+/// has not checked).
+#[derive(Debug)]
+pub(crate) enum FromMain<'a> {
+    /// `webContents.send` / `event.reply` / `send_to_frame`.
+    Message {
+        frame_id: u32,
+        channel: &'a str,
+        args: ArgsView<'a>,
+    },
+    /// The answer to a slot request, too large for the slot.
+    LargeReply {
+        slot_index: u32,
+        slot_gen: u32,
+        answer: Result<Answer, ReplyError>,
+    },
+    /// The answer to an async invoke.
+    Reply {
+        request_id: u64,
+        answer: Result<Answer, ReplyError>,
+    },
+    /// Main invokes a renderer handler.
+    InvokeRenderer {
+        request_id: u64,
+        channel: &'a str,
+        args: ArgsView<'a>,
+    },
+}
+
+fn rejected(why: impl Into<String>, answer: Option<Unanswered>) -> Rejected {
+    Rejected {
+        why: why.into(),
+        answer,
+    }
+}
+
+impl<'a> Head<'a> {
+    /// Check the kind (frame `tag`), the envelope and the channel of a message payload.
+    pub(crate) fn parse(tag: u16, payload: &'a [u8]) -> Result<Head<'a>, Rejected> {
+        let kind =
+            Kind::from_tag(tag).ok_or_else(|| rejected(format!("unknown message kind {tag}"), None))?;
+        let (env, channel_len) = Envelope::read(payload).ok_or_else(|| {
+            rejected(
+                format!(
+                    "message of {} bytes is shorter than an envelope ({ENVELOPE_LEN} bytes)",
+                    payload.len()
+                ),
+                None,
+            )
+        })?;
+        // From here on the requester (if any) is known: every rejection answers it.
+        let requester = || match kind {
+            Kind::SendSync => Some(Unanswered::Requester(ReplyTo::Slot {
+                index: env.slot_index,
+                generation: env.slot_gen,
+            })),
+            Kind::Invoke => Some(Unanswered::Requester(ReplyTo::of(&env))),
+            _ => None,
+        };
+        if channel_len > MAX_CHANNEL_LEN {
+            return Err(rejected(
+                format!("channel name of {channel_len} bytes (the limit is {MAX_CHANNEL_LEN})"),
+                requester(),
+            ));
+        }
+        let off = args_offset(channel_len);
+        if payload.len() < off {
+            return Err(rejected("channel name runs past the message", requester()));
+        }
+        let channel = std::str::from_utf8(&payload[ENVELOPE_LEN..ENVELOPE_LEN + channel_len])
+            .map_err(|_| rejected("channel name is not UTF-8", requester()))?;
+        Ok(Head {
+            kind,
+            env,
+            channel,
+            args: &payload[off..],
+        })
+    }
+
+    /// Where this message asks to be answered, if it is a request (known before the arguments
+    /// are validated, so main can take the slot's lines over early).
+    pub(crate) fn reply_to(&self) -> Option<ReplyTo> {
+        match self.kind {
+            Kind::SendSync | Kind::Invoke => Some(ReplyTo::of(&self.env)),
+            _ => None,
+        }
+    }
+
+    fn is_error(&self) -> bool {
+        self.env.flags & FLAG_ERROR != 0
+    }
+
+    /// Decode a message a renderer sent (main's side).
+    pub(crate) fn from_renderer(self) -> Result<FromRenderer<'a>, Rejected> {
+        let Head {
+            kind,
+            env,
+            channel,
+            args,
+        } = self;
+        let view = |answer: Option<Unanswered>| {
+            ArgsView::new(args).map_err(|e| rejected(format!("arguments: {e}"), answer))
+        };
+        if !kind.from_renderer() {
+            return Err(rejected(
+                format!("{kind:?} is not a renderer-to-main message"),
+                None,
+            ));
+        }
+        Ok(match kind {
+            Kind::Send => FromRenderer::Send {
+                frame_id: env.frame_id,
+                channel,
+                args: view(None)?,
+            },
+            Kind::SendSync => {
+                // A sendSync is always answered in its slot, whatever its flags say.
+                let reply = ReplyTo::Slot {
+                    index: env.slot_index,
+                    generation: env.slot_gen,
+                };
+                FromRenderer::SendSync {
+                    frame_id: env.frame_id,
+                    channel,
+                    args: view(Some(Unanswered::Requester(reply)))?,
+                    reply,
+                }
+            }
+            Kind::Invoke => {
+                let reply = ReplyTo::of(&env);
+                FromRenderer::Invoke {
+                    frame_id: env.frame_id,
+                    channel,
+                    args: view(Some(Unanswered::Requester(reply)))?,
+                    reply,
+                }
+            }
+            Kind::HandlerReply => {
+                let request_id = env.request_id;
+                let answer = reply::decode(args, env.flags & FLAG_ERROR != 0).map_err(|error| {
+                    rejected(
+                        format!("handler reply: {error}"),
+                        Some(Unanswered::MainCall { request_id, error }),
+                    )
+                })?;
+                FromRenderer::HandlerReply { request_id, answer }
+            }
+            Kind::FrameOpen => FromRenderer::FrameOpen {
+                frame_id: env.frame_id,
+            },
+            Kind::Message | Kind::LargeReply | Kind::Reply | Kind::InvokeRenderer => {
+                unreachable!("main's kinds were refused above")
+            }
+        })
+    }
+
+    /// Decode a message main sent (the renderer's side). The error is the reason, for the log.
+    pub(crate) fn from_main(self) -> Result<FromMain<'a>, String> {
+        let is_error = self.is_error();
+        let Head {
+            kind,
+            env,
+            channel,
+            args,
+        } = self;
+        let view = || ArgsView::new(args).map_err(|e| format!("arguments: {e}"));
+        Ok(match kind {
+            Kind::Message => FromMain::Message {
+                frame_id: env.frame_id,
+                channel,
+                args: view()?,
+            },
+            Kind::LargeReply => FromMain::LargeReply {
+                slot_index: env.slot_index,
+                slot_gen: env.slot_gen,
+                answer: reply::decode(args, is_error),
+            },
+            Kind::Reply => FromMain::Reply {
+                request_id: env.request_id,
+                answer: reply::decode(args, is_error),
+            },
+            Kind::InvokeRenderer => FromMain::InvokeRenderer {
+                request_id: env.request_id,
+                channel,
+                args: view()?,
+            },
+            other => return Err(format!("{other:?} is not a main-to-renderer message")),
+        })
+    }
+}
+
+/// Decode one message a renderer sent: frame `tag`, `payload` a private 16-aligned copy.
+pub(crate) fn from_renderer(tag: u16, payload: &[u8]) -> Result<FromRenderer<'_>, Rejected> {
+    Head::parse(tag, payload)?.from_renderer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args;
+    use crate::message::encode;
+    use crate::message::kind::FLAG_REPLY_VIA_RING;
+
+    fn msg(env: Envelope, channel: &str) -> Vec<u8> {
+        encode::to_vec(&env, channel, &args![1, "two"]).unwrap()
+    }
+
+    #[test]
+    fn decodes_what_a_renderer_writes() {
+        let env = Envelope {
+            frame_id: 2,
+            slot_index: 5,
+            slot_gen: 6,
+            ..Envelope::default()
+        };
+        let m = msg(env, "chan");
+        match from_renderer(Kind::Invoke as u16, &m).unwrap() {
+            FromRenderer::Invoke {
+                frame_id,
+                channel,
+                args,
+                reply,
+            } => {
+                assert_eq!((frame_id, channel, args.len()), (2, "chan", 2));
+                assert_eq!(
+                    reply,
+                    ReplyTo::Slot {
+                        index: 5,
+                        generation: 6
+                    }
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let ring = Envelope {
+            flags: FLAG_REPLY_VIA_RING,
+            request_id: 9,
+            ..env
+        };
+        let m = msg(ring, "chan");
+        assert!(matches!(
+            from_renderer(Kind::Invoke as u16, &m),
+            Ok(FromRenderer::Invoke {
+                reply: ReplyTo::Ring { request_id: 9 },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_rejected_request_names_its_requester() {
+        let env = Envelope {
+            slot_index: 3,
+            slot_gen: 4,
+            ..Envelope::default()
+        };
+        let mut m = msg(env, "chan");
+        // Garbage arguments.
+        let off = args_offset(4);
+        m[off..].fill(0xAB);
+        let r = from_renderer(Kind::SendSync as u16, &m).unwrap_err();
+        assert!(matches!(
+            r.answer,
+            Some(Unanswered::Requester(ReplyTo::Slot {
+                index: 3,
+                generation: 4
+            }))
+        ));
+        // A channel length past the message.
+        let mut m = msg(env, "chan");
+        m[2..4].copy_from_slice(&4000u16.to_le_bytes());
+        let r = from_renderer(Kind::Invoke as u16, &m).unwrap_err();
+        assert!(r.answer.is_some(), "{}", r.why);
+        // Too short to name anyone.
+        let r = from_renderer(Kind::Invoke as u16, &m[..8]).unwrap_err();
+        assert!(r.answer.is_none());
+        // Main's kinds are refused.
+        let m = msg(env, "chan");
+        for k in [Kind::Message, Kind::LargeReply, Kind::Reply, Kind::InvokeRenderer] {
+            assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
+            assert!(!k.from_renderer());
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Encoding a message: [`plan`] checks and sizes it (one walk over the values), [`Planned::write`]
+//! writes it into the buffer the caller reserved (one more walk). Everything the receiver would
+//! reject is refused here, at the call, before a byte is allocated or written: a channel name
+//! over [`MAX_CHANNEL_LEN`], arguments nested too deep (with the value's path), a message over
+//! [`MAX_MESSAGE_LEN`].
+
+use super::envelope::{args_offset, Envelope};
+use super::kind::{MAX_CHANNEL_LEN, MAX_MESSAGE_LEN};
+use crate::error::SendError;
+use crate::value::Value;
+use crate::wire::{self, EncodeError};
+
+/// A message that passed every check, sized: it will fit `len()` bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Planned {
+    prefix: usize,
+    args: wire::Plan,
+}
+
+/// Check a message and size it. `limit` is the largest message the receiver accepts
+/// ([`MAX_MESSAGE_LEN`] for both sides today).
+pub(crate) fn plan(channel: &str, args: &[Value]) -> Result<Planned, SendError> {
+    plan_within(channel, args, MAX_MESSAGE_LEN)
+}
+
+/// [`plan`] against a given size limit.
+pub(crate) fn plan_within(
+    channel: &str,
+    args: &[Value],
+    limit: usize,
+) -> Result<Planned, SendError> {
+    if channel.len() > MAX_CHANNEL_LEN {
+        return Err(SendError::ChannelTooLong { len: channel.len() });
+    }
+    let prefix = args_offset(channel.len());
+    let args = wire::plan(args).map_err(|e| match e {
+        EncodeError::TooLarge { size } => SendError::TooLarge {
+            size: prefix + size,
+            limit,
+        },
+        e => SendError::Unencodable(e),
+    })?;
+    let planned = Planned { prefix, args };
+    if planned.len() > limit {
+        return Err(SendError::TooLarge {
+            size: planned.len(),
+            limit,
+        });
+    }
+    Ok(planned)
+}
+
+impl Planned {
+    /// An upper bound of the message's size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.prefix + self.args.len()
+    }
+
+    /// Write the message planned for `channel` and `args` into `buf` (at least
+    /// [`len`](Self::len) bytes); returns its exact length.
+    pub(crate) fn write(
+        &self,
+        env: &Envelope,
+        channel: &str,
+        args: &[Value],
+        buf: &mut [u8],
+    ) -> Result<usize, SendError> {
+        debug_assert_eq!(self.prefix, args_offset(channel.len()));
+        if buf.len() < self.prefix {
+            return Err(SendError::TooLarge {
+                size: self.len(),
+                limit: buf.len(),
+            });
+        }
+        env.write_prefix(channel, buf);
+        // The plan ruled out every failure but a buffer shorter than the plan said.
+        wire::encode_planned(args, self.args, &mut buf[self.prefix..])
+            .map(|n| self.prefix + n)
+            .map_err(SendError::Unencodable)
+    }
+
+    /// The message as an owned byte vector (for queues and chunked sends).
+    pub(crate) fn to_vec(
+        &self,
+        env: &Envelope,
+        channel: &str,
+        args: &[Value],
+    ) -> Result<Vec<u8>, SendError> {
+        let mut v = vec![0u8; self.len()];
+        let n = self.write(env, channel, args, &mut v)?;
+        v.truncate(n);
+        Ok(v)
+    }
+}
+
+/// Plan and write a message into an owned vector.
+pub(crate) fn to_vec(env: &Envelope, channel: &str, args: &[Value]) -> Result<Vec<u8>, SendError> {
+    plan(channel, args)?.to_vec(env, channel, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args;
+
+    #[test]
+    fn refuses_what_the_receiver_would_reject() {
+        let long = "x".repeat(MAX_CHANNEL_LEN + 1);
+        assert_eq!(
+            plan(&long, &[]).unwrap_err(),
+            SendError::ChannelTooLong {
+                len: MAX_CHANNEL_LEN + 1
+            }
+        );
+        assert!(plan(&long[1..], &[]).is_ok());
+        let mut deep = Value::Null;
+        for _ in 0..wire::MAX_DEPTH + 1 {
+            deep = Value::Array(vec![deep]);
+        }
+        match plan("c", &[deep]).unwrap_err() {
+            SendError::Unencodable(EncodeError::TooDeep { path }) => {
+                assert!(path.starts_with("args[0][0]"), "{path}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let big = args![vec![0u8; 4096]];
+        match plan_within("c", &big, 1024).unwrap_err() {
+            SendError::TooLarge { size, limit } => {
+                assert!(size > 4096, "{size}");
+                assert_eq!(limit, 1024);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn writes_what_it_planned() {
+        let args = args!["hello", 1, vec![1u8, 2]];
+        let p = plan("chan", &args).unwrap();
+        let env = Envelope {
+            frame_id: 3,
+            ..Envelope::default()
+        };
+        let v = p.to_vec(&env, "chan", &args).unwrap();
+        assert!(v.len() <= p.len());
+        assert_eq!(Envelope::read(&v).unwrap(), (env, 4));
+    }
+}

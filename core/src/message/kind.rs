@@ -1,0 +1,74 @@
+//! What a message is ([`Kind`], carried in the frame tag), its envelope flags, and the
+//! protocol's limits, which both sides check: the sender refuses what the receiver would
+//! reject, so a well-behaved renderer is never disconnected for input its own API accepted.
+
+/// What a message is. Carried in the frame tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub(crate) enum Kind {
+    // renderer -> main
+    /// `ipcRenderer.send`.
+    Send = 1,
+    /// `ipcRenderer.sendSync`: reply into the slot named by the envelope.
+    SendSync = 2,
+    /// `ipcRenderer.invoke`: reply into the slot (blocking) or as a `Reply` message (async).
+    Invoke = 3,
+    /// A renderer handler's answer to main's `WebContents::invoke`.
+    HandlerReply = 4,
+    /// A frame came into being (so `send_to_frame` knows it).
+    FrameOpen = 5,
+    // main -> renderer
+    /// `webContents.send` / `event.reply` / `send_to_frame`.
+    Message = 16,
+    /// A reply too large for its slot (slot named by the envelope); the slot itself then says
+    /// only "large" ([`AUX_LARGE`](super::reply::AUX_LARGE)).
+    LargeReply = 17,
+    /// A reply to an async invoke (request id in the envelope).
+    Reply = 18,
+    /// Main invokes a renderer handler.
+    InvokeRenderer = 19,
+}
+
+impl Kind {
+    /// Every kind, in tag order.
+    pub(crate) const ALL: [Kind; 9] = [
+        Kind::Send,
+        Kind::SendSync,
+        Kind::Invoke,
+        Kind::HandlerReply,
+        Kind::FrameOpen,
+        Kind::Message,
+        Kind::LargeReply,
+        Kind::Reply,
+        Kind::InvokeRenderer,
+    ];
+
+    /// The kind a frame tag names, if any.
+    pub(crate) fn from_tag(tag: u16) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| *k as u16 == tag)
+    }
+
+    /// Whether a renderer may send this kind (the rest only main sends).
+    pub(crate) fn from_renderer(self) -> bool {
+        (self as u16) < 16
+    }
+}
+
+/// Envelope flag: the reply is an error (`[name, message, has_data, data]`), not a value.
+pub const FLAG_ERROR: u8 = 1;
+/// Envelope flag: reply through the ring (async invoke), not the slot.
+pub const FLAG_REPLY_VIA_RING: u8 = 2;
+
+/// Longest channel name accepted, in bytes. Longer names are refused at the call
+/// ([`SendError::ChannelTooLong`](crate::SendError::ChannelTooLong)).
+pub const MAX_CHANNEL_LEN: usize = 4096;
+
+/// Most frames one renderer may announce ([`IpcRenderer::frame`](crate::IpcRenderer::frame)).
+pub const MAX_FRAMES: usize = 4096;
+
+/// Largest message (envelope, channel and arguments) either side accepts, in bytes. Larger
+/// messages are refused at the call, before they are encoded.
+pub const MAX_MESSAGE_LEN: usize = electrode_shm::DEFAULT_MAX_MESSAGE;
+
+// The envelope stores the channel length in 16 bits.
+const _: () = assert!(MAX_CHANNEL_LEN <= u16::MAX as usize);

@@ -1,0 +1,276 @@
+//! [`IpcRenderer`]: the renderer's handle (Electron's `ipcRenderer`), bound to one frame.
+
+use super::connection::{FrameListeners, Lifetime, Shared};
+use super::event::IpcRendererEvent;
+use super::invoke::{self, Invoke};
+use super::options::RendererOptions;
+use super::post::post;
+use super::receive::receive_loop;
+use super::request::request;
+use crate::call::{CallKind, PendingCalls, SlotMailbox};
+use crate::error::{CallError, ConnectError, RegisterError, RemoteError, SendError};
+use crate::listeners::ListenerId;
+use crate::message::envelope::Envelope;
+use crate::message::kind::{Kind, MAX_FRAMES};
+use crate::value::Value;
+use crate::wire::ArgsView;
+use electrode_shm::{PeerProcess, RendererEnd, Segment};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The renderer's IPC handle (Electron's `ipcRenderer`), bound to one frame. Cheap to clone;
+/// the connection closes when the last clone of every frame is dropped.
+#[derive(Clone)]
+pub struct IpcRenderer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) lifetime: Arc<Lifetime>,
+    pub(crate) frame_id: u32,
+}
+
+impl fmt::Debug for IpcRenderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IpcRenderer")
+            .field("frame_id", &self.frame_id)
+            .finish()
+    }
+}
+
+impl IpcRenderer {
+    /// Connect to main from a process that [`Main::spawn_renderer`] started.
+    ///
+    /// [`Main::spawn_renderer`]: crate::Main::spawn_renderer
+    pub fn connect() -> Result<IpcRenderer, ConnectError> {
+        Self::connect_with(RendererOptions::default())
+    }
+
+    /// [`connect`](Self::connect) with options.
+    pub fn connect_with(options: RendererOptions) -> Result<IpcRenderer, ConnectError> {
+        // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        electrode_shm::harden_process().map_err(ConnectError::Harden)?;
+        let (seg, main): (Segment, PeerProcess) = Segment::from_env()?;
+        let live = electrode_shm::Liveness::new();
+        let end = seg.into_renderer(live);
+        Self::from_end(end, options, Some(main), None).map_err(ConnectError::Io)
+    }
+
+    pub(crate) fn from_end(
+        end: RendererEnd,
+        options: RendererOptions,
+        main: Option<PeerProcess>,
+        on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
+    ) -> std::io::Result<IpcRenderer> {
+        let RendererEnd {
+            tx,
+            rx,
+            slots,
+            live,
+            waker,
+            segment,
+        } = end;
+        drop(segment);
+        let shared = Arc::new(Shared {
+            tx: Mutex::new(tx),
+            slots,
+            live: live.clone(),
+            options,
+            frames: RwLock::new(HashMap::new()),
+            announced: Mutex::new(HashSet::from([0])),
+            handlers: RwLock::new(HashMap::new()),
+            large: SlotMailbox::default(),
+            pending: PendingCalls::default(),
+            lifetime: OnceLock::new(),
+        });
+        shared.frames.write().insert(0, Arc::default());
+        let watch = match main {
+            Some(p) => {
+                let w = waker.clone();
+                let s = shared.clone();
+                Some(p.watch(live, move || {
+                    w.wake_all();
+                    s.fail_all();
+                })?)
+            }
+            None => None,
+        };
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("electrode-receive".into())
+            .spawn(move || receive_loop(s, rx))?;
+        let lifetime = Arc::new(Lifetime {
+            shared: shared.clone(),
+            waker,
+            on_drop,
+            _watch: watch,
+            thread: Some(thread),
+        });
+        let _ = shared.lifetime.set(Arc::downgrade(&lifetime));
+        Ok(IpcRenderer {
+            shared,
+            lifetime,
+            frame_id: 0,
+        })
+    }
+
+    /// This handle's frame id (0 is the main frame).
+    pub fn frame_id(&self) -> u32 {
+        self.frame_id
+    }
+
+    /// Whether main is gone.
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.live.is_gone()
+    }
+
+    /// A handle for another frame of this renderer: it sends as that frame and has its own
+    /// listeners. Main learns of the frame (so `send_to_frame` reaches it). A renderer may have
+    /// at most [`MAX_FRAMES`](crate::MAX_FRAMES) frames.
+    pub fn frame(&self, frame_id: u32) -> Result<IpcRenderer, SendError> {
+        {
+            let mut announced = self.shared.announced.lock();
+            if !announced.contains(&frame_id) && announced.len() >= MAX_FRAMES {
+                return Err(SendError::TooManyFrames { limit: MAX_FRAMES });
+            }
+            announced.insert(frame_id);
+        }
+        self.shared.frames.write().entry(frame_id).or_default();
+        let r = IpcRenderer {
+            shared: self.shared.clone(),
+            lifetime: self.lifetime.clone(),
+            frame_id,
+        };
+        post(&self.shared, Kind::FrameOpen, &r.envelope(), "", &[])?;
+        Ok(r)
+    }
+
+    fn envelope(&self) -> Envelope {
+        Envelope {
+            frame_id: self.frame_id,
+            ..Envelope::default()
+        }
+    }
+
+    /// Send a one-way message to main (Electron's `ipcRenderer.send`). Blocks while the ring
+    /// is full (or fails per [`RendererOptions::send_timeout`]).
+    pub fn send(&self, channel: &str, args: &[Value]) -> Result<(), SendError> {
+        post(&self.shared, Kind::Send, &self.envelope(), channel, args)
+    }
+
+    /// Send and wait for a listener's return value (Electron's `sendSync`). Fails at once when
+    /// no listener exists on any level, and when the event is dropped without a value.
+    pub fn send_sync(&self, channel: &str, args: &[Value]) -> Result<Value, CallError> {
+        self.call(CallKind::SendSync, channel, args, None)
+    }
+
+    /// [`send_sync`](Self::send_sync) with a deadline.
+    pub fn send_sync_timeout(
+        &self,
+        channel: &str,
+        args: &[Value],
+        timeout: Duration,
+    ) -> Result<Value, CallError> {
+        let deadline = Some(Instant::now() + timeout);
+        self.call(CallKind::SendSync, channel, args, deadline)
+    }
+
+    /// Invoke main's handler for `channel` and block for the answer.
+    pub fn invoke_blocking(&self, channel: &str, args: &[Value]) -> Result<Value, CallError> {
+        self.call(CallKind::Invoke, channel, args, None)
+    }
+
+    /// [`invoke_blocking`](Self::invoke_blocking) with a deadline.
+    pub fn invoke_timeout(
+        &self,
+        channel: &str,
+        args: &[Value],
+        timeout: Duration,
+    ) -> Result<Value, CallError> {
+        let deadline = Some(Instant::now() + timeout);
+        self.call(CallKind::Invoke, channel, args, deadline)
+    }
+
+    fn call(
+        &self,
+        kind: CallKind,
+        channel: &str,
+        args: &[Value],
+        deadline: Option<Instant>,
+    ) -> Result<Value, CallError> {
+        request(&self.shared, self.frame_id, kind, channel, args, deadline)
+    }
+
+    /// Invoke main's handler for `channel` (Electron's `ipcRenderer.invoke`): a future that
+    /// works on any executor (the receive thread completes it).
+    pub fn invoke(&self, channel: &str, args: &[Value]) -> Invoke {
+        invoke::start(&self.shared, self.frame_id, channel, args)
+    }
+
+    fn listeners(&self) -> Arc<FrameListeners> {
+        self.shared
+            .frames
+            .write()
+            .entry(self.frame_id)
+            .or_default()
+            .clone()
+    }
+
+    /// Listen for messages from main on `channel` (`webContents.send`, `event.reply`).
+    /// Listeners run on the receive thread.
+    pub fn on(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.listeners().add(channel, Arc::new(f), false)
+    }
+
+    /// As [`on`](Self::on), fires at most once.
+    pub fn once(
+        &self,
+        channel: &str,
+        f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.listeners().add(channel, Arc::new(f), true)
+    }
+
+    /// Remove one listener. Returns whether it was registered.
+    pub fn remove_listener(&self, channel: &str, id: ListenerId) -> bool {
+        self.listeners().remove(channel, id)
+    }
+
+    /// Remove every listener of `channel`, or all.
+    pub fn remove_all_listeners(&self, channel: Option<&str>) {
+        self.listeners().remove_all(channel)
+    }
+
+    /// Channels with listeners on this frame, sorted.
+    pub fn event_names(&self) -> Vec<String> {
+        self.listeners().names()
+    }
+
+    /// Handle main's [`WebContents::invoke`] on `channel` (beyond Electron). One handler per
+    /// channel; it runs on the receive thread.
+    ///
+    /// [`WebContents::invoke`]: crate::WebContents::invoke
+    pub fn handle(
+        &self,
+        channel: &str,
+        f: impl Fn(&ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync + 'static,
+    ) -> Result<(), RegisterError> {
+        let mut h = self.shared.handlers.write();
+        if h.contains_key(channel) {
+            return Err(RegisterError::SecondHandler {
+                channel: channel.to_string(),
+            });
+        }
+        h.insert(channel.to_string(), Arc::new(f));
+        Ok(())
+    }
+
+    /// Remove the handler of `channel`.
+    pub fn remove_handler(&self, channel: &str) {
+        self.shared.handlers.write().remove(channel);
+    }
+}

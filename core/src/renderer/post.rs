@@ -1,0 +1,58 @@
+//! Writing one message into the renderer's ring to main: checked and sized first (nothing over
+//! the limits is encoded), then encoded straight into the ring's reservation when it fits one
+//! frame, or encoded once and sent in chunks when it does not.
+
+use super::connection::Shared;
+use crate::error::SendError;
+use crate::message::encode;
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
+use crate::value::Value;
+use std::time::Instant;
+
+/// Post one message (blocking while the ring is full, per the connection's options).
+pub(crate) fn post(
+    shared: &Shared,
+    kind: Kind,
+    env: &Envelope,
+    channel: &str,
+    args: &[Value],
+) -> Result<(), SendError> {
+    if shared.live.is_gone() {
+        return Err(SendError::Disconnected);
+    }
+    let planned = encode::plan(channel, args)?;
+    let deadline = shared.options.send_timeout.map(|t| Instant::now() + t);
+    let mode = shared.options.wait_mode;
+    let hint = planned.len();
+    let mut tx = shared.tx.lock();
+    if hint <= tx.max_frame_payload() {
+        let mut g = tx.reserve(hint, mode, deadline)
+            .map_err(|e| ring_error(e, hint))?;
+        let n = planned.write(env, channel, args, g.as_mut_slice())?;
+        g.commit(n, kind as u16, env.request_id);
+        return Ok(());
+    }
+    drop(tx);
+    let bytes = planned.to_vec(env, channel, args)?;
+    shared
+        .tx
+        .lock()
+        .send(kind as u16, env.request_id, &bytes, mode, deadline)
+        .map_err(|e| ring_error(e, bytes.len()))
+}
+
+/// The ring's refusal of a message of `size` bytes.
+fn ring_error(e: electrode_shm::SendError, size: usize) -> SendError {
+    match e {
+        electrode_shm::SendError::TimedOut => SendError::Full,
+        // Main broke its own ring: nothing more can be said to it.
+        electrode_shm::SendError::PeerGone | electrode_shm::SendError::Corrupt(_) => {
+            SendError::Disconnected
+        }
+        electrode_shm::SendError::TooLarge => SendError::TooLarge {
+            size,
+            limit: crate::MAX_MESSAGE_LEN,
+        },
+    }
+}

@@ -1,0 +1,139 @@
+//! The renderer's receive thread: messages from main, in order. Each is copied out of the
+//! ring, decoded (`message::decode`) and acted on: listeners run, main's invokes are answered
+//! by the renderer's handlers, async calls complete, and answers too large for their slot are
+//! left in the mailbox for their requester.
+
+use super::connection::Shared;
+use super::event::IpcRendererEvent;
+use super::post::post;
+use crate::error::{CallError, RemoteError};
+use crate::guard::guard;
+use crate::message::decode::{FromMain, Head};
+use crate::message::envelope::Envelope;
+use crate::message::kind::{Kind, FLAG_ERROR};
+use crate::message::reply::{self, Answer};
+use electrode_shm::{AlignedBuf, Futex, Message, Receiver, RecvError};
+use std::sync::Arc;
+
+/// Receive until main is gone (or the connection closes), then fail what still waits.
+pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
+    let mut buf = AlignedBuf::new();
+    loop {
+        let msg = match rx.recv(shared.options.wait_mode, None) {
+            Ok(m) => m,
+            Err(RecvError::PeerGone) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "renderer: receiving from main failed");
+                break;
+            }
+        };
+        let tag = msg.tag();
+        let bytes = match msg {
+            Message::Frame(frame) => {
+                buf.resize(frame.len());
+                frame.copy_to(buf.as_mut_slice());
+                frame.release();
+                buf.as_slice()
+            }
+            // Reassembled chunks are already in the receiver's own buffer.
+            Message::Assembled { bytes, .. } => bytes,
+        };
+        if let Err(why) = handle(&shared, tag, bytes) {
+            tracing::warn!(tag, "renderer: bad message from main: {why}");
+        }
+    }
+    shared.fail_all();
+}
+
+fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
+    let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
+    match head.from_main()? {
+        FromMain::Message {
+            frame_id,
+            channel,
+            args,
+        } => {
+            let frame = shared.frames.read().get(&frame_id).cloned();
+            let Some(frame) = frame else { return Ok(()) };
+            let Some((name, entries)) = frame.snapshot(channel) else {
+                return Ok(());
+            };
+            let Some(sender) = shared.handle_for(frame_id) else {
+                return Ok(());
+            };
+            let event = IpcRendererEvent {
+                frame_id,
+                channel: name,
+                sender,
+            };
+            frame.run_each(channel, &entries, |f| {
+                guard("renderer listener", channel, || f(&event, &args));
+            });
+        }
+        FromMain::LargeReply {
+            slot_index,
+            slot_gen,
+            answer,
+        } => {
+            shared
+                .large
+                .deliver(slot_index, slot_gen, answer.map_err(CallError::from));
+        }
+        FromMain::Reply { request_id, answer } => {
+            shared
+                .pending
+                .complete(request_id, answer.map_err(CallError::from));
+        }
+        FromMain::InvokeRenderer {
+            request_id,
+            channel,
+            args,
+        } => {
+            let handler = shared.handlers.read().get(channel).cloned();
+            let answer: Answer = match handler {
+                None => Err(RemoteError::new(format!(
+                    "No handler registered for '{channel}'"
+                ))),
+                Some(h) => guard("renderer handler", channel, || h(&args))
+                    .unwrap_or_else(|| Err(RemoteError::new("the handler panicked"))),
+            };
+            answer_main(shared, request_id, channel, &answer);
+        }
+    }
+    Ok(())
+}
+
+/// Answer main's invoke. An answer that cannot be sent (nested too deep, too large) is
+/// replaced by an error saying why, so main's caller never waits for ever.
+fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer) {
+    let env = |is_error: bool| Envelope {
+        flags: if is_error { FLAG_ERROR } else { 0 },
+        request_id,
+        ..Envelope::default()
+    };
+    let sent = post(
+        shared,
+        Kind::HandlerReply,
+        &env(answer.is_err()),
+        channel,
+        &reply::values(answer),
+    );
+    match sent {
+        Ok(()) | Err(crate::SendError::Disconnected) => {}
+        Err(e) => {
+            let why: Answer = Err(RemoteError::new(format!(
+                "the reply could not be sent: {e}"
+            )));
+            let fallback = post(
+                shared,
+                Kind::HandlerReply,
+                &env(true),
+                channel,
+                &reply::values(&why),
+            );
+            if let Err(e) = fallback {
+                tracing::warn!(channel, error = %e, "renderer: cannot answer main's invoke");
+            }
+        }
+    }
+}

@@ -186,8 +186,15 @@ mod imp {
     }
 
     /// Where an in-place slice is kept: nothing, outside loom.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     pub(crate) struct InPlace;
+
+    impl InPlace {
+        /// Nowhere yet.
+        pub(crate) const fn new() -> Self {
+            InPlace
+        }
+    }
 
     /// A heap region standing in for a mapping.
     struct HeapBlock {
@@ -319,8 +326,14 @@ mod imp {
     }
 
     /// As the real `InPlace`: the copy an in-place slice reads.
-    #[derive(Default)]
     pub(crate) struct InPlace(std::cell::OnceCell<Vec<u8>>);
+
+    impl InPlace {
+        /// Nothing read yet.
+        pub(crate) const fn new() -> Self {
+            InPlace(std::cell::OnceCell::new())
+        }
+    }
 }
 
 pub(crate) use imp::{Bytes, InPlace, Lease};

@@ -699,7 +699,7 @@ impl<P: Park> Consumer<P> {
             at: (self.head & (self.ring.capacity - 1)) as usize + FRAME_HEADER_LEN,
             header,
             consumer: self,
-            in_place: InPlace::default(),
+            in_place: InPlace::new(),
         }))
     }
 

@@ -28,8 +28,12 @@
 //!
 //! The responder writes only after checking that the slot is armed for exactly that
 //! generation and winning the claim, so a slot whose requester gave up, that has been reused
-//! for a newer request, or that is free is never written into. It wakes the requester only
-//! when `SLEEPING` was set. The loom model `loom_slots` checks the reply-versus-timeout race,
+//! for a newer request, or that is free is never written into: [`SlotTable::start_reply`]
+//! wins the claim and returns a [`ReplyGrant`], the proof of it and the only way to the
+//! payload; [`ReplyGrant::publish`] swaps in READY (a grant dropped unpublished publishes an
+//! empty reply marked [`RESPONDER_DROPPED`]). It wakes the requester only when `SLEEPING` was
+//! set. Both words are a [`SlotWord`], whose states say who may write the slot while each is
+//! set. The loom model `loom_slots` checks the reply-versus-timeout race,
 //! stale generations and the responder's death.
 
 use crate::bytes::{Bytes, InPlace, Lease};

@@ -68,7 +68,7 @@ impl<P: Park> TrustingRequester<P> {
             .wait_reply(ticket, mode, deadline)
             .map(|reply| TrustedReply {
                 reply,
-                in_place: InPlace::default(),
+                in_place: InPlace::new(),
             })
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Blocks a thread on a 32-bit word and wakes it: the futex contract.
 ///
-/// [`Futex`] is the real implementation (non-private futex, so it works across processes). Loom
+/// [`Futex`](crate::Futex) is the real implementation (non-private futex, so it works across processes). Loom
 /// models supply their own implementation built on loom's `Condvar`.
 pub trait Park: Send + Sync + Clone {
     /// Block while `*word == expected`, until woken or `deadline`. May return spuriously; the

@@ -1,6 +1,162 @@
 //! # electrode-shm: the shared-memory transport under Electrode
 //!
-//! (Tutorial docs are written in the crate README section below.)
+//! Main and each renderer share one [`Segment`]: a sealed `memfd` holding two single-producer
+//! single-consumer byte rings (renderer to main, main to renderer) and a table of response
+//! slots where replies to the renderer's requests land. Waits spin briefly, then park on futex
+//! words; a pidfd watcher turns the peer's death into [`WaitError::PeerGone`] instead of a
+//! hang. All of the workspace's `unsafe` lives in this crate.
+//!
+//! ## A segment and its two ends
+//!
+//! Main creates the segment and, for a real renderer, hands it to the child process
+//! ([`Segment::hand_to`], then [`Segment::from_env`] in the child). In one process, a second
+//! mapping of the same file stands in for the renderer:
+//!
+//! ```
+//! use electrode_shm::{Liveness, Segment, SegmentConfig};
+//!
+//! let seg = Segment::create(SegmentConfig::default())?;
+//! assert_eq!(seg.layout().config.slot_count, 256);
+//! let renderer = seg.reopen()?.into_renderer(Liveness::new());
+//! let main = seg.into_main(Liveness::new());
+//! assert_eq!(renderer.segment.layout(), main.segment.layout());
+//! # Ok::<(), electrode_shm::OpenError>(())
+//! ```
+//!
+//! ## A ring round trip
+//!
+//! A [`Producer`] reserves room for a frame, writes it in place and commits it; the
+//! [`Consumer`] peeks at it, copies it out (or reads it in place, if it trusts the producer:
+//! [`ReadGrant::as_slice`] is `unsafe`) and releases it. [`Producer::send`] and
+//! [`Receiver::recv`] do the same for whole messages of any size, chunking those larger than
+//! a frame.
+//!
+//! ```
+//! use electrode_shm::{Liveness, Segment, SegmentConfig, WaitMode};
+//!
+//! let seg = Segment::create(SegmentConfig::default())?;
+//! let mut renderer = seg.reopen()?.into_renderer(Liveness::new());
+//! let mut main = seg.into_main(Liveness::new());
+//!
+//! // Renderer to main, in place: reserve, write, commit (tag 7, meta 42).
+//! let mut grant = renderer.tx.try_reserve(5).expect("an empty ring has room");
+//! grant.as_mut_slice().copy_from_slice(b"hello");
+//! grant.commit(5, 7, 42);
+//!
+//! // Main copies it out: the renderer is untrusted, so main never reads in place.
+//! let frame = main.rx.consumer().try_peek()?.expect("a frame was committed");
+//! assert_eq!((frame.header().tag, frame.header().meta), (7, 42));
+//! let mut bytes = [0u8; 5];
+//! frame.copy_to(&mut bytes);
+//! frame.release();
+//! assert_eq!(&bytes, b"hello");
+//!
+//! // Main to renderer, a whole message of any size; the receiver reassembles chunks.
+//! let big = vec![9u8; 3 << 20]; // larger than the 1 MiB ring: sent in chunks
+//! let sender = std::thread::spawn(move || {
+//!     main.tx.send(1, 0, &big, WaitMode::default(), None).unwrap();
+//! });
+//! let msg = renderer.rx.recv(WaitMode::default(), None).unwrap();
+//! let mut out = electrode_shm::AlignedBuf::new();
+//! msg.copy_into(&mut out);
+//! assert!(out.len() == 3 << 20 && out.as_slice().iter().all(|b| *b == 9));
+//! sender.join().unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## A request and its reply in a slot
+//!
+//! The renderer (the requester) acquires a slot and names it, by its [`Ticket`], in the request
+//! it sends through the ring. Main (the responder) claims the slot with
+//! [`SlotTable::start_reply`], writes the reply into the [`ReplyGrant`] and publishes it; the
+//! renderer's [`SlotTable::wait_reply`] returns it. A late reply to a request that timed out or
+//! was cancelled is [`ReplyError::Stale`] and never touches the slot. A grant dropped without
+//! publishing publishes an empty reply marked [`Reply::responder_dropped`].
+//!
+//! ```
+//! use electrode_shm::{Liveness, ReplyError, Segment, SegmentConfig, WaitMode};
+//!
+//! let seg = Segment::create(SegmentConfig::default())?;
+//! let renderer = seg.reopen()?.into_renderer(Liveness::new());
+//! let main = seg.into_main(Liveness::new());
+//!
+//! // Renderer: take a slot (its ticket travels in the request).
+//! let ticket = renderer.slots.try_acquire().expect("a free slot");
+//!
+//! // Main: claim the slot, write the reply in place, publish it with an aux word.
+//! let mut grant = main.slots.start_reply(ticket.index, ticket.generation, 4)?;
+//! grant.as_mut_slice().copy_from_slice(b"pong");
+//! grant.publish(4, 1);
+//!
+//! // Renderer: main is trusted, so the reply can be read in place.
+//! let slots = renderer.slots_trusting_main();
+//! let reply = slots.wait_reply(ticket, WaitMode::default(), None)?;
+//! assert_eq!((reply.as_slice(), reply.aux()), (&b"pong"[..], 1));
+//! drop(reply); // frees the slot
+//!
+//! // The same request cannot be answered twice.
+//! assert_eq!(
+//!     main.slots.start_reply(ticket.index, ticket.generation, 4).err(),
+//!     Some(ReplyError::Stale)
+//! );
+//!
+//! // A responder that gives up without publishing still wakes the requester.
+//! let ticket = renderer.slots.try_acquire().expect("a free slot");
+//! drop(main.slots.start_reply(ticket.index, ticket.generation, 16)?);
+//! let reply = renderer.slots.wait_reply(ticket, WaitMode::default(), None)?;
+//! assert!(reply.responder_dropped() && reply.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Wait modes
+//!
+//! Every blocking call takes a [`WaitMode`] and an optional deadline. The default,
+//! [`WaitMode::SpinThenPark`], spins for a [`SpinBudget`] (catching a peer that answers at
+//! once without a syscall), then parks on a futex; [`WaitMode::ParkOnly`] parks at once. A
+//! parked waiter wakes when the peer publishes, at its deadline ([`WaitError::TimedOut`]), or
+//! when the peer is known to be gone ([`WaitError::PeerGone`], after [`Liveness::mark_gone`]
+//! and [`Waker::wake_all`], which the pidfd watcher of [`PeerProcess::watch`] does).
+//!
+//! ```
+//! use electrode_shm::{Liveness, RecvError, Segment, SegmentConfig, SpinBudget, WaitMode};
+//! use std::time::{Duration, Instant};
+//!
+//! let seg = Segment::create(SegmentConfig::default())?;
+//! let main_seen_by_renderer = Liveness::new();
+//! let mut renderer = seg.reopen()?.into_renderer(main_seen_by_renderer.clone());
+//! let _main = seg.into_main(Liveness::new());
+//!
+//! // Nothing was sent: a deadline ends the wait.
+//! let soon = Some(Instant::now() + Duration::from_millis(10));
+//! assert_eq!(renderer.rx.recv(WaitMode::ParkOnly, soon).err(), Some(RecvError::TimedOut));
+//!
+//! // A custom spin budget: 2 us of spinning, then 20 us of yielding, then park.
+//! let mode = WaitMode::SpinThenPark(SpinBudget {
+//!     spin: Duration::from_micros(2),
+//!     yield_for: Duration::from_micros(20),
+//! });
+//!
+//! // Main "dies": the watcher marks it gone and wakes every waiter.
+//! let waker = renderer.waker.clone();
+//! let watcher = std::thread::spawn(move || {
+//!     main_seen_by_renderer.mark_gone();
+//!     waker.wake_all();
+//! });
+//! assert_eq!(renderer.rx.recv(mode, None).err(), Some(RecvError::PeerGone));
+//! watcher.join().unwrap();
+//! # Ok::<(), electrode_shm::OpenError>(())
+//! ```
+//!
+//! ## In one process
+//!
+//! [`heap::ring_pair`] and [`SlotTable::new_heap`] build rings and slot tables on the heap,
+//! for threads of one process (and for the loom models in `tests/loom_*.rs`).
+//!
+//! ## Where to read on
+//!
+//! docs/PROTOCOL.md (the ring, wait and slot protocols), docs/MEMORY_LAYOUT.md (every shared
+//! structure, byte by byte) and docs/SAFETY.md (why each `unsafe` holds, and what a hostile
+//! peer can and cannot do).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -9,49 +165,78 @@ mod bytes;
 mod event;
 mod frame;
 mod liveness;
-#[cfg(not(loom))]
 mod prefetch;
 mod receiver;
 mod ring;
-#[cfg(not(loom))]
-mod segment;
 mod slots;
 mod sync;
-#[cfg(not(loom))]
-mod sys;
+mod trusted;
 mod wait;
 
-pub use aligned::AlignedBuf;
+// These talk to the kernel (memfd and mmap, futex syscalls, pidfds, fd inheritance, the real
+// clock), which loom cannot model: they do not exist under `--cfg loom`. Loom models build
+// rings and slot tables on the heap (`heap`) and bring their own `Park`; every protocol module
+// above is the same code in both builds.
 #[cfg(not(loom))]
-pub use event::wait_any;
+mod futex;
+#[cfg(not(loom))]
+mod handoff;
+#[cfg(not(loom))]
+mod peer;
+#[cfg(not(loom))]
+mod segment;
+#[cfg(not(loom))]
+mod spin;
+#[cfg(not(loom))]
+mod sys;
+
+pub use aligned::AlignedBuf;
 pub use event::Event;
 pub use frame::{frame_size, FrameHeader, FrameKind, FRAME_ALIGN, FRAME_HEADER_LEN};
 pub use liveness::Liveness;
-#[cfg(not(loom))]
-pub use liveness::{PeerProcess, Watch};
 pub use receiver::{Message, Receiver, DEFAULT_MAX_MESSAGE};
 pub use ring::{
     Consumer, Corrupt, Producer, ReadGrant, RecvError, RingHeader, SendError, TryReserveError,
     WriteGrant,
 };
+pub use slots::{Reply, ReplyError, ReplyGrant, SlotHeader, SlotTable, Ticket, RESPONDER_DROPPED};
+pub use trusted::{TrustedReply, TrustingRequester};
+pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
+
+#[cfg(not(loom))]
+pub use futex::{wait_any, Futex};
+#[cfg(not(loom))]
+pub use handoff::HANDOFF_ENV;
+#[cfg(not(loom))]
+pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]
 pub use segment::{
     Layout, MainEnd, OpenError, RendererEnd, Segment, SegmentConfig, SegmentHeader, Waker,
-    HANDOFF_ENV, LAYOUT_VERSION, MAGIC,
+    LAYOUT_VERSION, MAGIC,
 };
-pub use slots::{Reply, ReplyOutcome, SlotHeader, SlotTable, Ticket};
 #[cfg(not(loom))]
 pub use sys::hardening::{harden_process, is_dumpable};
-#[cfg(not(loom))]
-pub use wait::Futex;
-pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 
-/// Heap-backed rings and slot tables for loom models (`--cfg loom` only).
-#[cfg(loom)]
-pub mod loom_support {
-    use super::*;
+/// Rings on the heap instead of in a segment: for threads of one process, and loom models.
+pub mod heap {
+    use crate::{ring, Consumer, Liveness, Park, Producer};
 
-    /// A producer/consumer pair over a heap ring of `capacity` bytes (a power of two, at least 64; at least 128 for chunked messages).
+    /// A producer/consumer pair over a heap ring of `capacity` bytes (a power of two, at least
+    /// 64; at least 128 for chunked messages).
+    ///
+    /// ```
+    /// use electrode_shm::{heap, Futex, Liveness, WaitMode};
+    ///
+    /// let (mut tx, mut rx) = heap::ring_pair(4096, Futex, Liveness::new());
+    /// tx.send(3, 0, b"over the heap", WaitMode::default(), None)?;
+    /// let frame = rx.try_peek()?.expect("sent");
+    /// assert_eq!((frame.header().tag, frame.len()), (3, 13));
+    /// frame.release();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `capacity` is not a power of two of at least 64.
     pub fn ring_pair<P: Park>(
         capacity: u64,
         park: P,

@@ -18,7 +18,7 @@
 //! ring drains; larger messages are sent as chunks (see [`Producer::send`] and
 //! [`Receiver`](crate::Receiver)).
 
-use crate::bytes::Bytes;
+use crate::bytes::{Bytes, InPlace, Lease};
 use crate::event::Event;
 use crate::frame::{frame_size, FrameHeader, FrameKind, FRAME_HEADER_LEN};
 use crate::liveness::Liveness;
@@ -31,8 +31,12 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The control block of a ring, in shared memory. `#[repr(C)]`; each field on its own cache
-/// line so producer and consumer do not false-share.
+/// The control block of a ring, in shared memory. `#[repr(C)]`, 512 bytes (four 128-byte
+/// lines); each field on its own cache line so producer and consumer do not false-share.
+///
+/// It has no magic or version of its own: it lives inside a segment, whose
+/// [`SegmentHeader`](crate::SegmentHeader) carries the magic and the
+/// [`LAYOUT_VERSION`](crate::LAYOUT_VERSION) that covers this layout too.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct RingHeader {
@@ -45,6 +49,16 @@ pub struct RingHeader {
     /// The producer sleeps here when the ring is full; the consumer notifies after releasing.
     pub(crate) space: CachePadded<Event>,
 }
+
+// The layout in shared memory (loom's atomics are larger; their layout never reaches it).
+const _: () = assert!(
+    !crate::sync::SHARED_LAYOUT
+        || (std::mem::size_of::<RingHeader>() == 512
+            && std::mem::align_of::<RingHeader>() == 128
+            && std::mem::offset_of!(RingHeader, tail) == 128
+            && std::mem::offset_of!(RingHeader, data) == 256
+            && std::mem::offset_of!(RingHeader, space) == 384)
+);
 
 /// Where a ring lives: its header, its data bytes and what keeps them mapped.
 #[derive(Clone)]
@@ -64,7 +78,6 @@ impl RingRef {
     /// # Safety
     /// `header` must point to a `RingHeader` and `data` to `capacity` bytes, both kept mapped by
     /// `owner`. `capacity` must be a power of two, at least 64.
-    #[cfg_attr(loom, allow(dead_code))] // loom models build rings with `new_heap`
     pub(crate) unsafe fn new(
         header: NonNull<RingHeader>,
         data: Bytes,
@@ -86,17 +99,18 @@ impl RingRef {
         unsafe { self.header.as_ref() }
     }
 
-    /// A ring on the heap, for loom models (header and tracked bytes).
-    #[cfg(loom)]
+    /// A ring on the heap (loom models, in-process pairs). `capacity` must be a power of two,
+    /// at least 64.
     pub(crate) fn new_heap(capacity: u64) -> Self {
+        assert!(
+            capacity.is_power_of_two() && capacity >= 64,
+            "ring capacity"
+        );
         let header = Arc::new(RingHeader::default());
+        let (data, bytes_owner) = Bytes::heap(capacity as usize);
         let ptr = NonNull::from(&*header);
-        RingRef {
-            header: ptr,
-            data: Bytes::new_loom(capacity as usize),
-            capacity,
-            _owner: header,
-        }
+        // SAFETY: `header` and the heap bytes are kept alive by the owner, which holds both.
+        unsafe { RingRef::new(ptr, data, capacity, Arc::new((header, bytes_owner))) }
     }
 }
 
@@ -232,6 +246,8 @@ pub struct WriteGrant<'a, P: Park> {
     producer: &'a mut Producer<P>,
     /// Ring position where the frame header goes.
     start: u64,
+    /// The reserved payload bytes, ours until commit.
+    payload: Lease,
     /// Payload bytes reserved.
     len: usize,
 }
@@ -310,9 +326,15 @@ impl<P: Park> Producer<P> {
         if !self.fits(total).map_err(TryReserveError::Corrupt)? {
             return Err(TryReserveError::Full);
         }
+        let at = ((start & (self.ring.capacity - 1)) as usize) + FRAME_HEADER_LEN;
+        // SAFETY: the frame fits in free space (checked above), which only this producer may
+        // touch until it publishes `tail` past it; the grant borrows the producer mutably, so
+        // this is the only lease over it, and the ring (held by the producer) keeps it mapped.
+        let payload = unsafe { self.ring.data.lease(at, len) };
         Ok(WriteGrant {
             producer: self,
             start,
+            payload,
             len,
         })
     }
@@ -504,28 +526,18 @@ impl<P: Park> WriteGrant<'_, P> {
         self.len == 0
     }
 
-    fn payload_offset(&self) -> usize {
-        ((self.start & (self.producer.ring.capacity - 1)) as usize) + FRAME_HEADER_LEN
-    }
-
     /// Copy `src` into the payload at `offset`.
     ///
     /// # Panics
     /// If `offset + src.len()` exceeds the reservation.
     pub fn write(&mut self, offset: usize, src: &[u8]) {
         assert!(offset + src.len() <= self.len, "write past the reservation");
-        let at = self.payload_offset() + offset;
-        // SAFETY: the range lies inside this reservation, which only this producer may touch
-        // until it is committed.
-        unsafe { self.producer.ring.data.write(at, src) }
+        self.payload.write(offset, src);
     }
 
     /// The reserved payload, 16-byte aligned, to serialize into in place.
-    #[cfg(not(loom))]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        let at = self.payload_offset();
-        // SAFETY: the reservation is ours alone until commit; `&mut self` makes the slice unique.
-        unsafe { self.producer.ring.data.slice_mut(at, self.len) }
+        self.payload.as_mut_slice()
     }
 
     /// Publish the first `len` bytes of the reservation as one whole message.
@@ -538,6 +550,7 @@ impl<P: Park> WriteGrant<'_, P> {
 
     fn commit_kind(self, len: usize, kind: FrameKind, tag: u16, meta: u64) {
         assert!(len <= self.len, "commit longer than the reservation");
+        self.payload.finish(len);
         let p = self.producer;
         let cap = p.ring.capacity;
         if self.start != p.tail {
@@ -605,6 +618,8 @@ pub struct ReadGrant<'a, P: Park> {
     /// Data offset of the payload.
     at: usize,
     header: FrameHeader,
+    /// Where [`as_slice`](Self::as_slice) keeps its view.
+    in_place: InPlace,
 }
 
 impl<P: Park> Consumer<P> {
@@ -684,6 +699,7 @@ impl<P: Park> Consumer<P> {
             at: (self.head & (self.ring.capacity - 1)) as usize + FRAME_HEADER_LEN,
             header,
             consumer: self,
+            in_place: InPlace::new(),
         }))
     }
 
@@ -813,15 +829,25 @@ impl<P: Park> ReadGrant<'_, P> {
         unsafe { self.consumer.ring.data.read(self.at, dst) }
     }
 
-    /// The payload in place (16-byte aligned).
+    /// The payload in place (16-byte aligned), without copying it.
     ///
-    /// Only for a ring whose producer is trusted: a hostile producer could change the bytes
-    /// while the slice is alive. Main copies (see [`copy_to`](Self::copy_to)) instead.
-    #[cfg(not(loom))]
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: validated range in the published part; the producer does not write published
-        // bytes (trusted producer, per this method's contract).
-        unsafe { self.consumer.ring.data.slice(self.at, self.len()) }
+    /// Main copies (see [`copy_to`](Self::copy_to)) instead: its producers are untrusted.
+    ///
+    /// # Safety
+    /// The producer must be trusted not to write the frame's bytes while the slice lives. The
+    /// protocol forbids it (published bytes belong to the consumer until it releases them), but
+    /// only an honest producer keeps to it: a hostile or buggy process sharing the segment could
+    /// rewrite them under the slice, which is a data race (undefined behaviour). See
+    /// `docs/SAFETY.md`.
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        // SAFETY: the range was validated to lie in the published part of the ring; the caller
+        // guarantees that the producer does not write it while the slice lives.
+        unsafe {
+            self.consumer
+                .ring
+                .data
+                .slice(self.at, self.len(), &self.in_place)
+        }
     }
 
     /// Consume the frame: its bytes go back to the producer.

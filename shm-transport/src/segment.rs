@@ -22,21 +22,18 @@
 //! the header once, checks magic, version and sizes against the file, and recomputes the layout.
 
 use crate::bytes::Bytes;
-use crate::liveness::{Liveness, PeerProcess};
+use crate::futex::Futex;
+use crate::liveness::Liveness;
 use crate::receiver::{Receiver, DEFAULT_MAX_MESSAGE};
 use crate::ring::{Consumer, Producer, RingHeader, RingRef};
 use crate::slots::{SlotHeader, SlotTable};
 use crate::sync::{AtomicU32, Ordering};
-use crate::wait::Futex;
+use crate::trusted::TrustingRequester;
 use memmap2::{MmapOptions, MmapRaw};
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// `b"ELECTRD\x01"`: the first eight bytes of every segment.
@@ -72,10 +69,19 @@ pub struct SegmentHeader {
     pub renderer_pid: AtomicU32,
 }
 
-const _: () = assert!(std::mem::size_of::<SegmentHeader>() == 56);
-const _: () = assert!(std::mem::align_of::<SegmentHeader>() == 8);
-const _: () = assert!(std::mem::size_of::<RingHeader>() <= PAGE);
-const _: () = assert!(std::mem::size_of::<RingHeader>() == 512);
+// The layout in shared memory (docs/MEMORY_LAYOUT.md); the renderer reads it field by field.
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<SegmentHeader>() == 56);
+    assert!(align_of::<SegmentHeader>() == 8);
+    assert!(offset_of!(SegmentHeader, magic) == 0);
+    assert!(offset_of!(SegmentHeader, version) == 8);
+    assert!(offset_of!(SegmentHeader, total_size) == 16);
+    assert!(offset_of!(SegmentHeader, slot_count) == 40);
+    assert!(offset_of!(SegmentHeader, renderer_pid) == 52);
+    // Each ring header has a page to itself (its data starts one page after it).
+    assert!(size_of::<RingHeader>() <= PAGE);
+};
 
 /// Sizes of a segment. Ring capacities must be powers of two (at least 4 KiB); the slot size a
 /// multiple of 16.
@@ -180,7 +186,8 @@ pub enum OpenError {
     BadLayout(&'static str),
     /// The file's size is not sealed, so the peer could shrink it under us.
     NotSealed,
-    /// This process was not started with a segment (`ELECTRODE_SHM` is unset or malformed).
+    /// This process was not started with a segment (`ELECTRODE_SHM` is unset or malformed;
+    /// see [`Segment::from_env`]).
     NoHandoff(&'static str),
 }
 
@@ -436,87 +443,11 @@ impl Segment {
         }
     }
 
-    /// Arrange for `cmd`'s child to inherit this segment and a handle on this (main) process;
-    /// the child picks both up with [`Segment::from_env`].
-    ///
-    /// `main` must be a [`PeerProcess`] for the current process (`PeerProcess::open(std::process::id())`).
-    pub fn hand_to(&self, cmd: &mut Command, main: &PeerProcess) {
-        let seg_fd = self.file.as_raw_fd();
-        let main_fd = main.fd().as_raw_fd();
-        cmd.env(
-            HANDOFF_ENV,
-            format!("{seg_fd},{main_fd},{}", std::process::id()),
-        );
-        let fds = [seg_fd, main_fd];
-        // SAFETY: the closure runs in the forked child before exec and only calls fcntl, which
-        // is async-signal-safe; it allocates nothing and takes no locks.
-        unsafe {
-            cmd.pre_exec(move || {
-                // First mark every fd above stderr close-on-exec, so the child inherits no fd
-                // of main's by accident (e.g. another renderer's segment, a jobserver pipe);
-                // then clear the flag on exactly the two fds it is meant to have. Kernels
-                // before 5.11 lack CLOSE_RANGE_CLOEXEC: then only CLOEXEC discipline applies.
-                libc::syscall(
-                    libc::SYS_close_range,
-                    3u32,
-                    u32::MAX,
-                    libc::CLOSE_RANGE_CLOEXEC,
-                );
-                for fd in fds {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
-    }
-
-    /// In the child: take the segment and the handle on main that [`Segment::hand_to`] passed.
-    /// May be called once per process.
-    pub fn from_env() -> Result<(Segment, PeerProcess), OpenError> {
-        static TAKEN: AtomicBool = AtomicBool::new(false);
-        let v =
-            std::env::var(HANDOFF_ENV).map_err(|_| OpenError::NoHandoff("ELECTRODE_SHM unset"))?;
-        let mut it = v.split(',').map(|p| p.parse::<i32>());
-        let (Some(Ok(seg_fd)), Some(Ok(main_fd)), Some(Ok(main_pid)), None) =
-            (it.next(), it.next(), it.next(), it.next())
-        else {
-            return Err(OpenError::NoHandoff("ELECTRODE_SHM malformed"));
-        };
-        if seg_fd < 0 || main_fd < 0 || seg_fd == main_fd || main_pid <= 0 {
-            return Err(OpenError::NoHandoff("ELECTRODE_SHM malformed"));
-        }
-        if TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Err(OpenError::NoHandoff("already taken by this process"));
-        }
-        for fd in [seg_fd, main_fd] {
-            check_open(fd)?;
-            crate::sys::memfd::set_cloexec(fd, true)?;
-        }
-        // SAFETY: both fds were inherited for exactly this purpose, are open (checked), and the
-        // TAKEN flag makes this the only place in the process that takes ownership of them.
-        let (seg, main) = unsafe { (OwnedFd::from_raw_fd(seg_fd), OwnedFd::from_raw_fd(main_fd)) };
-        let segment = Segment::open(File::from(seg))?;
-        Ok((segment, PeerProcess::from_fd(main, main_pid as u32)))
-    }
-
     /// A second mapping of the same segment, as a renderer in this process would open it
     /// (in-process renderers and tests).
     pub fn reopen(&self) -> Result<Segment, OpenError> {
         Segment::open(self.file.try_clone()?)
     }
-}
-
-/// Environment variable naming the inherited fds: `"<segment fd>,<main pidfd>,<main pid>"`.
-pub const HANDOFF_ENV: &str = "ELECTRODE_SHM";
-
-fn check_open(fd: RawFd) -> Result<(), OpenError> {
-    // SAFETY: F_GETFD on any integer is harmless; it only reports whether the fd is open.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return Err(OpenError::NoHandoff("inherited fd is not open"));
-    }
-    Ok(())
 }
 
 /// Wakes every waiter of one segment (after the peer died, or on shutdown).
@@ -587,4 +518,21 @@ pub struct RendererEnd {
     pub waker: Waker,
     /// The segment itself.
     pub segment: Segment,
+}
+
+impl RendererEnd {
+    /// The response slots as a [`TrustingRequester`]: the renderer trusts main, the responder
+    /// of its slots, so its replies can be read in place ([`TrustedReply::as_slice`]).
+    ///
+    /// Sound because main is the trusted side by design: it spawned this renderer and handed
+    /// it the segment, and it writes a slot's payload only between winning the claim and
+    /// publishing READY (docs/SAFETY.md). Main's side has no such handle: it never reads a
+    /// renderer's bytes in place.
+    ///
+    /// [`TrustedReply::as_slice`]: crate::TrustedReply::as_slice
+    pub fn slots_trusting_main(&self) -> TrustingRequester<Futex> {
+        // SAFETY: this segment's responder is main (the other end of `into_renderer`), trusted
+        // by the renderer; see above.
+        unsafe { TrustingRequester::new(self.slots.clone()) }
+    }
 }

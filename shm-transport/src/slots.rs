@@ -28,11 +28,15 @@
 //!
 //! The responder writes only after checking that the slot is armed for exactly that
 //! generation and winning the claim, so a slot whose requester gave up, that has been reused
-//! for a newer request, or that is free is never written into. It wakes the requester only
-//! when `SLEEPING` was set. The loom model `loom_slots` checks the reply-versus-timeout race,
+//! for a newer request, or that is free is never written into: [`SlotTable::start_reply`]
+//! wins the claim and returns a [`ReplyGrant`], the proof of it and the only way to the
+//! payload; [`ReplyGrant::publish`] swaps in READY (a grant dropped unpublished publishes an
+//! empty reply marked [`RESPONDER_DROPPED`]). It wakes the requester only when `SLEEPING` was
+//! set. Both words are a [`SlotWord`], whose states say who may write the slot while each is
+//! set. The loom model `loom_slots` checks the reply-versus-timeout race,
 //! stale generations and the responder's death.
 
-use crate::bytes::Bytes;
+use crate::bytes::{Bytes, InPlace, Lease};
 use crate::liveness::Liveness;
 use crate::sync::{AtomicU32, Condvar, Mutex, Ordering};
 use crate::wait::{spin_phase, Park, WaitError, WaitMode};
@@ -44,58 +48,156 @@ use std::time::Instant;
 
 /// Header of one response slot in shared memory: `#[repr(C)]`, 128 bytes, the claim word on
 /// its first cache line and the ready word (with the reply's length and aux) on its second.
+///
+/// It has no magic or version of its own: it lives inside a segment, whose
+/// [`SegmentHeader`](crate::SegmentHeader) carries the magic and the
+/// [`LAYOUT_VERSION`](crate::LAYOUT_VERSION) that covers this layout too.
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub struct SlotHeader {
-    /// Claim word: the last decided generation and how (see the module docs).
+    /// Claim word ([`SlotWord`]): the last decided generation and how (see the module docs).
     claim: AtomicU32,
     _claim_line: [u32; 15],
-    /// Ready word, `generation << 8 | state`, plus `SLEEPING` while the requester is parked.
+    /// Ready word ([`SlotWord`]), plus [`SlotWord::SLEEPING`] while the requester is parked.
     ready: AtomicU32,
     /// Reply length in bytes (written by the responder before READY).
     len: AtomicU32,
-    /// A word for the layer above (e.g. "is an error", "came by the ring").
+    /// A word for the layer above (e.g. "is an error", "came by the ring"); the top bit is the
+    /// transport's ([`RESPONDER_DROPPED`]).
     aux: AtomicU32,
     _ready_line: [u32; 13],
 }
 
-// Loom's atomics are larger than the real ones; the layout only matters in shared memory.
-#[cfg(not(loom))]
-const _: () = {
-    assert!(std::mem::size_of::<SlotHeader>() == 128);
-    assert!(std::mem::offset_of!(SlotHeader, ready) == 64);
-};
+// The layout in shared memory (loom's atomics are larger; their layout never reaches it).
+const _: () = assert!(
+    !crate::sync::SHARED_LAYOUT
+        || (std::mem::size_of::<SlotHeader>() == 128
+            && std::mem::align_of::<SlotHeader>() == 64
+            && std::mem::offset_of!(SlotHeader, claim) == 0
+            && std::mem::offset_of!(SlotHeader, ready) == 64
+            && std::mem::offset_of!(SlotHeader, len) == 68
+            && std::mem::offset_of!(SlotHeader, aux) == 72)
+);
 
-// Ready states.
-const WAITING: u32 = 1;
-const READY: u32 = 3;
-// Claim states (`GONE` is a ready state too).
-const WRITING: u32 = 2;
-const ABANDONED: u32 = 4;
-const GONE: u32 = 5;
-/// Set on a WAITING ready word while the requester is parked.
-const SLEEPING: u32 = 0x80;
-const STATE_MASK: u32 = 0x7f;
-const GEN_MASK: u32 = 0x00ff_ffff;
+impl SlotHeader {
+    #[inline]
+    fn load_ready(&self, order: Ordering) -> SlotWord {
+        SlotWord(self.ready.load(order))
+    }
 
-#[inline]
-fn pack(generation: u32, state: u32) -> u32 {
-    (generation & GEN_MASK) << 8 | state
+    #[inline]
+    fn load_claim(&self, order: Ordering) -> SlotWord {
+        SlotWord(self.claim.load(order))
+    }
+
+    #[inline]
+    fn cas_ready(&self, cur: SlotWord, new: SlotWord) -> Result<SlotWord, SlotWord> {
+        self.ready
+            .compare_exchange(cur.0, new.0, Ordering::AcqRel, Ordering::Acquire)
+            .map(SlotWord)
+            .map_err(SlotWord)
+    }
 }
-#[inline]
-fn gen_of(word: u32) -> u32 {
-    word >> 8
+
+/// A slot word, claim or ready: `generation << 8 | state`, and on a ready word the
+/// [`SLEEPING`](Self::SLEEPING) bit. Generations are 24 bits and wrap.
+///
+/// The state says who may write the slot (its payload, `len` and `aux`) while it is set:
+///
+/// | state | word | set by | who may write the slot |
+/// | --- | --- | --- | --- |
+/// | `0` | claim | nobody (fresh) | nobody: generation 0 is never requested |
+/// | [`WAITING`](Self::WAITING) | ready | requester (arming) | nobody yet: the responder first wins the claim |
+/// | [`WRITING`](Self::WRITING) | claim | responder (claim CAS) | the responder alone, until it sets READY |
+/// | [`READY`](Self::READY) | ready | responder (publish) | nobody: the bytes are the requester's until it frees the slot |
+/// | [`ABANDONED`](Self::ABANDONED) | claim | requester (give-up CAS) | nobody, for this generation |
+/// | [`GONE`](Self::GONE) | claim and ready | requester's watcher | nobody, for this generation |
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SlotWord(u32);
+
+impl SlotWord {
+    /// Ready: request `g` is armed and waits for its reply.
+    const WAITING: u32 = 1;
+    /// Claim: the responder won request `g` and is writing its reply.
+    const WRITING: u32 = 2;
+    /// Ready: the reply to `g` is published.
+    const READY: u32 = 3;
+    /// Claim: the requester gave `g` up (deadline, peer gone, cancel).
+    const ABANDONED: u32 = 4;
+    /// Claim and ready: the requester's watcher failed `g` because the responder died.
+    const GONE: u32 = 5;
+    /// Ready, with WAITING: the requester is parked (or about to be) on the ready word, so the
+    /// responder must wake it after publishing.
+    const SLEEPING: u32 = 0x80;
+    const STATE_MASK: u32 = 0x7f;
+    const GEN_MASK: u32 = 0x00ff_ffff;
+
+    #[inline]
+    const fn new(generation: u32, state: u32) -> Self {
+        SlotWord((generation & Self::GEN_MASK) << 8 | state)
+    }
+
+    #[inline]
+    fn generation(self) -> u32 {
+        self.0 >> 8
+    }
+
+    #[inline]
+    fn state(self) -> u32 {
+        self.0 & Self::STATE_MASK
+    }
+
+    #[inline]
+    fn is_sleeping(self) -> bool {
+        self.0 & Self::SLEEPING != 0
+    }
+
+    #[inline]
+    fn with_sleeping(self) -> Self {
+        SlotWord(self.0 | Self::SLEEPING)
+    }
+
+    #[inline]
+    fn without_sleeping(self) -> Self {
+        SlotWord(self.0 & !Self::SLEEPING)
+    }
+
+    /// Whether this claim word leaves request `generation` undecided (it names `g - 1`).
+    #[inline]
+    fn leaves_undecided(self, generation: u32) -> bool {
+        self.generation() == generation.wrapping_sub(1) & Self::GEN_MASK
+    }
+
+    /// The generation after `generation` (24 bits, wrapping).
+    #[inline]
+    fn next_generation(generation: u32) -> u32 {
+        generation.wrapping_add(1) & Self::GEN_MASK
+    }
 }
-#[inline]
-fn state_of(word: u32) -> u32 {
-    word & STATE_MASK
+
+impl fmt::Debug for SlotWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state() {
+            0 => "none",
+            Self::WAITING => "WAITING",
+            Self::WRITING => "WRITING",
+            Self::READY => "READY",
+            Self::ABANDONED => "ABANDONED",
+            Self::GONE => "GONE",
+            _ => "invalid",
+        };
+        write!(f, "{state}({})", self.generation())?;
+        if self.is_sleeping() {
+            f.write_str("+SLEEPING")?;
+        }
+        Ok(())
+    }
 }
-/// The generation before `generation` (the one the claim word names while `generation` is
-/// undecided).
-#[inline]
-fn prev(generation: u32) -> u32 {
-    generation.wrapping_sub(1) & GEN_MASK
-}
+
+/// The `aux` bit the transport reserves: set on the empty reply that a [`ReplyGrant`] dropped
+/// without [`publish`](ReplyGrant::publish) leaves (see [`Reply::responder_dropped`]). A
+/// responder may not set it itself.
+pub const RESPONDER_DROPPED: u32 = 1 << 31;
 
 /// Identifies one request's slot: the index and the generation it was acquired with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,17 +208,26 @@ pub struct Ticket {
     pub generation: u32,
 }
 
-/// What [`SlotTable::reply`] did.
+/// Why [`SlotTable::start_reply`] gave no grant. Nothing was written in either case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyOutcome {
-    /// The reply is in the slot and the requester was woken if it slept.
-    Written,
-    /// The slot no longer waits for this request (timed out, reused, or never existed); the
-    /// reply was dropped without touching the slot's payload.
+pub enum ReplyError {
+    /// The slot no longer waits for this request (timed out, cancelled, reused, failed, or
+    /// never existed); the reply is dropped without touching the slot.
     Stale,
-    /// The reply is larger than a slot; nothing was written (send it another way).
+    /// The reply is larger than a slot ([`SlotTable::slot_size`]): send it another way.
     TooLarge,
 }
+
+impl fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplyError::Stale => f.write_str("the slot no longer waits for this reply"),
+            ReplyError::TooLarge => f.write_str("reply larger than a response slot"),
+        }
+    }
+}
+
+impl std::error::Error for ReplyError {}
 
 /// The slot table of one segment, seen from either side.
 pub struct SlotTable<P: Park> {
@@ -157,11 +268,34 @@ struct FreeList {
 }
 
 /// A reply read from a slot; the slot is freed when this is dropped.
+///
+/// Its bytes are copied out with [`copy_to`](Self::copy_to). Reading them in place is offered
+/// only by [`TrustedReply`](crate::TrustedReply), from a requester that trusts its responder.
 pub struct Reply<'a, P: Park> {
     table: &'a SlotTable<P>,
     ticket: Ticket,
     len: usize,
     aux: u32,
+}
+
+/// The responder's claim on one request's slot: write the reply into
+/// [`as_mut_slice`](Self::as_mut_slice), then [`publish`](Self::publish) it.
+///
+/// Only [`SlotTable::start_reply`] makes one, after winning the slot's claim: holding it is the
+/// proof that the slot's payload is this responder's to write, and nobody else's.
+///
+/// **Dropped without publishing** (an early return, a panic while encoding), it publishes an
+/// empty reply whose aux is [`RESPONDER_DROPPED`]: the requester is woken and sees
+/// [`Reply::responder_dropped`], instead of waiting until its deadline (or for ever). Only a
+/// responder whose *process* dies while holding a grant publishes nothing; the requester's
+/// watcher then fails the request ([`SlotTable::fail_all_pending`]).
+pub struct ReplyGrant<'a, P: Park> {
+    table: &'a SlotTable<P>,
+    index: u32,
+    generation: u32,
+    /// The slot's payload, ours until READY; `None` once published.
+    payload: Option<Lease>,
+    len: usize,
 }
 
 impl<P: Park> SlotTable<P> {
@@ -198,22 +332,28 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
-    /// A table on the heap, for loom models.
-    #[cfg(loom)]
+    /// A table of `count` slots of `slot_size` bytes on the heap, for requester and responder
+    /// threads in one process (and loom models).
+    ///
+    /// # Panics
+    /// If `count` is zero.
     pub fn new_heap(count: u32, slot_size: u32, park: P, live: Liveness) -> Self {
+        assert!(count > 0, "a slot table needs a slot");
         let headers: Arc<[SlotHeader]> = (0..count).map(|_| SlotHeader::default()).collect();
-        let ptr = NonNull::from(&headers[0]);
-        // SAFETY: `headers` holds `count` headers and is kept alive by the owner Arc.
+        let ptr = NonNull::new(headers.as_ptr().cast_mut()).expect("an Arc is never null");
+        let (payload, bytes_owner) = Bytes::heap(count as usize * slot_size as usize);
+        // SAFETY: `headers` holds `count` headers (accessed through atomics only) and the heap
+        // bytes cover `count * slot_size`; the owner keeps both alive.
         unsafe {
             Self::new(
                 ptr,
-                Bytes::new_loom((count * slot_size) as usize),
+                payload,
                 count,
                 slot_size,
                 slot_size as usize,
                 park,
                 live,
-                Arc::new(headers),
+                Arc::new((headers, bytes_owner)),
             )
         }
     }
@@ -256,19 +396,9 @@ impl<P: Park> SlotTable<P> {
                 return Err(WaitError::PeerGone);
             }
             free.waiters += 1;
-            free = match deadline {
-                None => self.freed.wait(free).unwrap(),
-                #[cfg(not(loom))]
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        free.waiters -= 1;
-                        return Err(WaitError::TimedOut);
-                    }
-                    self.freed.wait_timeout(free, d - now).unwrap().0
-                }
-                #[cfg(loom)]
-                Some(_) => {
+            free = match crate::sync::wait_timeout(&self.freed, free, deadline) {
+                Ok(free) => free,
+                Err(mut free) => {
                     free.waiters -= 1;
                     return Err(WaitError::TimedOut);
                 }
@@ -280,14 +410,15 @@ impl<P: Park> SlotTable<P> {
     /// Arm slot `index` for its next request (under the free-list lock, so the watcher sees
     /// the slot busy only once it is armed).
     fn arm(&self, free: &mut FreeList, index: u32) -> Ticket {
-        let generation = (free.generation[index as usize] + 1) & GEN_MASK;
+        let generation = SlotWord::next_generation(free.generation[index as usize]);
         free.generation[index as usize] = generation;
         free.busy[index as usize] = true;
         // SYNC POINT: the request frame that names the slot is published later by the ring's
         // Release, which the responder acquires before it checks this word.
-        self.header(index)
-            .ready
-            .store(pack(generation, WAITING), Ordering::Relaxed);
+        self.header(index).ready.store(
+            SlotWord::new(generation, SlotWord::WAITING).0,
+            Ordering::Relaxed,
+        );
         Ticket { index, generation }
     }
 
@@ -304,20 +435,20 @@ impl<P: Park> SlotTable<P> {
     /// Decide request `generation` of slot `h` as given up (`ABANDONED`, or `GONE` by the
     /// watcher) unless the responder claimed it first. Returns the claim word that decided it
     /// (ours on success).
-    fn decide(h: &SlotHeader, generation: u32, state: u32) -> Result<u32, u32> {
-        let ours = pack(generation, state);
-        let mut cur = h.claim.load(Ordering::Acquire);
+    fn decide(h: &SlotHeader, generation: u32, state: u32) -> Result<SlotWord, SlotWord> {
+        let ours = SlotWord::new(generation, state);
+        let mut cur = h.load_claim(Ordering::Acquire);
         // Only a hostile process changes the word under us without deciding: bound the retries.
         for _ in 0..64 {
-            if gen_of(cur) != prev(generation) {
+            if !cur.leaves_undecided(generation) {
                 return Err(cur);
             }
             match h
                 .claim
-                .compare_exchange(cur, ours, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(cur.0, ours.0, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => return Ok(ours),
-                Err(now) => cur = now,
+                Err(now) => cur = SlotWord(now),
             }
         }
         Err(cur)
@@ -326,13 +457,14 @@ impl<P: Park> SlotTable<P> {
     /// Give a slot back without waiting for its reply (e.g. the request could not be sent).
     pub fn cancel(&self, ticket: Ticket) {
         let h = self.header(ticket.index);
-        if Self::decide(h, ticket.generation, ABANDONED) == Err(pack(ticket.generation, WRITING)) {
+        let writing = SlotWord::new(ticket.generation, SlotWord::WRITING);
+        if Self::decide(h, ticket.generation, SlotWord::ABANDONED) == Err(writing) {
             // A responder claimed it first: the slot is free again once its reply is in (or
             // once the responder's process is known to be gone).
-            while state_of(h.ready.load(Ordering::Acquire)) == WAITING && !self.live.is_gone() {
-                crate::sync::spin_hint();
-                #[cfg(not(loom))]
-                std::thread::yield_now();
+            while h.load_ready(Ordering::Acquire).state() == SlotWord::WAITING
+                && !self.live.is_gone()
+            {
+                crate::sync::backoff();
             }
         }
         self.release_index(ticket.index);
@@ -349,21 +481,22 @@ impl<P: Park> SlotTable<P> {
         deadline: Option<Instant>,
     ) -> Result<Reply<'_, P>, WaitError> {
         let h = self.header(ticket.index);
-        let generation = ticket.generation & GEN_MASK;
-        let ready = || (h.ready.load(Ordering::Acquire) == pack(generation, READY)).then_some(());
+        let generation = ticket.generation & SlotWord::GEN_MASK;
+        let published = SlotWord::new(generation, SlotWord::READY);
+        let ready = || (h.load_ready(Ordering::Acquire) == published).then_some(());
         if spin_phase(mode, ready).is_some() {
             return Ok(self.take(ticket));
         }
         loop {
-            let cur = h.ready.load(Ordering::Acquire);
-            if gen_of(cur) != generation {
+            let cur = h.load_ready(Ordering::Acquire);
+            if cur.generation() != generation {
                 // Only this requester changes the generation: a responder never does.
                 self.release_index(ticket.index);
                 return Err(WaitError::PeerGone);
             }
-            match state_of(cur) {
-                READY => return Ok(self.take(ticket)),
-                WAITING => {
+            match cur.state() {
+                SlotWord::READY => return Ok(self.take(ticket)),
+                SlotWord::WAITING => {
                     let give_up = if self.live.is_gone() {
                         Some(WaitError::PeerGone)
                     } else if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -372,18 +505,16 @@ impl<P: Park> SlotTable<P> {
                         None
                     };
                     if let Some(err) = give_up {
-                        match Self::decide(h, generation, ABANDONED) {
+                        match Self::decide(h, generation, SlotWord::ABANDONED) {
                             Ok(_) => {
                                 self.release_index(ticket.index);
                                 return Err(err);
                             }
                             // The responder won the claim: its reply is being written, and
                             // comes without waiting on us (unless its process died meanwhile).
-                            Err(now) if now == pack(generation, WRITING) => {
+                            Err(now) if now == SlotWord::new(generation, SlotWord::WRITING) => {
                                 if !self.live.is_gone() {
-                                    crate::sync::spin_hint();
-                                    #[cfg(not(loom))]
-                                    std::thread::yield_now();
+                                    crate::sync::backoff();
                                     continue;
                                 }
                             }
@@ -393,15 +524,11 @@ impl<P: Park> SlotTable<P> {
                         self.release_index(ticket.index);
                         return Err(WaitError::PeerGone);
                     }
-                    let sleeping = cur | SLEEPING;
-                    if cur & SLEEPING == 0
-                        && h.ready
-                            .compare_exchange(cur, sleeping, Ordering::AcqRel, Ordering::Acquire)
-                            .is_err()
-                    {
+                    let sleeping = cur.with_sleeping();
+                    if !cur.is_sleeping() && h.cas_ready(cur, sleeping).is_err() {
                         continue;
                     }
-                    self.park.wait(&h.ready, sleeping, deadline);
+                    self.park.wait(&h.ready, sleeping.0, deadline);
                 }
                 _ => {
                     // GONE (the watcher), or a state nobody writes.
@@ -438,9 +565,11 @@ impl<P: Park> SlotTable<P> {
             }
             let generation = free.generation[i as usize];
             let h = self.header(i);
-            match Self::decide(h, generation, GONE) {
+            match Self::decide(h, generation, SlotWord::GONE) {
                 Ok(_) => self.fail_ready(h, generation),
-                Err(now) if now == pack(generation, WRITING) => self.fail_ready(h, generation),
+                Err(now) if now == SlotWord::new(generation, SlotWord::WRITING) => {
+                    self.fail_ready(h, generation)
+                }
                 Err(_) => {}
             }
         }
@@ -449,14 +578,9 @@ impl<P: Park> SlotTable<P> {
     /// Turn a WAITING ready word of `generation` into GONE and wake its waiter. A reply that
     /// is already READY, and a slot already armed for a newer request, are left alone.
     fn fail_ready(&self, h: &SlotHeader, generation: u32) {
-        let mut cur = h.ready.load(Ordering::Acquire);
-        while gen_of(cur) == generation && state_of(cur) == WAITING {
-            match h.ready.compare_exchange(
-                cur,
-                pack(generation, GONE),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+        let mut cur = h.load_ready(Ordering::Acquire);
+        while cur.generation() == generation && cur.state() == SlotWord::WAITING {
+            match h.cas_ready(cur, SlotWord::new(generation, SlotWord::GONE)) {
                 Ok(_) => {
                     self.park.wake(&h.ready, u32::MAX);
                     return;
@@ -474,12 +598,9 @@ impl<P: Park> SlotTable<P> {
     /// only; any index is harmless.
     pub fn prepare_reply(&self, index: u32, len: usize) {
         if index < self.count {
-            #[cfg(not(loom))]
-            {
-                let h = self.header(index);
-                crate::prefetch::for_write(std::ptr::from_ref(&h.claim).cast());
-                crate::prefetch::for_read(std::ptr::from_ref(&h.ready).cast());
-            }
+            let h = self.header(index);
+            crate::prefetch::for_write(std::ptr::from_ref(&h.claim).cast());
+            crate::prefetch::for_read(std::ptr::from_ref(&h.ready).cast());
             self.payload.prefetch_write(
                 index as usize * self.stride,
                 len.min(self.slot_size as usize),
@@ -487,28 +608,20 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
-    /// Claim slot `index` for `generation` as [`reply`](Self::reply) does, and stop there: a
-    /// responder that dies while writing its reply (loom models only).
-    #[cfg(loom)]
-    #[doc(hidden)]
-    pub fn claim_only(&self, index: u32, generation: u32) -> bool {
-        self.claim(self.header(index), generation)
-    }
-
     /// The responder's claim on request `generation` of slot `h`: the slot must be armed for
     /// exactly that generation and the request still undecided.
     #[inline]
     fn claim(&self, h: &SlotHeader, generation: u32) -> bool {
-        let generation = generation & GEN_MASK;
-        let armed = h.ready.load(Ordering::Relaxed) & !SLEEPING == pack(generation, WAITING);
+        let armed = h.load_ready(Ordering::Relaxed).without_sleeping()
+            == SlotWord::new(generation, SlotWord::WAITING);
         // (The claim word is ours alone in the common case: this load is a cache hit.)
         armed && {
-            let cur = h.claim.load(Ordering::Relaxed);
-            gen_of(cur) == prev(generation)
+            let cur = h.load_claim(Ordering::Relaxed);
+            cur.leaves_undecided(generation)
                 && h.claim
                     .compare_exchange(
-                        cur,
-                        pack(generation, WRITING),
+                        cur.0,
+                        SlotWord::new(generation, SlotWord::WRITING).0,
                         Ordering::Acquire,
                         Ordering::Relaxed,
                     )
@@ -516,68 +629,142 @@ impl<P: Park> SlotTable<P> {
         }
     }
 
-    /// Write a reply of `len` bytes for `(index, generation)`: `fill` gets the slot's payload
-    /// (exactly `len` bytes) and returns the aux word.
+    /// Claim the slot of request `(index, generation)` for a reply of up to `len` bytes: the
+    /// grant's [`as_mut_slice`](ReplyGrant::as_mut_slice) is the slot's payload (`len`
+    /// bytes), and [`publish`](ReplyGrant::publish) hands it to the requester.
     ///
     /// Safe against anything the requester does to its slots: the index is checked against the
-    /// table's private count, and the reply is written only into a slot armed for exactly
-    /// that generation, after winning the claim (`(g - 1) -> WRITING(g)`) for it.
-    pub fn reply(
+    /// table's private count, and a grant is given only for a slot armed for exactly that
+    /// generation, after winning the claim (`(g - 1) -> WRITING(g)`) for it. Otherwise
+    /// [`ReplyError::Stale`], and nothing is touched; a reply longer than a slot is
+    /// [`ReplyError::TooLarge`] (checked first, so the request stays undecided and can still
+    /// be answered another way).
+    pub fn start_reply(
         &self,
         index: u32,
         generation: u32,
         len: usize,
-        fill: impl FnOnce(&mut [u8]) -> u32,
-    ) -> ReplyOutcome {
+    ) -> Result<ReplyGrant<'_, P>, ReplyError> {
         if index >= self.count {
-            return ReplyOutcome::Stale;
+            return Err(ReplyError::Stale);
         }
         if len > self.slot_size as usize {
-            return ReplyOutcome::TooLarge;
+            return Err(ReplyError::TooLarge);
         }
+        let generation = generation & SlotWord::GEN_MASK;
         let h = self.header(index);
         // Exactly request `generation`, armed and undecided, or nothing: a requester that gave
         // up, reused the slot, or scribbled on its words gets no reply (and cannot make us
         // retry).
         if !self.claim(h, generation) {
-            return ReplyOutcome::Stale;
+            return Err(ReplyError::Stale);
         }
-        let mut buf = vec![0u8; 0];
-        let aux;
-        #[cfg(not(loom))]
-        {
-            let _ = &mut buf;
-            // SAFETY: winning the CAS gives the responder this slot's payload until READY.
-            let dst = unsafe { self.payload.slice_mut(index as usize * self.stride, len) };
-            aux = fill(dst);
-        }
-        #[cfg(loom)]
-        {
-            buf.resize(len, 0);
-            aux = fill(&mut buf);
-            // SAFETY: winning the CAS gives the responder this slot's payload until READY.
-            unsafe { self.payload.write(index as usize * self.stride, &buf) };
-        }
-        h.len.store(len as u32, Ordering::Relaxed);
-        h.aux.store(aux, Ordering::Relaxed);
-        // SYNC POINT: publishes the reply bytes, len and aux to the requester.
-        let was = h.ready.swap(pack(generation, READY), Ordering::Release);
-        if was & SLEEPING != 0 {
-            self.park.wake(&h.ready, u32::MAX);
-        }
-        ReplyOutcome::Written
+        // SAFETY: winning the claim gives this responder the slot's payload until it publishes
+        // READY; the grant is the only lease over it, and it borrows the table, which keeps
+        // the payload mapped.
+        let payload = unsafe { self.payload.lease(index as usize * self.stride, len) };
+        Ok(ReplyGrant {
+            table: self,
+            index,
+            generation,
+            payload: Some(payload),
+            len,
+        })
     }
 }
 
-impl<P: Park> Reply<'_, P> {
+impl<P: Park> ReplyGrant<'_, P> {
+    /// The request this grant answers.
+    pub fn ticket(&self) -> Ticket {
+        Ticket {
+            index: self.index,
+            generation: self.generation,
+        }
+    }
+
+    /// Payload bytes reserved.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether zero bytes were reserved.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The reserved payload (16-byte aligned when the slot stride is), to write the reply into.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.payload
+            .as_mut()
+            .expect("a grant holds its payload until it is published")
+            .as_mut_slice()
+    }
+
+    /// Publish the first `len` bytes as the reply, with `aux` for the layer above, and wake the
+    /// requester if it sleeps.
+    ///
+    /// # Panics
+    /// If `len` exceeds the reservation or `aux` has the [`RESPONDER_DROPPED`] bit set (the
+    /// grant is then dropped, which publishes an empty reply with that bit).
+    pub fn publish(mut self, len: usize, aux: u32) {
+        assert!(len <= self.len, "reply longer than the reservation");
+        assert!(
+            aux & RESPONDER_DROPPED == 0,
+            "aux bit {RESPONDER_DROPPED:#x} is the transport's"
+        );
+        self.finish(len, aux);
+    }
+
+    fn finish(&mut self, len: usize, aux: u32) {
+        let Some(payload) = self.payload.take() else {
+            return;
+        };
+        payload.finish(len);
+        let h = self.table.header(self.index);
+        h.len.store(len as u32, Ordering::Relaxed);
+        h.aux.store(aux, Ordering::Relaxed);
+        // SYNC POINT: publishes the reply bytes, len and aux to the requester.
+        let was = SlotWord(h.ready.swap(
+            SlotWord::new(self.generation, SlotWord::READY).0,
+            Ordering::Release,
+        ));
+        if was.is_sleeping() {
+            self.table.park.wake(&h.ready, u32::MAX);
+        }
+    }
+}
+
+impl<P: Park> Drop for ReplyGrant<'_, P> {
+    fn drop(&mut self) {
+        // Unpublished: an empty reply that says so, so the requester never waits for ever.
+        self.finish(0, RESPONDER_DROPPED);
+    }
+}
+
+impl<P: Park> fmt::Debug for ReplyGrant<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyGrant")
+            .field("ticket", &self.ticket())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl<'a, P: Park> Reply<'a, P> {
     /// The ticket this reply answers.
     pub fn ticket(&self) -> Ticket {
         self.ticket
     }
 
-    /// The aux word the responder set.
+    /// The aux word the responder set (including [`RESPONDER_DROPPED`]).
     pub fn aux(&self) -> u32 {
         self.aux
+    }
+
+    /// Whether the responder dropped its [`ReplyGrant`] without publishing: the reply is empty
+    /// and carries no answer.
+    pub fn responder_dropped(&self) -> bool {
+        self.aux & RESPONDER_DROPPED != 0
     }
 
     /// Reply length.
@@ -591,6 +778,9 @@ impl<P: Park> Reply<'_, P> {
     }
 
     /// Copy the reply out.
+    ///
+    /// # Panics
+    /// If `dst.len() != self.len()`.
     pub fn copy_to(&self, dst: &mut [u8]) {
         assert_eq!(dst.len(), self.len);
         // SAFETY: READY hands the payload to the requester until it frees the slot.
@@ -601,17 +791,31 @@ impl<P: Park> Reply<'_, P> {
         }
     }
 
-    /// The reply in place (16-byte aligned when the slot stride is).
-    #[cfg(not(loom))]
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: READY hands the payload to the requester until it frees the slot; the
-        // responder (main, trusted by the renderer) does not write it again for this
-        // generation.
+    /// The reply in place, viewed through `keep`.
+    ///
+    /// # Safety
+    /// The responder must not write the slot's payload while the slice lives (see
+    /// [`TrustedReply`](crate::TrustedReply)).
+    pub(crate) unsafe fn in_place<'s>(&'s self, keep: &'s InPlace) -> &'s [u8] {
+        // SAFETY: READY hands the payload to the requester until it frees the slot; the caller
+        // guarantees that the responder keeps to that.
         unsafe {
-            self.table
-                .payload
-                .slice(self.ticket.index as usize * self.table.stride, self.len)
+            self.table.payload.slice(
+                self.ticket.index as usize * self.table.stride,
+                self.len,
+                keep,
+            )
         }
+    }
+}
+
+impl<P: Park> fmt::Debug for Reply<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("ticket", &self.ticket)
+            .field("len", &self.len)
+            .field("aux", &self.aux)
+            .finish()
     }
 }
 

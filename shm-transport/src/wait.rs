@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Blocks a thread on a 32-bit word and wakes it: the futex contract.
 ///
-/// [`Futex`] is the real implementation (non-private futex, so it works across processes). Loom
+/// [`Futex`](crate::Futex) is the real implementation (non-private futex, so it works across processes). Loom
 /// models supply their own implementation built on loom's `Condvar`.
 pub trait Park: Send + Sync + Clone {
     /// Block while `*word == expected`, until woken or `deadline`. May return spuriously; the
@@ -20,32 +20,6 @@ pub trait Park: Send + Sync + Clone {
     fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<Instant>);
     /// Wake up to `count` threads blocked in [`Park::wait`] on `word`.
     fn wake(&self, word: &AtomicU32, count: u32);
-}
-
-/// The Linux futex: `FUTEX_WAIT` / `FUTEX_WAKE` on a word in (possibly shared) memory.
-#[cfg(not(loom))]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Futex;
-
-#[cfg(not(loom))]
-impl Park for Futex {
-    fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<Instant>) {
-        let timeout = match deadline {
-            Some(d) => {
-                let now = Instant::now();
-                if d <= now {
-                    return;
-                }
-                Some(d - now)
-            }
-            None => None,
-        };
-        crate::sys::futex::wait(word, expected, timeout);
-    }
-
-    fn wake(&self, word: &AtomicU32, count: u32) {
-        crate::sys::futex::wake(word, count);
-    }
 }
 
 /// How long a waiter spins before it parks.
@@ -117,94 +91,5 @@ pub fn spin_phase<T>(mode: WaitMode, mut ready: impl FnMut() -> Option<T>) -> Op
     let WaitMode::SpinThenPark(budget) = mode else {
         return None;
     };
-    #[cfg(loom)]
-    {
-        let _ = budget;
-        crate::sync::spin_hint();
-        ready()
-    }
-    #[cfg(not(loom))]
-    {
-        let start = Instant::now();
-        let spin = SpinCredit::budget(budget.spin);
-        // A `spin_loop` pause costs tens of nanoseconds on some CPUs: look at the clock often
-        // enough that a sub-microsecond budget means what it says.
-        while !spin.is_zero() {
-            for _ in 0..4 {
-                crate::sync::spin_hint();
-                if let Some(v) = ready() {
-                    SpinCredit::spun(true);
-                    return Some(v);
-                }
-            }
-            if start.elapsed() >= spin {
-                SpinCredit::spun(false);
-                break;
-            }
-        }
-        if budget.yield_for.is_zero() {
-            return None;
-        }
-        loop {
-            std::thread::yield_now();
-            if let Some(v) = ready() {
-                return Some(v);
-            }
-            if start.elapsed() >= budget.spin + budget.yield_for {
-                return None;
-            }
-        }
-    }
-}
-
-/// Adaptive spinning, per thread: a thread whose busy-spins keep running out (its peer shares
-/// its core, or answers slowly) stops spinning and goes straight to the yield phase, which is
-/// what hands a shared core to the peer; every [`SpinCredit::PROBE_EVERY`]th wait it spins
-/// again to find out whether things changed. A thread whose spins succeed keeps its full
-/// budget.
-#[cfg(not(loom))]
-struct SpinCredit;
-
-#[cfg(not(loom))]
-impl SpinCredit {
-    /// Failed spins in a row that switch spinning off.
-    const MAX: u8 = 8;
-    /// While switched off, spin on one wait in this many.
-    const PROBE_EVERY: u8 = 32;
-
-    thread_local! {
-        /// (credit, waits since spinning was switched off)
-        static STATE: std::cell::Cell<(u8, u8)> = const { std::cell::Cell::new((SpinCredit::MAX, 0)) };
-    }
-
-    /// The spin budget for this wait: `full`, or zero while spinning is switched off.
-    #[inline]
-    fn budget(full: Duration) -> Duration {
-        Self::STATE.with(|s| {
-            let (credit, skipped) = s.get();
-            if credit > 0 {
-                return full;
-            }
-            let skipped = skipped.wrapping_add(1);
-            s.set((0, skipped));
-            if skipped % Self::PROBE_EVERY == 0 {
-                full
-            } else {
-                Duration::ZERO
-            }
-        })
-    }
-
-    /// Record whether the spin phase found the condition.
-    #[inline]
-    fn spun(success: bool) {
-        Self::STATE.with(|s| {
-            let (credit, skipped) = s.get();
-            s.set(if success {
-                (Self::MAX, 0)
-            } else {
-                (credit.saturating_sub(1), skipped)
-            });
-        });
-    }
+    crate::sync::spin_then_yield(budget, ready)
 }

@@ -9,7 +9,7 @@
 
 mod loom_park;
 
-use electrode_shm::loom_support::ring_pair;
+use electrode_shm::heap::ring_pair;
 use electrode_shm::{Event, Liveness, RecvError, WaitError, WaitMode};
 use loom::sync::atomic::{AtomicBool, AtomicU32};
 use loom::sync::Arc;

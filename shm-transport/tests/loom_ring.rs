@@ -12,7 +12,7 @@
 
 mod loom_park;
 
-use electrode_shm::loom_support::ring_pair;
+use electrode_shm::heap::ring_pair;
 use electrode_shm::{frame_size, AlignedBuf, FrameKind, Liveness, Receiver, WaitMode};
 use loom_park::explore;
 

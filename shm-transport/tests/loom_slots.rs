@@ -12,7 +12,7 @@
 
 mod loom_park;
 
-use electrode_shm::{Liveness, ReplyOutcome, SlotTable, Ticket, WaitError, WaitMode};
+use electrode_shm::{Liveness, ReplyError, SlotTable, Ticket, WaitError, WaitMode};
 use loom::sync::Arc;
 use loom_park::{explore, LoomPark};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,19 +25,20 @@ fn table(park: LoomPark, live: Liveness) -> Arc<SlotTable<LoomPark>> {
     Arc::new(SlotTable::new_heap(1, SLOT, park, live))
 }
 
-/// Reply to `t` with `body` and `aux`, from another thread.
+/// Reply to `t` with `body` and `aux`, from another thread: claim the slot, write the body
+/// into the grant, publish it. `Ok` if it was published.
 fn respond(
     slots: &Arc<SlotTable<LoomPark>>,
     t: Ticket,
     body: &'static [u8],
     aux: u32,
-) -> loom::thread::JoinHandle<ReplyOutcome> {
+) -> loom::thread::JoinHandle<Result<(), ReplyError>> {
     let slots = slots.clone();
     loom::thread::spawn(move || {
-        slots.reply(t.index, t.generation, body.len(), |b| {
-            b.copy_from_slice(body);
-            aux
-        })
+        let mut grant = slots.start_reply(t.index, t.generation, body.len())?;
+        grant.as_mut_slice().copy_from_slice(body);
+        grant.publish(body.len(), aux);
+        Ok(())
     })
 }
 
@@ -53,7 +54,7 @@ fn watch_die(slots: &Arc<SlotTable<LoomPark>>, live: Liveness) -> loom::thread::
 
 /// The requester's deadline has already passed when the responder replies concurrently.
 /// Exactly one side wins: either the requester gets the reply (and the responder reports
-/// `Written`), or it gets `TimedOut` (and the responder reports `Stale`); both happen in some
+/// `Ok`), or it gets `TimedOut` (and the responder reports `Stale`); both happen in some
 /// interleaving. Then the slot is reused for a new request: the late reply was never written
 /// into the new generation, whose own wait times out empty-handed.
 #[test]
@@ -79,10 +80,10 @@ fn reply_races_timeout() {
         assert_ne!(t2.generation, t.generation);
         let outcome = responder.join().unwrap();
         match got {
-            Ok(()) => assert_eq!(outcome, ReplyOutcome::Written),
+            Ok(()) => assert_eq!(outcome, Ok(())),
             Err(e) => {
                 assert_eq!(e, WaitError::TimedOut);
-                assert_eq!(outcome, ReplyOutcome::Stale);
+                assert_eq!(outcome, Err(ReplyError::Stale));
             }
         }
         w[usize::from(got.is_err())].fetch_add(1, Ordering::Relaxed);
@@ -121,9 +122,9 @@ fn cancel_races_reply() {
         reply.copy_to(&mut body);
         assert_eq!((&body, reply.aux()), (b"new", 2));
         drop(reply);
-        assert_eq!(fresh.join().unwrap(), ReplyOutcome::Written);
+        assert_eq!(fresh.join().unwrap(), Ok(()));
         let late = late.join().unwrap();
-        assert!(matches!(late, ReplyOutcome::Written | ReplyOutcome::Stale));
+        assert!(matches!(late, Ok(()) | Err(ReplyError::Stale)));
     });
 }
 
@@ -152,8 +153,8 @@ fn stale_generation_is_never_written() {
         reply.copy_to(&mut body);
         assert_eq!((&body, reply.aux(), reply.len()), (b"new", 2, 3));
         drop(reply);
-        assert_eq!(late.join().unwrap(), ReplyOutcome::Stale);
-        assert_eq!(fresh.join().unwrap(), ReplyOutcome::Written);
+        assert_eq!(late.join().unwrap(), Err(ReplyError::Stale));
+        assert_eq!(fresh.join().unwrap(), Ok(()));
     });
     assert!(explored.sleeps > 0, "the requester never slept");
 }
@@ -193,7 +194,14 @@ fn responder_dies_while_writing() {
         let t = slots.try_acquire().expect("a free slot");
         let dying = {
             let slots = slots.clone();
-            loom::thread::spawn(move || slots.claim_only(t.index, t.generation))
+            // Dies holding the grant: the claim is won and the grant is neither published nor
+            // dropped (a dead process runs no destructor).
+            loom::thread::spawn(move || {
+                slots
+                    .start_reply(t.index, t.generation, 1)
+                    .map(std::mem::forget)
+                    .is_ok()
+            })
         };
         let watcher = watch_die(&slots, live);
         assert_eq!(
@@ -211,4 +219,39 @@ fn responder_dies_while_writing() {
         claims.iter().all(|n| n.load(Ordering::Relaxed) > 0),
         "both orders (claimed first, watcher first) were explored: {claims:?}"
     );
+}
+
+/// A responder claims a slot and drops its grant without publishing (an early return, a panic
+/// while encoding) while the requester is parked: the dropped grant publishes an empty reply
+/// marked `responder_dropped`, which wakes the requester; it never waits for a reply that will
+/// not come. The slot is then free for the next request.
+#[test]
+fn dropped_grant_wakes_the_requester() {
+    let explored = explore("dropped_grant_wakes_the_requester", |park| {
+        let slots = table(park, Liveness::new());
+        let t = slots.try_acquire().expect("a free slot");
+        let responder = {
+            let slots = slots.clone();
+            loom::thread::spawn(move || {
+                let mut grant = slots
+                    .start_reply(t.index, t.generation, 2)
+                    .expect("the request waits");
+                grant.as_mut_slice().copy_from_slice(b"no");
+                drop(grant);
+            })
+        };
+        let reply = slots
+            .wait_reply(t, WaitMode::ParkOnly, None)
+            .expect("a reply, even if empty");
+        assert!(reply.responder_dropped());
+        assert_eq!(
+            (reply.len(), reply.aux()),
+            (0, electrode_shm::RESPONDER_DROPPED)
+        );
+        drop(reply);
+        responder.join().unwrap();
+        let again = slots.try_acquire().expect("the slot was given back");
+        assert_ne!(again.generation, t.generation);
+    });
+    assert!(explored.sleeps > 0, "the requester never slept");
 }

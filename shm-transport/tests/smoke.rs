@@ -1,7 +1,7 @@
 //! In-process checks of the transport: both ends of a segment in one process, on threads.
 
 use electrode_shm::{
-    AlignedBuf, Liveness, Message, OpenError, ReplyOutcome, Segment, SegmentConfig, WaitError,
+    AlignedBuf, Liveness, Message, OpenError, ReplyError, Segment, SegmentConfig, WaitError,
     WaitMode,
 };
 use std::time::{Duration, Instant};
@@ -56,15 +56,14 @@ fn slot_reply_and_timeout_and_stale() {
     let r = seg.reopen().unwrap().into_renderer(Liveness::new());
     let m = seg.into_main(Liveness::new());
     let t = r.slots.try_acquire().unwrap();
-    assert_eq!(
-        m.slots.reply(t.index, t.generation, 3, |b| {
-            b.copy_from_slice(b"abc");
-            9
-        }),
-        ReplyOutcome::Written
-    );
-    let reply = r.slots.wait_reply(t, WaitMode::ParkOnly, None).unwrap();
+    let mut grant = m.slots.start_reply(t.index, t.generation, 8).unwrap();
+    assert_eq!((grant.ticket(), grant.len()), (t, 8));
+    grant.as_mut_slice()[..3].copy_from_slice(b"abc");
+    grant.publish(3, 9);
+    let trusting = r.slots_trusting_main();
+    let reply = trusting.wait_reply(t, WaitMode::ParkOnly, None).unwrap();
     assert_eq!((reply.as_slice(), reply.aux()), (&b"abc"[..], 9));
+    assert!(!reply.responder_dropped());
     drop(reply);
     // A timed-out request's late reply is dropped, and the reused slot is not written.
     let t1 = r.slots.try_acquire().unwrap();
@@ -75,11 +74,86 @@ fn slot_reply_and_timeout_and_stale() {
     );
     assert_eq!(err.err(), Some(WaitError::TimedOut));
     assert_eq!(
-        m.slots.reply(t1.index, t1.generation, 1, |_| 0),
-        ReplyOutcome::Stale
+        m.slots.start_reply(t1.index, t1.generation, 1).err(),
+        Some(ReplyError::Stale)
     );
-    assert_eq!(m.slots.reply(99, 1, 1, |_| 0), ReplyOutcome::Stale);
-    assert_eq!(m.slots.reply(0, 1, 65, |_| 0), ReplyOutcome::TooLarge);
+    assert_eq!(m.slots.start_reply(99, 1, 1).err(), Some(ReplyError::Stale));
+    assert_eq!(
+        m.slots.start_reply(0, 1, 65).err(),
+        Some(ReplyError::TooLarge)
+    );
+}
+
+/// A grant dropped unpublished (here: by a panic while the reply is written) publishes an empty
+/// reply marked `responder_dropped`, so a requester with no deadline is not left waiting.
+#[test]
+fn dropped_grant_publishes_an_empty_marked_reply() {
+    let seg = Segment::create(small()).unwrap();
+    let r = seg.reopen().unwrap().into_renderer(Liveness::new());
+    let m = seg.into_main(Liveness::new());
+    let t = r.slots.try_acquire().unwrap();
+    let slots = m.slots.clone();
+    let responder = std::thread::spawn(move || {
+        let mut grant = slots.start_reply(t.index, t.generation, 4).unwrap();
+        grant.as_mut_slice().copy_from_slice(b"half");
+        panic!("the handler failed while writing its reply");
+    });
+    let reply = r.slots.wait_reply(t, WaitMode::default(), None).unwrap();
+    assert!(responder.join().is_err());
+    assert!(reply.responder_dropped());
+    assert_eq!(
+        (reply.len(), reply.aux()),
+        (0, electrode_shm::RESPONDER_DROPPED)
+    );
+    drop(reply);
+    // The request was answered (by the drop): it cannot be answered again.
+    assert_eq!(
+        m.slots.start_reply(t.index, t.generation, 0).err(),
+        Some(ReplyError::Stale)
+    );
+}
+
+/// `publish` refuses the transport's aux bit; the refused grant is dropped, which publishes
+/// the marked empty reply.
+#[test]
+fn publish_rejects_the_reserved_aux_bit() {
+    let seg = Segment::create(small()).unwrap();
+    let r = seg.reopen().unwrap().into_renderer(Liveness::new());
+    let m = seg.into_main(Liveness::new());
+    let t = r.slots.try_acquire().unwrap();
+    let grant = m.slots.start_reply(t.index, t.generation, 0).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        grant.publish(0, electrode_shm::RESPONDER_DROPPED | 1)
+    }));
+    assert!(caught.is_err());
+    let reply = r.slots.wait_reply(t, WaitMode::ParkOnly, None).unwrap();
+    assert_eq!(reply.aux(), electrode_shm::RESPONDER_DROPPED);
+}
+
+/// Heap rings and slot tables (one process, no segment) run the same protocols.
+#[test]
+fn heap_ring_and_slot_table_round_trip() {
+    use electrode_shm::{heap, Futex, SlotTable};
+    let (mut tx, mut rx) = heap::ring_pair(4096, Futex, Liveness::new());
+    let mut g = tx.try_reserve(3).unwrap();
+    g.write(0, b"xyz");
+    g.commit(3, 1, 2);
+    let f = rx.try_peek().unwrap().unwrap();
+    let mut b = [0u8; 3];
+    f.copy_to(&mut b);
+    assert_eq!(&b, b"xyz");
+    f.release();
+    assert!(rx.try_peek().unwrap().is_none());
+
+    let slots = SlotTable::new_heap(2, 16, Futex, Liveness::new());
+    let t = slots.try_acquire().unwrap();
+    let mut grant = slots.start_reply(t.index, t.generation, 2).unwrap();
+    grant.as_mut_slice().copy_from_slice(b"ok");
+    grant.publish(2, 5);
+    let reply = slots.wait_reply(t, WaitMode::ParkOnly, None).unwrap();
+    let mut b = [0u8; 2];
+    reply.copy_to(&mut b);
+    assert_eq!((&b, reply.aux()), (b"ok", 5));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! Each test is main; the renderer `api_renderer <role>` runs the calls and checks the answers
 //! (see that binary's doc for each role), and its exit status is the verdict.
 
-use electrode::{args, IpcError, Main, RemoteError, Value};
+use electrode::{args, CallError, Main, RegisterError, RemoteError, Value};
 use electrode_tests::api_kit::{self, spawn, typed_error, ReadyGate, HANG_GUARD};
 use electrode_tests::watchdog;
 use std::sync::{mpsc, Mutex};
@@ -125,7 +125,7 @@ fn a_second_handler_on_a_channel_is_refused() {
             let e = e.unwrap_err();
             assert_eq!(
                 e,
-                IpcError::SecondHandler {
+                RegisterError::SecondHandler {
                     channel: "ch".into()
                 }
             );
@@ -155,7 +155,7 @@ fn main_invokes_a_renderers_handler() {
         let r = e
             .sender()
             .invoke_blocking("double", &args![1], Some(HANG_GUARD));
-        e.set_return_value(r == Err(IpcError::WouldDeadlock));
+        e.set_return_value(r == Err(CallError::WouldDeadlock));
         let _ = tx.lock().unwrap().send(r);
     });
     let child = spawn(&main, RENDERER, "main-invoke", &[]);
@@ -179,12 +179,12 @@ fn main_invokes_a_renderers_handler() {
         e.to_string(),
         "Error invoking remote method 'missing': Error: No handler registered for 'missing'"
     );
-    assert!(matches!(&e, IpcError::Invoke { channel, .. } if channel == "missing"));
+    assert!(matches!(&e, CallError::Invoke { channel, .. } if channel == "missing"));
     let e = futures::executor::block_on(wc.invoke("missing", &args![])).unwrap_err();
     assert!(e.to_string().contains("No handler registered"), "{e}");
     assert_eq!(
         wc.invoke_blocking("fail", &args![], Some(HANG_GUARD)),
-        Err(IpcError::Invoke {
+        Err(CallError::Invoke {
             channel: "fail".into(),
             error: typed_error()
         })
@@ -201,13 +201,13 @@ fn main_invokes_a_renderers_handler() {
     }
     assert_eq!(
         deadlock.recv_timeout(HANG_GUARD).unwrap(),
-        Err(IpcError::WouldDeadlock)
+        Err(CallError::WouldDeadlock)
     );
     wc.send("bye", &args![]).unwrap();
     child.expect_success();
     // The renderer is gone: invoking it fails at once.
     assert_eq!(
         wc.invoke_blocking("double", &args![1], Some(HANG_GUARD)),
-        Err(IpcError::Disconnected)
+        Err(CallError::Disconnected)
     );
 }

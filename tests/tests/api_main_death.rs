@@ -1,4 +1,4 @@
-//! When main dies, a renderer's pending calls fail with `IpcError::Disconnected` within a
+//! When main dies, a renderer's pending calls fail with `CallError::Disconnected` within a
 //! second, and later calls fail at once.
 //!
 //! The test process T starts an intermediate main I (`api_renderer main-host`), which spawns

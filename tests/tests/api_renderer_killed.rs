@@ -3,7 +3,7 @@
 //! as exit code); main's pending invoke fails with `Disconnected`; answering the dead
 //! renderer's held invoke is harmless; two other renderers keep invoking successfully.
 
-use electrode::{args, DeferredReply, GoneReason, IpcError, Main, Value};
+use electrode::{args, DeferredReply, GoneReason, CallError, Main, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate, HANG_GUARD};
 use electrode_tests::watchdog;
 use nix::sys::signal::{kill, Signal};
@@ -125,7 +125,7 @@ fn sigkilled_renderer_is_reported_killed_once_and_others_go_on() {
         outcome
             .recv_timeout(HANG_GUARD)
             .expect("main's invoke of the dead renderer still pending"),
-        Err(IpcError::Disconnected)
+        Err(CallError::Disconnected)
     );
     // Answering the dead renderer's invoke is harmless.
     reply.resolve("too late");

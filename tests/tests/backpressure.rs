@@ -3,7 +3,7 @@
 //! Renderer to main, with a main listener that is slow (1 ms per message for the first ones):
 //! - a renderer with default options blocks when the ring is full and eventually delivers
 //!   everything, in order (count and sequence checked);
-//! - a renderer with `send_timeout: Some(Duration::ZERO)` gets `IpcError::Full` (it then
+//! - a renderer with `send_timeout: Some(Duration::ZERO)` gets `SendError::Full` (it then
 //!   retries the same message), and every message that was accepted arrives, in order, with no
 //!   gap. To make `Full` certain rather than likely, main's listener holds the dispatcher on the
 //!   first message until the renderer says, through a FIFO, that it saw `Full`.
@@ -12,10 +12,10 @@
 //! opens a FIFO (so the renderer provably reads nothing meanwhile):
 //! - `WebContents::send` never blocks: thousands of messages, many times the ring, all return
 //!   `Ok` while the renderer is stuck, queued in main's outbox; then all arrive, in order;
-//! - with a tiny `outbox_limit`, `send` eventually returns `IpcError::Full`; exactly the
+//! - with a tiny `outbox_limit`, `send` eventually returns `SendError::Full`; exactly the
 //!   accepted messages arrive, in order.
 
-use electrode::{IpcError, Main, Value};
+use electrode::{SendError, Main, Value};
 use electrode_tests::hostile_kit::{self as kit, Scratch, Spawned, HANG_GUARD};
 use electrode_tests::watchdog;
 use nix::sys::stat::Mode;
@@ -187,7 +187,7 @@ impl Reader {
         kit::wait_for("room for the end marker", || {
             match self.r.wc.send("m2r-end", &[Value::from(total as i64)]) {
                 Ok(()) => true,
-                Err(IpcError::Full) => false,
+                Err(SendError::Full) => false,
                 Err(e) => panic!("send the end marker: {e}"),
             }
         });
@@ -239,13 +239,13 @@ fn tiny_outbox_limit_returns_full() {
     loop {
         match rd.r.wc.send("m2r", &m2r(accepted)) {
             Ok(()) => accepted += 1,
-            Err(IpcError::Full) => break,
+            Err(SendError::Full) => break,
             Err(e) => panic!("send {accepted}: {e}"),
         }
         assert!(accepted < 10_000, "no Full after {accepted} messages");
     }
     // Once full, it stays full while the reader is stuck.
-    assert_eq!(rd.r.wc.send("m2r", &m2r(accepted)), Err(IpcError::Full));
+    assert_eq!(rd.r.wc.send("m2r", &m2r(accepted)), Err(SendError::Full));
     let bytes = accepted as usize * 1024;
     assert!(
         (LIMIT..=LIMIT + RING + 2048).contains(&bytes),

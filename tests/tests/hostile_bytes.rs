@@ -20,7 +20,7 @@
 //! them; main copies each frame before validating it, so listeners only ever see bytes that
 //! passed validation.
 
-use electrode::{GoneReason, IpcError, Main, Value};
+use electrode::{CallError, GoneReason, Main, Value};
 use electrode_tests::hostile_kit::{self as kit, EchoStats, Good, Spawned, HANG_GUARD};
 use electrode_tests::watchdog;
 use std::process::Command;
@@ -271,20 +271,20 @@ fn forged_handler_replies_fail_mains_invoke() {
     for i in 0..2 {
         let r = bad.wc.invoke_blocking("anything", &[], Some(HANG_GUARD));
         assert!(
-            matches!(r, Err(IpcError::Protocol(_))),
+            matches!(r, Err(CallError::BrokenReply(_))),
             "forged reply {i}: {r:?}"
         );
     }
     let r = bad.wc.invoke_blocking("anything", &[], Some(HANG_GUARD));
     assert!(
-        matches!(r, Err(IpcError::Protocol(_) | IpcError::Disconnected)),
+        matches!(r, Err(CallError::BrokenReply(_) | CallError::Disconnected)),
         "third forged reply: {r:?}"
     );
     bad.expect_gone(GoneReason::IntegrityFailure);
     for variant in ["wrong-shape", "bad-error"] {
         let liar = Spawned::spawn(&s.main, role(&["handler-reply", variant]));
         let r = liar.wc.invoke_blocking("anything", &[], Some(HANG_GUARD));
-        assert!(matches!(r, Err(IpcError::Protocol(_))), "{variant}: {r:?}");
+        assert!(matches!(r, Err(CallError::BrokenReply(_))), "{variant}: {r:?}");
     }
     // The honest one is still served.
     let got = fine.wc.invoke_blocking("again", &[], Some(HANG_GUARD));

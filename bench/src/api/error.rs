@@ -1,6 +1,6 @@
 //! [`ApiError`]: why an API benchmark could not run or was aborted.
 
-use electrode::{GoneDetails, IpcError};
+use electrode::GoneDetails;
 use std::fmt;
 use std::io;
 
@@ -19,7 +19,7 @@ pub enum ApiError {
         /// The call.
         what: &'static str,
         /// The error (boxed: it is large).
-        err: Box<IpcError>,
+        err: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A renderer reported an error (a failed call or a wrong answer) and stopped.
     Renderer {
@@ -73,7 +73,9 @@ impl std::error::Error for ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn ipc(what: &'static str) -> impl Fn(IpcError) -> ApiError {
+    pub(crate) fn ipc<E: std::error::Error + Send + Sync + 'static>(
+        what: &'static str,
+    ) -> impl Fn(E) -> ApiError {
         move |err| ApiError::Ipc {
             what,
             err: Box::new(err),

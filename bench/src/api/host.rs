@@ -16,7 +16,7 @@ use crate::pingpong::{pin_current_thread, ticks, ticks_to_ns, Samples};
 use crate::roles::wait_mode_arg;
 use crate::roles::{cpu_arg, RENDERER_ROLE};
 use electrode::{
-    ArgsView, GoneDetails, IpcError, IpcMainEvent, Main, Value, WaitMode, WebContents,
+    ArgsView, GoneDetails, IpcMainEvent, RegisterError, SendError, Main, Value, WaitMode, WebContents,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
@@ -200,10 +200,10 @@ impl Host {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
-            let wc = self.main.spawn_renderer(cmd).map_err(|err| ApiError::Io {
-                what: "spawning a renderer",
-                err,
-            })?;
+            let wc = self
+                .main
+                .spawn_renderer(cmd)
+                .map_err(ApiError::ipc("spawning a renderer"))?;
             let tx = self.tx.clone();
             let id = wc.id();
             wc.on_render_process_gone(move |details| {
@@ -443,7 +443,7 @@ impl Host {
             loop {
                 match wc.send(WC_DATA, &args) {
                     Ok(()) => break,
-                    Err(IpcError::Full) => std::thread::yield_now(),
+                    Err(SendError::Full) => std::thread::yield_now(),
                     Err(err) => return Err(ApiError::ipc("WebContents::send")(err)),
                 }
             }
@@ -506,7 +506,7 @@ fn register(
     main: &Main,
     tx: &mpsc::Sender<Event>,
     counts: &Arc<DataCounts>,
-) -> Result<(), IpcError> {
+) -> Result<(), RegisterError> {
     let ipc = main.ipc();
     ipc.handle(ECHO, |_e, args| Ok(first_value(args)))?;
     ipc.on(ECHO_SYNC, |e, args| {

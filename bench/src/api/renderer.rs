@@ -14,7 +14,7 @@ use super::protocol::{
 };
 use crate::pingpong::{ticks, ticks_to_ns};
 use crate::roles;
-use electrode::{IpcError, IpcRenderer, IpcRendererEvent, RendererOptions, Value};
+use electrode::{CallError, IpcRenderer, IpcRendererEvent, RendererOptions, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub fn renderer_main(args: &[String]) -> i32 {
     }
 }
 
-fn ipc_err(what: &str) -> impl Fn(IpcError) -> String + '_ {
+fn ipc_err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
@@ -187,7 +187,7 @@ fn on_pong(chain: &Mutex<Option<Chain>>, event: &IpcRendererEvent, args: &electr
 /// the echo it must return. Stops early at `cmd.cap_ms`.
 fn latency(
     cmd: &Command,
-    mut call: impl FnMut(&[Value]) -> Result<Value, IpcError>,
+    mut call: impl FnMut(&[Value]) -> Result<Value, CallError>,
 ) -> Result<Vec<u64>, String> {
     let payload = Payload::new(cmd.payload as usize);
     let mut args = payload.args(0);
@@ -219,7 +219,7 @@ fn latency(
 /// `iters` checked calls timed as a whole (criterion's `iter_custom`).
 fn timed(
     cmd: &Command,
-    mut call: impl FnMut(&[Value]) -> Result<Value, IpcError>,
+    mut call: impl FnMut(&[Value]) -> Result<Value, CallError>,
 ) -> Result<u64, String> {
     let payload = Payload::new(cmd.payload as usize);
     let mut args = payload.args(0);

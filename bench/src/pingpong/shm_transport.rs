@@ -134,7 +134,7 @@ pub(crate) fn serve(
         let h = ping.header();
         let mut echo = end.tx.try_reserve(ping.len()).map_err(reserve_err)?;
         // Main is trusted by its renderers, so the ping is read in place.
-        echo.as_mut_slice().copy_from_slice(ping.as_slice());
+        ping.copy_to(echo.as_mut_slice());
         echo.commit(ping.len(), h.tag, h.meta);
         ping.release();
     }

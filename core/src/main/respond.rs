@@ -3,11 +3,12 @@
 //!
 //! - **Slot** (blocking `sendSync` / `invoke`): the answer is encoded into a private scratch
 //!   buffer, then copied into the requester's response slot, which is claimed only for that
-//!   copy (the requester polls the slot's ready word; a short claim keeps its line from
-//!   bouncing). An answer larger than the slot goes through the ring as a `LargeReply` message,
+//!   copy, through a write grant (reserve, write, publish; the requester polls the slot's
+//!   ready word, and a short claim keeps its line from bouncing). An answer larger than the
+//!   slot goes through the ring as a `LargeReply` message while main holds the slot's grant,
 //!   and the slot is then published with [`AUX_LARGE`] alone: the requester, woken by its slot,
 //!   collects the answer from its receive thread (see `call::SlotMailbox`). The renderer never
-//!   writes its own slot table.
+//!   writes its own slot table, and a requester that gave up is sent nothing.
 //! - **Ring** (async `invoke`): a `Reply` message carrying the request id.
 //!
 //! An answer that cannot be sent (nested too deep, or over the message limit) is replaced by
@@ -72,6 +73,10 @@ impl Conn {
         };
         let hint = plan.len();
         if hint > slots.slot_size() {
+            // Claimed first: a requester that gave up (a stale slot) is sent nothing.
+            let Ok(mut grant) = slots.start_reply(index, generation, slots.slot_size()) else {
+                return;
+            };
             let env = Envelope {
                 flags: if answer.is_err() { FLAG_ERROR } else { 0 },
                 slot_index: index,
@@ -81,10 +86,14 @@ impl Conn {
             // The ring message is committed (or queued in order) before the slot says
             // "large", so the requester's receive thread always gets it.
             return match self.send(Kind::LargeReply, &env, "", &values) {
-                Ok(()) => {
-                    slots.reply(index, generation, 0, |_| AUX_LARGE | aux);
+                Ok(()) => grant.publish(0, AUX_LARGE | aux),
+                Err(e) => {
+                    let why = failed(e);
+                    match wire::encode_into(&reply::values(&why), grant.as_mut_slice()) {
+                        Ok(n) => grant.publish(n, AUX_ERROR),
+                        Err(_) => grant.publish(0, AUX_UNENCODABLE),
+                    }
                 }
-                Err(e) => self.answer_slot(slots, index, generation, &failed(e)),
             };
         }
         thread_local! {
@@ -95,16 +104,18 @@ impl Conn {
             buf.resize(hint);
             // The plan ruled out every encoding failure but a bug, which the requester then
             // reports as a broken reply.
-            match wire::encode_planned(&values, plan, buf.as_mut_slice()) {
-                Ok(n) => slots.reply(index, generation, n, |dst| {
-                    dst.copy_from_slice(&buf.as_slice()[..n]);
-                    aux
-                }),
+            let (n, aux) = match wire::encode_planned(&values, plan, buf.as_mut_slice()) {
+                Ok(n) => (n, aux),
                 Err(e) => {
                     tracing::error!(renderer = self.id, error = %e, "cannot encode a reply");
-                    slots.reply(index, generation, 0, |_| AUX_UNENCODABLE)
+                    (0, AUX_UNENCODABLE)
                 }
             };
+            // A stale slot (the requester gave up) is left alone.
+            if let Ok(mut grant) = slots.start_reply(index, generation, n) {
+                grant.as_mut_slice().copy_from_slice(&buf.as_slice()[..n]);
+                grant.publish(n, aux);
+            }
         });
     }
 

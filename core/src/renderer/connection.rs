@@ -10,7 +10,7 @@ use crate::error::RemoteError;
 use crate::listeners::ListenerTable;
 use crate::value::Value;
 use crate::wire::ArgsView;
-use electrode_shm::{Futex, Liveness, Producer, SlotTable, Watch};
+use electrode_shm::{Futex, Liveness, Producer, TrustingRequester, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
@@ -22,7 +22,8 @@ pub(crate) type FrameListeners = ListenerTable<RListener>;
 /// What every handle and the receive thread share.
 pub(crate) struct Shared {
     pub tx: Mutex<Producer<Futex>>,
-    pub slots: Arc<SlotTable<Futex>>,
+    /// Response slots; main, which answers in them, is trusted (replies are read in place).
+    pub slots: TrustingRequester<Futex>,
     pub live: Liveness,
     pub options: RendererOptions,
     pub frames: RwLock<HashMap<u32, Arc<FrameListeners>>>,

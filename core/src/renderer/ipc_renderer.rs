@@ -62,10 +62,12 @@ impl IpcRenderer {
         main: Option<PeerProcess>,
         on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
     ) -> std::io::Result<IpcRenderer> {
+        // The renderer trusts main, which answers in these slots (docs/SAFETY.md).
+        let slots = end.slots_trusting_main();
         let RendererEnd {
             tx,
             rx,
-            slots,
+            slots: _,
             live,
             waker,
             segment,

@@ -40,7 +40,7 @@
 //! - `main-host`: builds a `Main`, spawns `api_renderer pending-calls` (stdout inherited), and
 //!   once its three calls are pending prints `pid <grandchild pid>`; then waits to be killed.
 
-use electrode::{args, IpcError, IpcMainEvent, IpcRenderer, Main, RemoteError, Value};
+use electrode::{args, CallError, IpcMainEvent, IpcRenderer, Main, RemoteError, Value};
 use electrode_tests::api_kit::{
     ensure, expect_eq, load_answer, payload, run_role, typed_error, Check, PayloadForm, Rng,
     HANG_GUARD, PAYLOAD_FORMS, PAYLOAD_SIZES, READY,
@@ -61,12 +61,12 @@ fn ready(r: &IpcRenderer, a: &[Value]) -> Result<Value, String> {
     r.send_sync(READY, a).map_err(|e| format!("ready: {e}"))
 }
 
-fn call(what: &str, r: Result<Value, IpcError>) -> Result<Value, String> {
+fn call(what: &str, r: Result<Value, CallError>) -> Result<Value, String> {
     r.map_err(|e| format!("{what}: unexpected error: {e}"))
 }
 
 /// The error of a call that must fail.
-fn fails(what: &str, r: Result<Value, IpcError>) -> Result<IpcError, String> {
+fn fails(what: &str, r: Result<Value, CallError>) -> Result<CallError, String> {
     match r {
         Ok(v) => Err(format!("{what}: resolved with {v:?}, want an error")),
         Err(e) => Ok(e),
@@ -140,7 +140,7 @@ fn rejects(
     r: &IpcRenderer,
     channel: &str,
     a: &[Value],
-    check: impl Fn(&IpcError) -> Check,
+    check: impl Fn(&CallError) -> Check,
 ) -> Check {
     let e = fails(
         &format!("invoke_blocking({channel})"),
@@ -154,7 +154,7 @@ fn rejects(
     check(&e).map_err(|m| format!("invoke({channel}) future: {m}"))
 }
 
-fn exact(text: &'static str) -> impl Fn(&IpcError) -> Check {
+fn exact(text: &'static str) -> impl Fn(&CallError) -> Check {
     move |e| expect_eq("error text", e.to_string(), text.to_string())
 }
 
@@ -221,7 +221,7 @@ fn errors() -> Check {
             expect_eq(
                 "error",
                 e.clone(),
-                IpcError::Invoke {
+                CallError::Invoke {
                     channel: ch.to_string(),
                     error: typed_error(),
                 },
@@ -413,12 +413,12 @@ fn send_sync_fails(r: &IpcRenderer, channel: &str, check: impl Fn(&RemoteError) 
         Ok(v) => Err(format!(
             "send_sync({channel}) returned {v:?}, want an error"
         )),
-        Err(IpcError::SendSync { channel: c, error }) => {
+        Err(CallError::SendSync { channel: c, error }) => {
             expect_eq("the error's channel", c.as_str(), channel)?;
             check(&error).map_err(|m| format!("send_sync({channel}): {m}"))
         }
         Err(other) => Err(format!(
-            "send_sync({channel}): want IpcError::SendSync, got {other:?}"
+            "send_sync({channel}): want CallError::SendSync, got {other:?}"
         )),
     }
 }
@@ -451,7 +451,7 @@ fn return_value() -> Check {
         "send_sync_timeout(hold)",
         r.send_sync_timeout("hold", &args![], std::time::Duration::from_millis(300)),
     )?;
-    expect_eq("send_sync_timeout(hold)", e, IpcError::TimedOut)?;
+    expect_eq("send_sync_timeout(hold)", e, CallError::TimedOut)?;
     // ...and its late answer reaches nobody: it must not leak into the next calls.
     let v = call(
         "send_sync(release-held)",
@@ -471,7 +471,7 @@ fn return_value() -> Check {
         expect_eq(
             &format!("send_sync_timeout(hold-many) #{i}"),
             e,
-            IpcError::TimedOut,
+            CallError::TimedOut,
         )?;
     }
     for i in 0..300 {
@@ -590,8 +590,8 @@ fn scopes() -> Check {
     )?;
     // send_sync never reaches handlers.
     let e = fails("send_sync(who)", r.send_sync("who", &args![]))?;
-    ensure(matches!(e, IpcError::SendSync { .. }), || {
-        format!("send_sync(who): want IpcError::SendSync, got {e:?}")
+    ensure(matches!(e, CallError::SendSync { .. }), || {
+        format!("send_sync(who): want CallError::SendSync, got {e:?}")
     })?;
     let v = call(
         "send_sync(drop-scoped-handler)",
@@ -631,7 +631,7 @@ fn load(argv: &[String]) -> Check {
     let r = connect()?;
     ready(&r, &args![idx])?;
     let mut in_flight = VecDeque::with_capacity(WINDOW);
-    let check = |i: i64, v: Result<Value, IpcError>| -> Check {
+    let check = |i: i64, v: Result<Value, CallError>| -> Check {
         let v = call(&format!("renderer {idx} invoke {i}"), v)?;
         expect_eq(
             &format!("renderer {idx} invoke {i}"),
@@ -713,15 +713,15 @@ fn report(line: &str) {
     let _ = out.flush();
 }
 
-fn outcome(r: &Result<Value, IpcError>) -> String {
+fn outcome(r: &Result<Value, CallError>) -> String {
     match r {
-        Err(IpcError::Disconnected) => "disconnected".into(),
+        Err(CallError::Disconnected) => "disconnected".into(),
         other => format!("{other:?}").replace('\n', " "),
     }
 }
 
 /// One blocking call, run on its own thread.
-type Call = Box<dyn FnOnce(IpcRenderer) -> Result<Value, IpcError> + Send>;
+type Call = Box<dyn FnOnce(IpcRenderer) -> Result<Value, CallError> + Send>;
 
 fn pending_calls() -> Check {
     let r = connect()?;
@@ -753,7 +753,7 @@ fn pending_calls() -> Check {
     let mut failures = Vec::new();
     for t in threads {
         let (name, res) = t.join().map_err(|_| "a call thread panicked")?;
-        if !matches!(res, Err(IpcError::Disconnected)) {
+        if !matches!(res, Err(CallError::Disconnected)) {
             failures.push(format!("{name}: {}", outcome(&res)));
         }
     }
@@ -763,10 +763,10 @@ fn pending_calls() -> Check {
         ("invoke_blocking", r.invoke_blocking("x", &args![])),
         ("send_sync", r.send_sync("x", &args![])),
         ("invoke", block_on(r.invoke("x", &args![]))),
-        ("send", r.send("x", &args![]).map(|()| Value::Null)),
+        ("send", r.send("x", &args![]).map(|()| Value::Null).map_err(CallError::from)),
     ];
     for (name, res) in after {
-        if !matches!(res, Err(IpcError::Disconnected)) {
+        if !matches!(res, Err(CallError::Disconnected)) {
             failures.push(format!("{name} after main died: {}", outcome(&res)));
         }
     }

@@ -29,7 +29,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use electrode::wire::{ArgsView, WireArgs, WireNode};
-use electrode::{IpcError, IpcRenderer, RendererOptions, Value};
+use electrode::{CallError, IpcRenderer, RendererOptions, SendError, Value};
 use electrode_shm::{AlignedBuf, Layout, Liveness, Producer, Receiver, Segment, SlotTable};
 use electrode_shm::{Futex, WaitMode, Watch};
 use electrode_tests::hostile_kit::{self as kit, kind, ring, Envelope, Rng};
@@ -1317,7 +1317,7 @@ fn flood_full(n: u64, fifo: &str) -> i32 {
     while i < n {
         match ipc.send("seq", &[Value::from(i as i64), pad.clone()]) {
             Ok(()) => i += 1,
-            Err(IpcError::Full) => {
+            Err(SendError::Full) => {
                 if fulls == 0 {
                     // Main's listener holds the dispatcher until we say we saw `Full`.
                     match fs::OpenOptions::new().write(true).open(fifo) {
@@ -1336,7 +1336,7 @@ fn flood_full(n: u64, fifo: &str) -> i32 {
     loop {
         match ipc.send_sync("flood-done", &[Value::from(n as i64), Value::from(fulls)]) {
             Ok(_) => return kit::EXIT_OK,
-            Err(IpcError::Full) => std::thread::sleep(Duration::from_micros(100)),
+            Err(CallError::Send(SendError::Full)) => std::thread::sleep(Duration::from_micros(100)),
             Err(e) => return fail(&format!("report: {e}")),
         }
     }

@@ -22,7 +22,7 @@
 //! Exit codes (`electrode_tests::protocol`): 0 when every check held, 1 with the reason on
 //! stderr otherwise, 2 for a bad command line, 124 when its self-watchdog (`limit-secs`) fired.
 
-use electrode::{Invoke, IpcError, IpcRenderer, Value};
+use electrode::{Invoke, CallError, IpcRenderer, Value};
 use electrode_tests::pattern::{checksum, mix, Rng};
 use electrode_tests::protocol::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WATCHDOG};
 use std::collections::VecDeque;
@@ -95,7 +95,7 @@ fn check_reply(
     seq: u64,
     sum: u64,
     want_len: usize,
-    r: Result<Value, IpcError>,
+    r: Result<Value, CallError>,
 ) -> Result<(), String> {
     let v = r.map_err(|e| format!("message {seq}: main's answer is an error: {e}"))?;
     let items = v.as_array().unwrap_or(&[]);

@@ -515,6 +515,7 @@ pub const INNER_ENV: &str = "ELECTRODE_HOSTILE_INNER";
 /// returns it. In the inner run it returns `None` and the test does its real work.
 pub fn rerun_for_stderr(name: &str) -> Option<String> {
     if std::env::var(INNER_ENV).is_ok_and(|v| v == name) {
+        crate::logs::to_stderr();
         return None;
     }
     let _dog = crate::watchdog(HANG_GUARD * 3, &format!("outer run of {name}"));

@@ -692,3 +692,15 @@ pub mod procfs {
 }
 pub mod api_kit;
 pub mod hostile_kit;
+
+/// Electrode logs through `tracing`; a test that reads what main logged installs a subscriber.
+pub mod logs {
+    /// Send every `tracing` event of this process to stderr, one line each (idempotent).
+    pub fn to_stderr() {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .try_init();
+    }
+}

@@ -111,9 +111,7 @@ impl Conn {
         tracing::warn!(
             renderer = self.id,
             pid = self.pid,
-            violation = n,
-            max,
-            "rejected message: {why}"
+            "rejected message: {why} (violation {n} of {max})"
         );
         n >= max
     }

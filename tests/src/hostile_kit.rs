@@ -2,7 +2,7 @@
 //! (`tests/tests/{hostile_*,crash_*,backpressure,isolation}.rs`).
 //!
 //! The test process is main (an [`electrode::Main`]); renderers are the helper binary
-//! `hostile_renderer <role> [args]` (`src/bin/hostile_renderer.rs`). Well-behaved roles use
+//! `hostile_renderer <role> [args]` (`src/bin/hostile_renderer/`). Well-behaved roles use
 //! `IpcRenderer`; hostile ones take their segment with `Segment::from_env`, write frames through
 //! the ring producer, and map the segment a second time to scribble anywhere in it.
 //!
@@ -12,11 +12,16 @@
 //! service the well-behaved renderer checks, and re-running a test in a child process to read
 //! what main logged.
 //!
+//! `tests/tests/hostile_kit_layout.rs` checks every wire constant and the forging and parsing
+//! helpers here against the real encoder and `electrode_shm`, so the two cannot drift apart.
+//!
 //! A renderer reports to the test on its stdout, which [`Spawned::spawn`] sends to a file:
 //! lines `ok <what>` for each check that held and `FAIL <what>` for one that did not.
 
 use crate::child::ChildGuard;
+use electrode::wire::ArgsView;
 use electrode::{GoneDetails, GoneReason, Main, Value, WebContents};
+use electrode_shm::AlignedBuf;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -123,6 +128,17 @@ pub mod ring {
     }
 }
 
+/// Offsets inside a slot header (docs/MEMORY_LAYOUT.md): the claim word main compare-and-swaps
+/// before it writes a reply, and the ready word the requester arms and main publishes.
+pub mod slot {
+    /// Bytes per slot header in the header table.
+    pub const HEADER: usize = 128;
+    /// The claim word (`generation << 8 | state`), first word of the header.
+    pub const CLAIM: usize = 0;
+    /// The ready word (`generation << 8 | state`), on the header's second cache line.
+    pub const READY: usize = 64;
+}
+
 /// The fixed part of a message, with every field under the test's control.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
@@ -159,6 +175,48 @@ pub fn message(env: &Envelope, channel: &[u8], args: &[u8]) -> Vec<u8> {
     m[ENVELOPE_LEN..ENVELOPE_LEN + channel.len()].copy_from_slice(channel);
     m[off..].copy_from_slice(args);
     m
+}
+
+/// Parse a message main wrote (trusted): its envelope (`channel_len` as stated) and a
+/// 16-aligned copy of its arguments.
+pub fn parse_message(b: &[u8]) -> Result<(Envelope, AlignedBuf), String> {
+    if b.len() < ENVELOPE_LEN {
+        return Err("short message from main".into());
+    }
+    let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let clen = u16::from_le_bytes([b[2], b[3]]);
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&b[16..24]);
+    let env = Envelope {
+        flags: b[0],
+        channel_len: Some(clen),
+        frame_id: u32_at(4),
+        slot_index: u32_at(8),
+        slot_gen: u32_at(12),
+        request_id: u64::from_le_bytes(id),
+    };
+    let off = args_offset(clen as usize);
+    let mut args = AlignedBuf::new();
+    args.extend_from_slice(b.get(off..).ok_or("args past the end")?);
+    Ok((env, args))
+}
+
+/// A reply main wrote: `Ok(value)`, or `Err((name, message))` when `aux` has [`AUX_ERROR`]
+/// (for a reply through the ring, pass [`AUX_ERROR`] when the envelope has [`FLAG_ERROR`]).
+/// `Err` when the bytes are no reply at all.
+pub fn decode_reply(aux: u32, bytes: &[u8]) -> Result<Result<Value, (String, String)>, String> {
+    let view = ArgsView::new(bytes).map_err(|e| format!("undecodable reply: {e}"))?;
+    if aux & AUX_ERROR != 0 {
+        let s = |i: usize| {
+            view.get(i)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        Ok(Err((s(0), s(1))))
+    } else {
+        Ok(Ok(view.get(0).ok_or("empty reply")?.to_value()))
+    }
 }
 
 /// The wire bytes of an argument list.

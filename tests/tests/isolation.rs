@@ -14,15 +14,20 @@
 //! (`electrode_shm::harden_process`). The control shows that the routes are real: a
 //! same-user process that is not hardened (`bait`, holding a memfd with a secret) is read by
 //! B through `/proc/<bait>/fd`.
+//!
+//! As root, the renderer binary is first staged where uid 65534 can execute it ([`StagedExe`]):
+//! the checkout may lie where that user cannot go.
 
 use electrode::Main;
 use electrode_tests::child::ChildGuard;
 use electrode_tests::hostile_kit::{self as kit, Scratch, Spawned};
 use electrode_tests::{procfs, watchdog};
 use std::fs::{self, File};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -70,14 +75,102 @@ fn renderer_uid() -> u32 {
     }
 }
 
-fn role(args: &[&str]) -> Command {
-    let mut c = Command::new(EXE);
-    c.args(args);
-    if is_root() {
-        // Root bypasses permission checks: run the renderers as an unprivileged user.
-        c.uid(NOBODY).gid(NOBODY);
+/// The renderer binary, where the renderers' user can execute it.
+///
+/// Run as root, the test runs its renderers as uid 65534, which cannot execute cargo's
+/// `hostile_renderer` when the checkout (and so its target dir) lies under a directory that
+/// user cannot enter: a `mktemp -d` folder, `/root`. So as root the binary is copied into a
+/// fresh 0755 directory (file mode 0755) under the first of the system temp dir, `/tmp` and
+/// `/var/tmp` from which uid 65534 really runs it (a probe run checks), and removed on drop.
+/// If none works the test fails, saying why; it never runs a weaker check instead.
+struct StagedExe {
+    /// The staging directory (`None`: not root, cargo's binary is used where it is).
+    dir: Option<PathBuf>,
+    exe: PathBuf,
+}
+
+impl StagedExe {
+    fn new() -> StagedExe {
+        if !is_root() {
+            return StagedExe {
+                dir: None,
+                exe: PathBuf::from(EXE),
+            };
+        }
+        let mut tried = Vec::new();
+        for base in [std::env::temp_dir(), "/tmp".into(), "/var/tmp".into()] {
+            match StagedExe::stage_in(&base) {
+                Ok(staged) => return staged,
+                Err(e) => tried.push(format!("  {}: {e}", base.display())),
+            }
+        }
+        panic!(
+            "cannot stage {EXE} where uid {NOBODY} can execute it: as root this test runs its \
+             renderers as uid {NOBODY}, and no candidate directory works for that user:\n{}",
+            tried.join("\n")
+        );
     }
-    c
+
+    /// Copy the binary into a fresh 0755 directory under `base` and check that uid 65534 runs
+    /// it (without a role it exits with the usage code).
+    fn stage_in(base: &Path) -> Result<StagedExe, String> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("electrode-isolation-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let staged = StagedExe {
+            exe: dir.join("hostile_renderer"),
+            dir: Some(dir.clone()),
+        };
+        let mode = |path: &Path| {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("chmod 0755 {}: {e}", path.display()))
+        };
+        mode(&dir)?;
+        fs::copy(EXE, &staged.exe).map_err(|e| format!("copy {EXE}: {e}"))?;
+        mode(&staged.exe)?;
+        let mut probe = Command::new(&staged.exe);
+        probe
+            .current_dir(&dir)
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = ChildGuard::spawn(&mut probe)
+            .map_err(|e| format!("uid {NOBODY} cannot run {}: {e}", staged.exe.display()))?;
+        let status = child
+            .wait()
+            .map_err(|e| format!("wait for the probe: {e}"))?;
+        if status.code() != Some(kit::EXIT_USAGE) {
+            return Err(format!(
+                "uid {NOBODY} ran {} but it ended with {status:?}, not the usage exit {}",
+                staged.exe.display(),
+                kit::EXIT_USAGE
+            ));
+        }
+        Ok(staged)
+    }
+
+    /// A command running role `args` as the renderers' user.
+    fn role(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args(args);
+        if let Some(dir) = &self.dir {
+            // Root bypasses permission checks: run the renderers as an unprivileged user, in
+            // a directory it can enter.
+            c.current_dir(dir).uid(NOBODY).gid(NOBODY);
+        }
+        c
+    }
+}
+
+impl Drop for StagedExe {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// Mark every fd this process inherited from whoever started it (cargo's jobserver pipe, for
@@ -120,6 +213,7 @@ fn renderers_cannot_reach_each_other_or_main() {
         "renderers_cannot_reach_each_other",
     );
     stop_leaking_inherited_fds();
+    let exe = StagedExe::new();
     let main = Main::new().unwrap();
     assert!(
         !electrode_shm::is_dumpable().unwrap(),
@@ -133,13 +227,13 @@ fn renderers_cannot_reach_each_other_or_main() {
         e.set_return_value(electrode::Value::Null);
     });
 
-    let victim = Spawned::spawn(&main, role(&["victim"]));
+    let victim = Spawned::spawn(&main, exe.role(&["victim"]));
     let victim_ino = kit::recv(&ready, "the victim's ready");
 
     // The control: same user, not hardened, holds a memfd with a secret.
     let scratch = Scratch::new("isolation");
     let bait_out = scratch.path("bait");
-    let mut cmd = role(&["bait"]);
+    let mut cmd = exe.role(&["bait"]);
     cmd.stdout(Stdio::from(File::create(&bait_out).unwrap()));
     let bait = ChildGuard::spawn(&mut cmd).expect("spawn the bait");
     kit::wait_for("the bait's memfd", || {
@@ -157,7 +251,7 @@ fn renderers_cannot_reach_each_other_or_main() {
 
     let snoop = Spawned::spawn(
         &main,
-        role(&["snoop", &victim.pid().to_string(), &bait.pid().to_string()]),
+        exe.role(&["snoop", &victim.pid().to_string(), &bait.pid().to_string()]),
     );
     snoop.expect_clean_exit();
     let out = snoop.output();

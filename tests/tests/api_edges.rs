@@ -24,12 +24,17 @@ const RENDERER: &str = env!("CARGO_BIN_EXE_edge_renderer");
 
 #[test]
 fn renderer_refuses_what_main_would_reject() {
-    let _dog = watchdog(Duration::from_secs(180), "renderer_refuses_what_main_would_reject");
+    let _dog = watchdog(
+        Duration::from_secs(180),
+        "renderer_refuses_what_main_would_reject",
+    );
     let main = Main::new().unwrap();
     let ipc = main.ipc();
     let pings = Arc::new(AtomicI64::new(0));
-    ipc.handle("echo", |_e, a| Ok(a.get(0).map_or(Value::Null, |v| v.to_value())))
-        .unwrap();
+    ipc.handle("echo", |_e, a| {
+        Ok(a.get(0).map_or(Value::Null, |v| v.to_value()))
+    })
+    .unwrap();
     ipc.handle(&"y".repeat(MAX_CHANNEL_LEN), |_e, a| {
         Ok(a.get(0).map_or(Value::Null, |v| v.to_value()))
     })
@@ -56,7 +61,11 @@ fn renderer_refuses_what_main_would_reject() {
         (GoneReason::CleanExit, 0),
         "the edges script failed (its stderr above says why), or main disconnected it"
     );
-    assert_eq!(pings.load(Ordering::SeqCst), 0, "a refused message reached `ping`");
+    assert_eq!(
+        pings.load(Ordering::SeqCst),
+        0,
+        "a refused message reached `ping`"
+    );
 }
 
 #[test]

@@ -60,8 +60,14 @@ fn main_holds_at_most_its_limits() {
     }
     let heap_grew = HEAP.allocated().saturating_sub(heap);
     let peak_grew = peak_rss().saturating_sub(peak);
-    assert!(heap_grew < 1 << 20, "refusing it allocated {heap_grew} bytes");
-    assert!(peak_grew < 32 << 20, "refusing it raised the peak by {peak_grew} bytes");
+    assert!(
+        heap_grew < 1 << 20,
+        "refusing it allocated {heap_grew} bytes"
+    );
+    assert!(
+        peak_grew < 32 << 20,
+        "refusing it raised the peak by {peak_grew} bytes"
+    );
     drop(big);
 
     // 2. A stalled renderer: its receive thread blocks in the `block` listener.

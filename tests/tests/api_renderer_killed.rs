@@ -3,7 +3,7 @@
 //! as exit code); main's pending invoke fails with `Disconnected`; answering the dead
 //! renderer's held invoke is harmless; two other renderers keep invoking successfully.
 
-use electrode::{args, DeferredReply, GoneReason, CallError, Main, Value};
+use electrode::{args, CallError, DeferredReply, GoneReason, Main, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate, HANG_GUARD};
 use electrode_tests::watchdog;
 use nix::sys::signal::{kill, Signal};

@@ -15,7 +15,7 @@
 //! - with a tiny `outbox_limit`, `send` eventually returns `SendError::Full`; exactly the
 //!   accepted messages arrive, in order.
 
-use electrode::{SendError, Main, Value};
+use electrode::{Main, SendError, Value};
 use electrode_tests::hostile_kit::{self as kit, Scratch, Spawned, HANG_GUARD};
 use electrode_tests::watchdog;
 use nix::sys::stat::Mode;

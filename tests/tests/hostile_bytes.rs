@@ -92,6 +92,36 @@ fn garbage_payloads() {
     s.finish();
 }
 
+#[test]
+fn rejected_requests_are_answered_at_once() {
+    if let Some(log) = kit::rerun_for_stderr("rejected_requests_are_answered_at_once") {
+        kit::expect_logged(&log, "channel name of 5000 bytes");
+        kit::expect_logged(&log, "channel name of 4097 bytes");
+        kit::expect_logged(&log, "channel name runs past the message");
+        kit::expect_logged(&log, "channel name is not UTF-8");
+        kit::expect_logged(&log, "arguments: argument bytes are not a valid archive");
+        return;
+    }
+    let _dog = watchdog(DOG, "rejected_requests_are_answered_at_once");
+    // Five violations tolerated: the renderer sees every answer before it could be dropped.
+    let s = scene(6);
+    let h = Spawned::spawn(&s.main, role(&["rejected-requests"]));
+    let d = h.expect_gone(GoneReason::CleanExit);
+    assert_eq!(d.exit_code, kit::EXIT_OK);
+    for what in [
+        "invoke-chan-too-long",
+        "sync-chan-too-long",
+        "sync-chan-past-end",
+        "invoke-chan-utf8",
+        "sync-bad-args",
+    ] {
+        h.expect_ok(&format!("{what}-answered"));
+    }
+    h.expect_no_failures();
+    s.good.wait_more(20);
+    s.finish();
+}
+
 /// Ring-level lies and the reason main logs for each (then disconnects at once).
 const RING_LIES: [(&str, &str); 14] = [
     (
@@ -255,7 +285,10 @@ fn rewritten_segment_header_is_ignored() {
 #[test]
 fn forged_handler_replies_fail_mains_invoke() {
     if let Some(log) = kit::rerun_for_stderr("forged_handler_replies_fail_mains_invoke") {
-        kit::expect_logged(&log, "reply: argument bytes are not a valid archive");
+        kit::expect_logged(
+            &log,
+            "handler reply: the reply is not valid: argument bytes are not a valid archive",
+        );
         kit::expect_logged(&log, "reply has the wrong shape");
         return;
     }
@@ -284,7 +317,10 @@ fn forged_handler_replies_fail_mains_invoke() {
     for variant in ["wrong-shape", "bad-error"] {
         let liar = Spawned::spawn(&s.main, role(&["handler-reply", variant]));
         let r = liar.wc.invoke_blocking("anything", &[], Some(HANG_GUARD));
-        assert!(matches!(r, Err(CallError::BrokenReply(_))), "{variant}: {r:?}");
+        assert!(
+            matches!(r, Err(CallError::BrokenReply(_))),
+            "{variant}: {r:?}"
+        );
     }
     // The honest one is still served.
     let got = fine.wc.invoke_blocking("again", &[], Some(HANG_GUARD));

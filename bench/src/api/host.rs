@@ -16,7 +16,8 @@ use crate::pingpong::{pin_current_thread, ticks, ticks_to_ns, Samples};
 use crate::roles::wait_mode_arg;
 use crate::roles::{cpu_arg, RENDERER_ROLE};
 use electrode::{
-    ArgsView, GoneDetails, IpcMainEvent, RegisterError, SendError, Main, Value, WaitMode, WebContents,
+    ArgsView, GoneDetails, IpcMainEvent, Main, RegisterError, SendError, Value, WaitMode,
+    WebContents,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};

@@ -101,7 +101,10 @@ mod tests {
         assert!(!p.complete(a, Ok(Ok(Value::from(2)))), "answered once");
         assert_eq!(ca.wait(None), Some(Ok(Ok(Value::from(1)))));
         p.forget(b);
-        assert!(!p.complete(b, Ok(Ok(Value::Null))), "a late answer goes nowhere");
+        assert!(
+            !p.complete(b, Ok(Ok(Value::Null))),
+            "a late answer goes nowhere"
+        );
         let (_, cc) = p.register();
         p.fail_all();
         assert_eq!(cc.wait(None), Some(Err(CallError::Disconnected)));

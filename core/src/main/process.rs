@@ -261,8 +261,8 @@ impl Main {
             main_waker.wake_all();
             event.notify_all(&Futex);
         });
-        let r = IpcRenderer::from_end(rend, options, None, Some(on_drop))
-            .map_err(ConnectError::Io)?;
+        let r =
+            IpcRenderer::from_end(rend, options, None, Some(on_drop)).map_err(ConnectError::Io)?;
         Ok((WebContents { conn }, r))
     }
 }

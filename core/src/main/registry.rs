@@ -113,7 +113,12 @@ impl IpcMain {
         self.tables.listeners.count(channel)
     }
 
-    fn set_handler(&self, channel: &str, handler: Handler, once: bool) -> Result<(), RegisterError> {
+    fn set_handler(
+        &self,
+        channel: &str,
+        handler: Handler,
+        once: bool,
+    ) -> Result<(), RegisterError> {
         let mut map = self.tables.handlers.write();
         if map.contains_key(channel) {
             return Err(RegisterError::SecondHandler {

@@ -42,7 +42,9 @@ impl Responder {
 }
 
 fn failed(why: impl std::fmt::Display) -> Answer {
-    Err(RemoteError::new(format!("the reply could not be sent: {why}")))
+    Err(RemoteError::new(format!(
+        "the reply could not be sent: {why}"
+    )))
 }
 
 impl Conn {

@@ -114,8 +114,8 @@ fn rejected(why: impl Into<String>, answer: Option<Unanswered>) -> Rejected {
 impl<'a> Head<'a> {
     /// Check the kind (frame `tag`), the envelope and the channel of a message payload.
     pub(crate) fn parse(tag: u16, payload: &'a [u8]) -> Result<Head<'a>, Rejected> {
-        let kind =
-            Kind::from_tag(tag).ok_or_else(|| rejected(format!("unknown message kind {tag}"), None))?;
+        let kind = Kind::from_tag(tag)
+            .ok_or_else(|| rejected(format!("unknown message kind {tag}"), None))?;
         let (env, channel_len) = Envelope::read(payload).ok_or_else(|| {
             rejected(
                 format!(
@@ -353,7 +353,12 @@ mod tests {
         assert!(r.answer.is_none());
         // Main's kinds are refused.
         let m = msg(env, "chan");
-        for k in [Kind::Message, Kind::LargeReply, Kind::Reply, Kind::InvokeRenderer] {
+        for k in [
+            Kind::Message,
+            Kind::LargeReply,
+            Kind::Reply,
+            Kind::InvokeRenderer,
+        ] {
             assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
             assert!(!k.from_renderer());
         }

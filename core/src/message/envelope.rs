@@ -79,7 +79,12 @@ mod tests {
             slot_gen: 11,
             request_id: u64::MAX - 1,
         };
-        for channel in ["", "a", "0123456789abcdef", "x".repeat(MAX_CHANNEL_LEN).as_str()] {
+        for channel in [
+            "",
+            "a",
+            "0123456789abcdef",
+            "x".repeat(MAX_CHANNEL_LEN).as_str(),
+        ] {
             let mut out = vec![0xffu8; args_offset(channel.len())];
             env.write_prefix(channel, &mut out);
             assert_eq!(out.len() % 16, 0);

@@ -120,6 +120,9 @@ mod tests {
         assert_eq!(decode(&two, false), Err(ReplyError::WrongShape));
         let one = encode_to_vec(&[Value::from(1)]).unwrap();
         assert_eq!(decode(&one, true), Err(ReplyError::WrongShape));
-        assert!(matches!(decode(&[1, 2, 3], false), Err(ReplyError::Invalid(_))));
+        assert!(matches!(
+            decode(&[1, 2, 3], false),
+            Err(ReplyError::Invalid(_))
+        ));
     }
 }

@@ -27,7 +27,8 @@ pub(crate) fn post(
     let hint = planned.len();
     let mut tx = shared.tx.lock();
     if hint <= tx.max_frame_payload() {
-        let mut g = tx.reserve(hint, mode, deadline)
+        let mut g = tx
+            .reserve(hint, mode, deadline)
             .map_err(|e| ring_error(e, hint))?;
         let n = planned.write(env, channel, args, g.as_mut_slice())?;
         g.commit(n, kind as u16, env.request_id);

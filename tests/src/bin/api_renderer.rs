@@ -763,7 +763,12 @@ fn pending_calls() -> Check {
         ("invoke_blocking", r.invoke_blocking("x", &args![])),
         ("send_sync", r.send_sync("x", &args![])),
         ("invoke", block_on(r.invoke("x", &args![]))),
-        ("send", r.send("x", &args![]).map(|()| Value::Null).map_err(CallError::from)),
+        (
+            "send",
+            r.send("x", &args![])
+                .map(|()| Value::Null)
+                .map_err(CallError::from),
+        ),
     ];
     for (name, res) in after {
         if !matches!(res, Err(CallError::Disconnected)) {

@@ -57,9 +57,17 @@ fn channel_names(r: &IpcRenderer) -> Check {
     let ping_64k = format!("ping{}", "x".repeat(64 * 1024));
     for name in [long, ping_64k] {
         let want = SendError::ChannelTooLong { len: name.len() };
-        expect_eq("send(long name)", r.send(&name, &args![1]), Err(want.clone()))?;
+        expect_eq(
+            "send(long name)",
+            r.send(&name, &args![1]),
+            Err(want.clone()),
+        )?;
         refused_call("send_sync(long name)", r.send_sync(&name, &args![1]), &want)?;
-        refused_call("invoke_blocking(long)", r.invoke_blocking(&name, &args![1]), &want)?;
+        refused_call(
+            "invoke_blocking(long)",
+            r.invoke_blocking(&name, &args![1]),
+            &want,
+        )?;
         let fut = futures::executor::block_on(r.invoke(&name, &args![1]));
         refused_call("invoke(long).await", fut, &want)?;
         let waited = r.invoke(&name, &args![1]).wait(Some(HANG_GUARD));
@@ -130,7 +138,11 @@ fn frames(r: &IpcRenderer) -> Check {
     )?;
     // A known frame is still fine, and it still works.
     let f = r.frame(7).map_err(|e| format!("frame(7) again: {e}"))?;
-    expect_eq("invoke from frame 7", f.invoke_blocking("echo", &args![7]), Ok(Value::from(7)))
+    expect_eq(
+        "invoke from frame 7",
+        f.invoke_blocking("echo", &args![7]),
+        Ok(Value::from(7)),
+    )
 }
 
 fn edges() -> Check {
@@ -139,7 +151,10 @@ fn edges() -> Check {
     nesting(&r)?;
     size_limit(&r)?;
     frames(&r)?;
-    let e = r.invoke("missing", &args![]).wait(Some(HANG_GUARD)).unwrap_err();
+    let e = r
+        .invoke("missing", &args![])
+        .wait(Some(HANG_GUARD))
+        .unwrap_err();
     expect_eq(
         "Invoke::wait on a channel without a handler",
         e.to_string(),
@@ -147,7 +162,11 @@ fn edges() -> Check {
             .to_string(),
     )?;
     // Still connected, still served, and no refused message reached main.
-    expect_eq("invoke(echo) after it all", r.invoke_blocking("echo", &args![9]), Ok(Value::from(9)))?;
+    expect_eq(
+        "invoke(echo) after it all",
+        r.invoke_blocking("echo", &args![9]),
+        Ok(Value::from(9)),
+    )?;
     let pings = r.send_sync("ping-count", &args![]);
     expect_eq("pings main received", pings, Ok(Value::from(0)))
 }
@@ -157,7 +176,8 @@ fn stall() -> Check {
     r.on("block", |_e, _a| loop {
         std::thread::park();
     });
-    r.send_sync(READY, &args![]).map_err(|e| format!("ready: {e}"))?;
+    r.send_sync(READY, &args![])
+        .map_err(|e| format!("ready: {e}"))?;
     loop {
         std::thread::park();
     }
@@ -170,7 +190,8 @@ fn idle() -> Check {
     r.on("bye", move |_e, _a| {
         let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(());
     });
-    r.send_sync(READY, &args![]).map_err(|e| format!("ready: {e}"))?;
+    r.send_sync(READY, &args![])
+        .map_err(|e| format!("ready: {e}"))?;
     rx.recv_timeout(HANG_GUARD)
         .map_err(|e| format!("no bye from main: {e}"))
 }

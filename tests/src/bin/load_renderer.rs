@@ -22,7 +22,7 @@
 //! Exit codes (`electrode_tests::protocol`): 0 when every check held, 1 with the reason on
 //! stderr otherwise, 2 for a bad command line, 124 when its self-watchdog (`limit-secs`) fired.
 
-use electrode::{Invoke, CallError, IpcRenderer, Value};
+use electrode::{CallError, Invoke, IpcRenderer, Value};
 use electrode_tests::pattern::{checksum, mix, Rng};
 use electrode_tests::protocol::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WATCHDOG};
 use std::collections::VecDeque;

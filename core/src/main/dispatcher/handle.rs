@@ -72,7 +72,15 @@ pub(super) fn handle(
             frame_id,
             channel,
             args,
-        } => dispatch_send(shared, conn, caches.listeners, frame_id, channel, &args, None),
+        } => dispatch_send(
+            shared,
+            conn,
+            caches.listeners,
+            frame_id,
+            channel,
+            &args,
+            None,
+        ),
         FromRenderer::SendSync {
             frame_id,
             channel,
@@ -92,7 +100,15 @@ pub(super) fn handle(
             channel,
             args,
             reply,
-        } => dispatch_invoke(shared, peer, caches.handlers, frame_id, channel, &args, reply),
+        } => dispatch_invoke(
+            shared,
+            peer,
+            caches.handlers,
+            frame_id,
+            channel,
+            &args,
+            reply,
+        ),
         FromRenderer::HandlerReply { request_id, answer } => {
             conn.pending.complete(request_id, Ok(answer));
         }
@@ -235,4 +251,3 @@ fn dispatch_invoke(
         }
     }
 }
-

@@ -9,8 +9,8 @@
 //! handlers are never cached (they must be taken, exactly once), nor are misses (a renderer
 //! could otherwise grow the cache without bound by invoking made-up channels).
 
-use crate::main::link::Conn;
 use crate::main::events::IpcMainInvokeEvent;
+use crate::main::link::Conn;
 use crate::main::registry::{Handler, IpcMain};
 use crate::main::web_contents::WebContents;
 use hashbrown::hash_map::EntryRef;

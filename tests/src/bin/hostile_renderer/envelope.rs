@@ -47,6 +47,70 @@ fn forged_envelope(variant: &str) -> Option<Vec<u8>> {
     })
 }
 
+/// Role `rejected-requests`: blocking `invoke` and `send_sync` requests naming a real slot whose
+/// envelope main must reject (channel length over the limit or past the message, a channel
+/// that is not UTF-8, garbage arguments): each is answered in its slot at once with main's
+/// `ProtocolError`, never left to wait. Exits 0 when all were (main tolerates the violations).
+pub(crate) fn rejected_requests() -> i32 {
+    let valid = kit::args(&[Value::from(1)]);
+    let lying = |len: u16| Envelope {
+        channel_len: Some(len),
+        ..Envelope::default()
+    };
+    let cases: [(&str, u16, Envelope, &[u8], Vec<u8>); 5] = [
+        (
+            "invoke-chan-too-long",
+            kind::INVOKE,
+            lying(5000),
+            b"echo",
+            valid.clone(),
+        ),
+        (
+            "sync-chan-too-long",
+            kind::SEND_SYNC,
+            lying(4097),
+            b"echo",
+            valid.clone(),
+        ),
+        (
+            "sync-chan-past-end",
+            kind::SEND_SYNC,
+            lying(100),
+            b"echo",
+            Vec::new(),
+        ),
+        (
+            "invoke-chan-utf8",
+            kind::INVOKE,
+            Envelope::default(),
+            &[0xff, 0xfe, b'a'],
+            valid,
+        ),
+        (
+            "sync-bad-args",
+            kind::SEND_SYNC,
+            Envelope::default(),
+            b"echo",
+            bad_args(),
+        ),
+    ];
+    let mut h = Hostile::connect();
+    for (what, tag, env, channel, args) in cases {
+        match h.request_forged(tag, env, channel, &args) {
+            Ok((aux, buf)) => match kit::decode_reply(aux, buf.as_slice()) {
+                Ok(Err((name, msg)))
+                    if name == "ProtocolError" && msg.starts_with("main rejected the message") =>
+                {
+                    ok(&format!("{what}-answered"))
+                }
+                other => return crate::report::fail(&format!("{what}: answered {other:?}")),
+            },
+            Err(e) => return crate::report::fail(&format!("{what}: {e}")),
+        }
+    }
+    kit::EXIT_OK
+}
+
 /// Role `kinds TAG..`: a valid message under each given kind, then the last one until main
 /// disconnects us.
 pub(crate) fn kinds(tags: &[String]) -> i32 {

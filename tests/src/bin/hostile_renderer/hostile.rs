@@ -71,6 +71,18 @@ impl Hostile {
         channel: &str,
         args: &[u8],
     ) -> Result<(u32, AlignedBuf), String> {
+        self.request_forged(tag, Envelope::default(), channel.as_bytes(), args)
+    }
+
+    /// [`request`](Self::request) with a forged envelope (its slot fields are filled in) and
+    /// channel bytes.
+    pub(crate) fn request_forged(
+        &mut self,
+        tag: u16,
+        env: Envelope,
+        channel: &[u8],
+        args: &[u8],
+    ) -> Result<(u32, AlignedBuf), String> {
         let deadline = Some(Instant::now() + REPLY_DEADLINE);
         let t = self
             .slots
@@ -79,9 +91,10 @@ impl Hostile {
         let env = Envelope {
             slot_index: t.index,
             slot_gen: t.generation,
-            ..Envelope::default()
+            ..env
         };
-        self.send(tag, &kit::message(&env, channel.as_bytes(), args));
+        self.send(tag, &kit::message(&env, channel, args));
+        let channel = String::from_utf8_lossy(channel);
         let r = self
             .slots
             .wait_reply(t, WaitMode::default(), deadline)

@@ -15,6 +15,7 @@
 //! | `garbage SEED` | bad-argument requests (checks the error answers), then random payloads |
 //! | `ring VARIANT` | one ring-level lie (frame lengths, kinds, padding, positions, chunks) |
 //! | `envelope VARIANT` | a well-framed message whose envelope or arguments lie |
+//! | `rejected-requests` | slot requests main must reject, each answered with an error at once |
 //! | `kinds TAG..` | valid messages under the given (forbidden) kinds |
 //! | `frames` | announces more frames than main keeps |
 //! | `slots` | requests naming slots and generations that are not pending, and a state flipper |
@@ -76,6 +77,7 @@ const ROLES: &[Role] = &[
     ("ring", |a| ring::ring_lie(a.str(0))),
     ("m2r-head", |_| ring::m2r_head()),
     ("envelope", |a| envelope::envelope_lie(a.str(0))),
+    ("rejected-requests", |_| envelope::rejected_requests()),
     ("kinds", |a| envelope::kinds(a.0)),
     ("frames", |_| envelope::frames()),
     ("handler-reply", |a| envelope::handler_reply(a.str(0))),

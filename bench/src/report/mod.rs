@@ -379,9 +379,11 @@ fn throughput_rounds(
 /// Write `report.md`, `report.json` and `latency.svg` into `dir` (created if missing).
 pub fn write_outputs(report: &Report, dir: &Path) -> Result<(), BenchError> {
     std::fs::create_dir_all(dir).map_err(BenchError::io(format!("creating {}", dir.display())))?;
+    let json =
+        json::render(report).map_err(|e| BenchError::io("encoding report.json")(e.into()))?;
     let files = [
         ("report.md", markdown::render(report)),
-        ("report.json", json::render(report)),
+        ("report.json", json),
         ("latency.svg", svg::render(report)),
     ];
     for (name, text) in files {

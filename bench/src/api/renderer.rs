@@ -1,11 +1,12 @@
 //! The renderer process of the API benchmarks ([`Role::Renderer`](crate::role)).
 //!
 //! It is already pinned (by [`crate::role::serve_if_role`], before any thread starts, so
-//! Electrode's receive and watcher threads share the CPU); it connects with [`IpcRenderer::connect`], registers its listeners and its `ECHO`
-//! handler, says `READY`, and then runs the [`Command`]s main sends on its main thread, one at a
-//! time, answering each with `RESULT` (or `ERROR`, after which it exits). Latency commands time
-//! every operation here, in the renderer, and send the samples back as one `Bytes` value. Every
-//! answer is checked; the first wrong one ends the command with an error.
+//! Electrode's receive and watcher threads share the CPU). It connects with
+//! [`IpcRenderer::connect_with`], registers its listeners and its `ECHO` handler, says `READY`,
+//! and then runs the [`Command`]s main sends on its main thread, one at a time, answering each
+//! with `RESULT` (or `ERROR`, after which it exits). Latency commands time every operation
+//! here, in the renderer, and send the samples back as one `Bytes` value. Every answer is
+//! checked; the first wrong one ends the command with an error.
 
 use super::block_on::block_on;
 use super::protocol::{

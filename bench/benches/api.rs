@@ -9,8 +9,9 @@
 //! depend on cross-core transfers, so it is steady on a noisy machine.
 //!
 //! Main (its dispatcher thread) runs on CPU 0, the renderer on CPU 1. One renderer process
-//! (the `electrode-bench` binary in its `__renderer` role) serves every API benchmark; it
-//! times the batches criterion asks for (`iter_custom`) and checks every answer. After the
+//! (the `electrode-bench` binary in its renderer role, `electrode_bench::role`) serves every
+//! API benchmark; it times the batches criterion asks for (`iter_custom`) and checks every
+//! answer. After the
 //! criterion groups, a short interleaved percentile run judges the API targets (invoke p50
 //! within 2x the transport round trip; one-way send >= 5 M messages/s).
 //!

@@ -2,7 +2,7 @@
 //!
 //! The [`pingpong`] module times cross-process round trips: the main process sends a small
 //! message, a real child process (the `bench_peer` binary, or any binary that calls
-//! [`pingpong::serve_if_peer`] first thing in `main`) echoes it, and the main process receives
+//! [`role::serve_if_role`] first thing in `main`) echoes it, and the main process receives
 //! the echo. The same harness drives Electrode's shared-memory transport in each wait mode and
 //! three baselines written here: a raw futex ping-pong, a busy-spin ping-pong (the floor) and a
 //! Unix-domain socket.
@@ -29,13 +29,19 @@
 //! - [`report`]: the report binary's engine (`cargo run --release -p electrode-bench -- report`):
 //!   everything above in interleaved rounds, target verdicts, Markdown / JSON / SVG output.
 //! - [`workload`]: one path kept busy, for a profiler.
-//! - [`roles`]: the hidden roles in which the `electrode-bench` binary re-executes itself as a
-//!   renderer or a peer; `benches/api.rs` drives the API through it.
+//! - [`role`]: the one way a bench process starts a helper (a bench binary re-executed as a
+//!   renderer or a peer, orders as JSON in one environment variable, dying with its parent,
+//!   killed on drop); `benches/api.rs` drives the API through it.
+//!
+//! Every failure is a [`BenchError`].
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod api;
+mod error;
 pub mod peers;
 pub mod pingpong;
 pub mod report;
-pub mod roles;
+pub mod role;
 pub mod workload;
+
+pub use error::BenchError;

@@ -10,8 +10,8 @@
 //! pick instead (Unix socket, ipc-channel, iceoryx2), all in one run; prints the tables and the
 //! target verdicts. See `docs/PERFORMANCE.md`.
 //!
-//! The same binary, re-executed with a hidden first argument (`__renderer`, ...), plays the
-//! renderer and peer processes.
+//! The same binary, re-executed with its orders in `ELECTRODE_BENCH_ROLE`
+//! (`electrode_bench::role`), plays the renderer and peer processes.
 
 use electrode_bench::report::{self, Options};
 use std::path::PathBuf;
@@ -76,7 +76,7 @@ fn workload(args: &[String]) -> ExitCode {
                 .map(|v| secs = v)
                 .map_err(|_| format!("bad --secs {v:?}")),
             ("--wait", Some(v)) => {
-                electrode_bench::roles::parse_wait_mode(v).map(|m| wait = Some(m))
+                electrode_bench::role::parse_wait_mode(v).map(|m| wait = Some(m))
             }
             _ => Err(format!("bad argument {a:?}")),
         };
@@ -105,8 +105,7 @@ fn workload(args: &[String]) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    electrode_bench::pingpong::serve_if_peer();
-    electrode_bench::roles::serve_if_role();
+    electrode_bench::role::serve_if_role();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("workload") {
         return workload(&args[1..]);

@@ -9,7 +9,8 @@
 //! perf report -i /tmp/invoke.data --no-children --sort comm,sym
 //! ```
 
-use crate::api::{ApiError, Host, RoundTrip};
+use crate::api::{Host, RoundTrip};
+use crate::BenchError;
 use electrode::WaitMode;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -49,7 +50,7 @@ pub fn run(
     w: Workload,
     secs: f64,
     wait_mode: Option<WaitMode>,
-) -> Result<String, ApiError> {
+) -> Result<String, BenchError> {
     let mut host = Host::with_wait_mode(Some(0), exe, wait_mode)?;
     let r = host.spawn(1, Some(1))?;
     let r = &r[0];

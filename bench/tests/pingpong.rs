@@ -4,7 +4,8 @@
 //! No timing is asserted here (that is what the benches are for). A watchdog aborts the test
 //! process if anything hangs; the peers then exit by themselves (they watch main's pidfd).
 
-use electrode_bench::pingpong::{allowed_cpus, BenchError, Placement, Session, System};
+use electrode_bench::pingpong::{allowed_cpus, Placement, Session, System};
+use electrode_bench::BenchError;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;

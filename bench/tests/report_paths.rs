@@ -7,9 +7,10 @@
 //! The renderers and peers are the `electrode-bench` binary in its hidden roles. A watchdog
 //! aborts the test process if anything hangs; every child dies with it (PR_SET_PDEATHSIG).
 
-use electrode_bench::api::{ApiError, Batch, Host, RoundTrip};
+use electrode_bench::api::{Batch, Host, RoundTrip};
 use electrode_bench::peers::{Library, PeerSession};
 use electrode_bench::pingpong::Placement;
+use electrode_bench::BenchError;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -102,7 +103,7 @@ fn a_killed_renderer_is_an_error_not_a_hang() {
             .latency(&rs[0], RoundTrip::Invoke, 64, 1_000_000, 0, None)
             .unwrap_err();
         assert!(
-            matches!(e, ApiError::RendererGone { .. } | ApiError::Ipc { .. }),
+            matches!(e, BenchError::RendererGone { .. } | BenchError::Ipc { .. }),
             "{e}"
         );
     });
@@ -149,7 +150,7 @@ fn a_wrong_answer_aborts_the_measurement() {
         let e = host
             .latency(&rs[0], RoundTrip::Invoke, 64, 10, 0, None)
             .unwrap_err();
-        assert!(matches!(e, ApiError::Renderer { .. }), "{e}");
+        assert!(matches!(e, BenchError::Renderer { .. }), "{e}");
         assert!(e.to_string().contains("differs"), "{e}");
 
         // Main's sendSync listener returns something else.
@@ -163,7 +164,7 @@ fn a_wrong_answer_aborts_the_measurement() {
         let e = host
             .latency(&rs[0], RoundTrip::SendSync, 64, 10, 0, None)
             .unwrap_err();
-        assert!(matches!(e, ApiError::Renderer { .. }), "{e}");
+        assert!(matches!(e, BenchError::Renderer { .. }), "{e}");
         assert!(e.to_string().contains("not bytes"), "{e}");
     });
 }

@@ -1,6 +1,6 @@
 //! [`Host`]: the main process of the API benchmarks. It owns a real [`electrode::Main`] whose
 //! dispatcher thread is pinned to one CPU, registers the benchmark's handlers and listeners on
-//! the global `ipcMain`, spawns renderer processes (this executable in the `__renderer` role),
+//! the global `ipcMain`, spawns renderer processes (this executable in the renderer role),
 //! and drives them with commands. Dropping it kills its renderers.
 //!
 //! Main's side of every path answers for real: `handle(ECHO)` returns its argument,
@@ -11,16 +11,14 @@ use super::protocol::{
     check_echo, decode_samples, restamp, Command, Op, Payload, CMD, DATA, ECHO, ECHO_SYNC, ERROR,
     FLUSH, PING, PONG, READY, RESULT, WC_DATA, WC_DONE,
 };
-use super::ApiError;
+use super::BenchError;
 use crate::pingpong::{pin_current_thread, ticks, ticks_to_ns, Samples};
-use crate::roles::wait_mode_arg;
-use crate::roles::{cpu_arg, RENDERER_ROLE};
+use crate::role::{self, Role};
 use electrode::{
     ArgsView, GoneDetails, IpcMainEvent, Main, RegisterError, SendError, Value, WaitMode,
     WebContents,
 };
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -135,8 +133,8 @@ impl std::fmt::Debug for Host {
 impl Host {
     /// Start main with its dispatcher pinned to `main_cpu` (the calling thread is pinned while
     /// the dispatcher thread starts, which inherits the mask). `exe` is the renderer executable:
-    /// one whose `main` calls [`crate::roles::serve_if_role`] (the `electrode-bench` binary).
-    pub fn new(main_cpu: Option<usize>, exe: &Path) -> Result<Host, ApiError> {
+    /// one whose `main` calls [`crate::role::serve_if_role`] (the `electrode-bench` binary).
+    pub fn new(main_cpu: Option<usize>, exe: &Path) -> Result<Host, BenchError> {
         Self::with_wait_mode(main_cpu, exe, None)
     }
 
@@ -146,19 +144,15 @@ impl Host {
         main_cpu: Option<usize>,
         exe: &Path,
         wait_mode: Option<WaitMode>,
-    ) -> Result<Host, ApiError> {
-        let pin = main_cpu
-            .map(pin_current_thread)
-            .transpose()
-            .map_err(ApiError::Pin)?;
+    ) -> Result<Host, BenchError> {
+        let pin = main_cpu.map(pin_current_thread).transpose()?;
         let mut builder = Main::builder();
         if let Some(m) = wait_mode {
             builder = builder.wait_mode(m);
         }
-        let main = builder.build().map_err(|err| ApiError::Io {
-            what: "starting electrode::Main",
-            err,
-        })?;
+        let main = builder
+            .build()
+            .map_err(BenchError::io("starting electrode::Main"))?;
         drop(pin);
         let (tx, events) = mpsc::channel();
         let counts = Arc::new(DataCounts {
@@ -168,7 +162,7 @@ impl Host {
             failed: AtomicBool::new(false),
             payload: Payload::new(DATA_PAYLOAD),
         });
-        register(&main, &tx, &counts).map_err(ApiError::ipc("registering handlers"))?;
+        register(&main, &tx, &counts).map_err(BenchError::ipc("registering handlers"))?;
         Ok(Host {
             main,
             events,
@@ -190,21 +184,17 @@ impl Host {
     }
 
     /// Spawn `n` renderers pinned to `cpu` (or unpinned) and wait until each said ready.
-    pub fn spawn(&mut self, n: usize, cpu: Option<usize>) -> Result<Vec<WebContents>, ApiError> {
+    pub fn spawn(&mut self, n: usize, cpu: Option<usize>) -> Result<Vec<WebContents>, BenchError> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut cmd = Process::new(&self.exe);
-            cmd.arg(RENDERER_ROLE).arg(cpu_arg(cpu));
-            if let Some(m) = self.wait_mode {
-                cmd.arg(wait_mode_arg(m));
-            }
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit());
+            let role = Role::Renderer {
+                wait_mode: self.wait_mode,
+            };
+            let cmd = role::command(&self.exe, cpu, role)?;
             let wc = self
                 .main
                 .spawn_renderer(cmd)
-                .map_err(ApiError::ipc("spawning a renderer"))?;
+                .map_err(BenchError::ipc("spawning a renderer"))?;
             let tx = self.tx.clone();
             let id = wc.id();
             wc.on_render_process_gone(move |details| {
@@ -239,7 +229,7 @@ impl Host {
         &mut self,
         what: &'static str,
         mut pick: impl FnMut(&Event) -> Option<T>,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, BenchError> {
         if let Some(i) = self.stash.iter().position(|e| pick(e).is_some()) {
             let e = self.stash.remove(i);
             if let Some(t) = pick(&e) {
@@ -252,16 +242,16 @@ impl Host {
             let e = self
                 .events
                 .recv_timeout(left)
-                .map_err(|_| ApiError::Timeout(what))?;
+                .map_err(|_| BenchError::Timeout(what))?;
             match &e {
                 Event::Failed { wc, message } => {
-                    return Err(ApiError::Renderer {
+                    return Err(BenchError::Renderer {
                         pid: self.pid_of(*wc),
                         message: message.clone(),
                     })
                 }
                 Event::Gone { wc, details } => {
-                    return Err(ApiError::RendererGone {
+                    return Err(BenchError::RendererGone {
                         pid: self.pid_of(*wc),
                         details: *details,
                     })
@@ -284,7 +274,7 @@ impl Host {
         payload: usize,
         warmup: u64,
         cap: Option<Duration>,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, BenchError> {
         self.next_id += 1;
         let cmd = Command {
             id: self.next_id,
@@ -295,12 +285,12 @@ impl Host {
             cap_ms: cap.map_or(0, |c| c.as_millis().max(1) as u64),
         };
         wc.send(CMD, &cmd.to_values())
-            .map_err(ApiError::ipc("sending a command"))?;
+            .map_err(BenchError::ipc("sending a command"))?;
         Ok(cmd.id)
     }
 
     /// Wait for the result of command `id` from `wc`.
-    fn result(&mut self, wc: &WebContents, id: u64) -> Result<Value, ApiError> {
+    fn result(&mut self, wc: &WebContents, id: u64) -> Result<Value, BenchError> {
         let w = wc.id();
         self.wait_for("a renderer's result", |e| match e {
             Event::Result { wc, id: i, value } if *wc == w && *i == id => Some(value.clone()),
@@ -318,11 +308,11 @@ impl Host {
         iters: u64,
         warmup: u64,
         cap: Option<Duration>,
-    ) -> Result<Samples, ApiError> {
+    ) -> Result<Samples, BenchError> {
         let id = self.start(wc, op, iters, payload, warmup, cap)?;
         let v = self.result(wc, id)?;
-        let ns = decode_samples(&v)
-            .ok_or_else(|| ApiError::WrongAnswer("samples are not a byte buffer".into()))?;
+        let ns =
+            decode_samples(&v).ok_or_else(|| BenchError::wrong("samples are not a byte buffer"))?;
         Ok(Samples::from_nanos(ns))
     }
 
@@ -333,12 +323,12 @@ impl Host {
         op: Op,
         iters: u64,
         payload: usize,
-    ) -> Result<Duration, ApiError> {
+    ) -> Result<Duration, BenchError> {
         let id = self.start(wc, op, iters, payload, 0, None)?;
         let v = self.result(wc, id)?;
         let ns = v
             .as_i64()
-            .ok_or_else(|| ApiError::WrongAnswer("a timed result is not a number".into()))?;
+            .ok_or_else(|| BenchError::wrong("a timed result is not a number"))?;
         Ok(Duration::from_nanos(ns.max(0) as u64))
     }
 
@@ -351,12 +341,8 @@ impl Host {
         iters: u64,
         warmup: u64,
         cap: Option<Duration>,
-    ) -> Result<Samples, ApiError> {
-        let _pin = self
-            .main_cpu
-            .map(pin_current_thread)
-            .transpose()
-            .map_err(ApiError::Pin)?;
+    ) -> Result<Samples, BenchError> {
+        let _pin = self.main_cpu.map(pin_current_thread).transpose()?;
         let p = Payload::new(payload);
         let mut args = p.args(0);
         let mut seq = 0;
@@ -364,8 +350,8 @@ impl Host {
         for _ in 0..warmup {
             seq += 1;
             restamp(&mut args, seq);
-            let r = call(&args).map_err(ApiError::ipc("WebContents::invoke"))?;
-            check_echo(&args, &r, seq).map_err(ApiError::WrongAnswer)?;
+            let r = call(&args).map_err(BenchError::ipc("WebContents::invoke"))?;
+            check_echo(&args, &r, seq).map_err(BenchError::wrong)?;
         }
         let deadline = cap.map(|c| Instant::now() + c);
         let mut ns = Vec::with_capacity(iters.min(1 << 20) as usize);
@@ -375,8 +361,8 @@ impl Host {
             let t0 = ticks();
             let r = call(&args);
             let t1 = ticks();
-            let r = r.map_err(ApiError::ipc("WebContents::invoke"))?;
-            check_echo(&args, &r, seq).map_err(ApiError::WrongAnswer)?;
+            let r = r.map_err(BenchError::ipc("WebContents::invoke"))?;
+            check_echo(&args, &r, seq).map_err(BenchError::wrong)?;
             ns.push(ticks_to_ns(t1.wrapping_sub(t0)));
             if i % 16 == 15 && deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
@@ -392,7 +378,7 @@ impl Host {
         &mut self,
         renderers: &[WebContents],
         per_renderer: u64,
-    ) -> Result<Throughput, ApiError> {
+    ) -> Result<Throughput, BenchError> {
         let total = per_renderer * renderers.len() as u64;
         let counted = self.counts.total.load(Ordering::Relaxed);
         self.counts.target.store(counted + total, Ordering::Relaxed);
@@ -424,18 +410,13 @@ impl Host {
         wc: &WebContents,
         count: u64,
         payload: usize,
-    ) -> Result<Throughput, ApiError> {
+    ) -> Result<Throughput, BenchError> {
         let id = self.start(wc, Op::Expect, count, payload, 0, None)?;
         let first = self
             .result(wc, id)?
             .as_i64()
-            .ok_or_else(|| ApiError::WrongAnswer("expect: not a number".into()))?
-            as u64;
-        let _pin = self
-            .main_cpu
-            .map(pin_current_thread)
-            .transpose()
-            .map_err(ApiError::Pin)?;
+            .ok_or_else(|| BenchError::wrong("expect: not a number"))? as u64;
+        let _pin = self.main_cpu.map(pin_current_thread).transpose()?;
         let p = Payload::new(payload);
         let mut args = p.args(first);
         let start = Instant::now();
@@ -445,7 +426,7 @@ impl Host {
                 match wc.send(WC_DATA, &args) {
                     Ok(()) => break,
                     Err(SendError::Full) => std::thread::yield_now(),
-                    Err(err) => return Err(ApiError::ipc("WebContents::send")(err)),
+                    Err(err) => return Err(BenchError::ipc("WebContents::send")(err)),
                 }
             }
         }
@@ -456,7 +437,7 @@ impl Host {
         })?;
         let elapsed = start.elapsed();
         if got != first + count {
-            return Err(ApiError::WrongAnswer(format!(
+            return Err(BenchError::wrong(format!(
                 "renderer counted {got} messages, expected {}",
                 first + count
             )));

@@ -4,15 +4,15 @@
 //! A [`Host`] is the main process: its dispatcher thread is pinned to one CPU, and it answers
 //! every path for real (an `invoke` handler that echoes, a `sendSync` listener that returns
 //! its argument, a listener answering with `event.reply`, a listener counting one-way sends).
-//! Its renderers are this executable re-executed in the `__renderer` role
-//! ([`crate::roles`]), pinned to a CPU of the caller's choosing; they take commands over
+//! Its renderers are this executable re-executed in the renderer role
+//! ([`crate::role`]), pinned to a CPU of the caller's choosing; they take commands over
 //! `WebContents::send`, time their own calls, check every answer, and send the samples back
 //! as one `Bytes` value.
 //!
 //! ```no_run
 //! use electrode_bench::api::{Host, RoundTrip};
 //!
-//! let exe = std::env::current_exe()?; // must call electrode_bench::roles::serve_if_role()
+//! let exe = std::env::current_exe()?; // must call electrode_bench::role::serve_if_role()
 //! let mut host = Host::new(Some(0), &exe)?;
 //! let renderers = host.spawn(1, Some(1))?;
 //! let s = host.latency(&renderers[0], RoundTrip::Invoke, 64, 10_000, 1_000, None)?;
@@ -21,16 +21,15 @@
 //! ```
 
 mod block_on;
-mod error;
 mod host;
 pub(crate) mod protocol;
 mod renderer;
 
-pub use error::ApiError;
 pub use host::{Host, Throughput, DATA_PAYLOAD};
-pub use renderer::renderer_main;
+pub(crate) use renderer::serve_renderer;
 
 use crate::pingpong::Samples;
+use crate::BenchError;
 use electrode::WebContents;
 use protocol::Op;
 use std::time::Duration;
@@ -83,7 +82,7 @@ impl Host {
         iters: u64,
         warmup: u64,
         cap: Option<Duration>,
-    ) -> Result<Samples, ApiError> {
+    ) -> Result<Samples, BenchError> {
         self.renderer_latency(wc, path.op(), payload, iters, warmup, cap)
     }
 
@@ -94,7 +93,7 @@ impl Host {
         wc: &WebContents,
         batch: Batch,
         iters: u64,
-    ) -> Result<Duration, ApiError> {
+    ) -> Result<Duration, BenchError> {
         let op = match batch {
             Batch::Invoke => Op::InvokeTimed,
             Batch::SendSync => Op::SendSyncTimed,

@@ -1,11 +1,12 @@
-//! The renderer process of the API benchmarks (`electrode-bench __renderer <cpu>`).
+//! The renderer process of the API benchmarks ([`Role::Renderer`](crate::role)).
 //!
-//! It pins itself (before any thread starts, so Electrode's receive and watcher threads share
-//! the CPU), connects with [`IpcRenderer::connect`], registers its listeners and its `ECHO`
-//! handler, says `READY`, and then runs the [`Command`]s main sends on its main thread, one at a
-//! time, answering each with `RESULT` (or `ERROR`, after which it exits). Latency commands time
-//! every operation here, in the renderer, and send the samples back as one `Bytes` value. Every
-//! answer is checked; the first wrong one ends the command with an error.
+//! It is already pinned (by [`crate::role::serve_if_role`], before any thread starts, so
+//! Electrode's receive and watcher threads share the CPU). It connects with
+//! [`IpcRenderer::connect_with`], registers its listeners and its `ECHO` handler, says `READY`,
+//! and then runs the [`Command`]s main sends on its main thread, one at a time, answering each
+//! with `RESULT` (or `ERROR`, after which it exits). Latency commands time every operation
+//! here, in the renderer, and send the samples back as one `Bytes` value. Every answer is
+//! checked; the first wrong one ends the command with an error.
 
 use super::block_on::block_on;
 use super::protocol::{
@@ -13,25 +14,13 @@ use super::protocol::{
     FLUSH, PING, PONG, READY, RESULT, WC_DATA, WC_DONE,
 };
 use crate::pingpong::{ticks, ticks_to_ns};
-use crate::roles;
-use electrode::{CallError, IpcRenderer, IpcRendererEvent, RendererOptions, Value};
+use electrode::{CallError, IpcRenderer, IpcRendererEvent, RendererOptions, Value, WaitMode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a renderer waits for main's `event.reply` chain to finish before giving up.
 const CHAIN_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Run the renderer role with the arguments after `__renderer`. Returns the exit code.
-pub fn renderer_main(args: &[String]) -> i32 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("electrode-bench renderer (pid {}): {e}", std::process::id());
-            3
-        }
-    }
-}
 
 fn ipc_err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
@@ -70,12 +59,12 @@ struct Renderer {
     data_seq: u64,
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    roles::die_with_parent().map_err(|e| format!("PR_SET_PDEATHSIG: {e}"))?;
-    roles::pin_process(roles::parse_cpu(args.first())?)?;
+/// Play the renderer (its blocking calls waiting in `wait_mode`, or Electrode's default) until
+/// main kills it; an error is also sent to main (`ERROR`).
+pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> {
     let mut options = RendererOptions::default();
-    if let Some(a) = args.get(1) {
-        options.wait_mode = roles::parse_wait_mode(a)?;
+    if let Some(m) = wait_mode {
+        options.wait_mode = m;
     }
     let ipc = IpcRenderer::connect_with(options).map_err(ipc_err("connecting to main"))?;
 

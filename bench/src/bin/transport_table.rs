@@ -18,8 +18,9 @@
 //! ```
 
 use electrode_bench::pingpong::{
-    stamp_overhead_ns, BenchError, Placement, Samples, Session, System, WARMUP_ITERS,
+    stamp_overhead_ns, Placement, Samples, Session, System, WARMUP_ITERS,
 };
+use electrode_bench::BenchError;
 use electrode_shm::WaitMode;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -108,7 +109,7 @@ struct Row {
 }
 
 fn main() -> ExitCode {
-    electrode_bench::pingpong::serve_if_peer();
+    electrode_bench::role::serve_if_role();
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {

@@ -12,12 +12,12 @@
 //! ends a session by sending [`QUIT`] so the server drops its node cleanly (no stale files in
 //! iceoryx2's directory); a server that does not exit in time is killed.
 
-use super::child::RoleChild;
-use super::PeerError;
-use crate::roles::{self, cpu_arg, ICEORYX2_ROLE};
+use crate::role::{self, Role, RoleChild};
+use crate::BenchError;
 use iceoryx2::port::client::Client;
 use iceoryx2::prelude::*;
 use iceoryx2::service::port_factory::request_response::PortFactory;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,7 +29,8 @@ pub(crate) type Msg = [u8; 64];
 const QUIT: Msg = [0xff; 64];
 
 /// How the two sides wait for the other's message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Poll {
     /// `spin_loop` between polls (each side on its own core).
     Spin,
@@ -38,13 +39,6 @@ pub(crate) enum Poll {
 }
 
 impl Poll {
-    fn arg(self) -> &'static str {
-        match self {
-            Poll::Spin => "spin",
-            Poll::Yield => "yield",
-        }
-    }
-
     #[inline]
     fn idle(self) {
         match self {
@@ -80,40 +74,32 @@ impl Main {
         peer_cpu: Option<usize>,
         poll: Poll,
         template: &[u8],
-    ) -> Result<Main, PeerError> {
+    ) -> Result<Main, BenchError> {
         set_log_level(LogLevel::Error);
         let node = NodeBuilder::new()
             .signal_handling_mode(SignalHandlingMode::Disabled)
             .create::<ipc::Service>()
-            .map_err(PeerError::lib("iceoryx2 node"))?;
+            .map_err(BenchError::lib("iceoryx2 node"))?;
         let name = service_name();
         let service_name: ServiceName = name
             .as_str()
             .try_into()
-            .map_err(PeerError::lib("iceoryx2 service name"))?;
+            .map_err(BenchError::lib("iceoryx2 service name"))?;
         let service = node
             .service_builder(&service_name)
             .request_response::<Msg, Msg>()
             .create()
-            .map_err(PeerError::lib("iceoryx2 service"))?;
+            .map_err(BenchError::lib("iceoryx2 service"))?;
         let client = service
             .client_builder()
             .create()
-            .map_err(PeerError::lib("iceoryx2 client"))?;
-        let mut child = RoleChild::spawn(
-            exe,
-            &[
-                ICEORYX2_ROLE.into(),
-                name,
-                cpu_arg(peer_cpu),
-                poll.arg().into(),
-            ],
-        )?;
-        if child.read_line()? != "ready" {
-            return Err(PeerError::WrongAnswer(
-                "iceoryx2 server did not say ready".into(),
-            ));
-        }
+            .map_err(BenchError::lib("iceoryx2 client"))?;
+        let role = Role::Iceoryx2Peer {
+            service: name,
+            poll,
+        };
+        let mut child = RoleChild::spawn(exe, peer_cpu, role, |_| {})?;
+        child.expect(role::READY)?;
         let mut message = [0u8; 64];
         message.copy_from_slice(&template[..64]);
         let mut m = Main {
@@ -130,13 +116,13 @@ impl Main {
 
     /// The first request may go out before the client sees the new server: retry until one
     /// reaches it and comes back.
-    fn connect(&mut self) -> Result<(), PeerError> {
+    fn connect(&mut self) -> Result<(), BenchError> {
         let end = Instant::now() + Duration::from_secs(10);
         while Instant::now() < end {
             let pending = self
                 .client
                 .send_copy(self.message)
-                .map_err(PeerError::lib("iceoryx2 send"))?;
+                .map_err(BenchError::lib("iceoryx2 send"))?;
             if pending.number_of_server_connections() == 0 {
                 drop(pending);
                 std::thread::sleep(Duration::from_millis(1));
@@ -144,7 +130,7 @@ impl Main {
             }
             return self.await_echo(&pending, 0, Some(end));
         }
-        Err(PeerError::Timeout("the iceoryx2 server to connect"))
+        Err(BenchError::Timeout("the iceoryx2 server to connect"))
     }
 
     fn await_echo(
@@ -152,15 +138,15 @@ impl Main {
         pending: &iceoryx2::pending_response::PendingResponse<ipc::Service, Msg, (), Msg, ()>,
         seq: u64,
         deadline: Option<Instant>,
-    ) -> Result<(), PeerError> {
+    ) -> Result<(), BenchError> {
         let mut polls = 0u32;
         loop {
             if let Some(r) = pending
                 .receive()
-                .map_err(PeerError::lib("iceoryx2 receive"))?
+                .map_err(BenchError::lib("iceoryx2 receive"))?
             {
                 if *r.payload() != self.message {
-                    return Err(PeerError::WrongAnswer(format!(
+                    return Err(BenchError::wrong(format!(
                         "iceoryx2 echo of message {seq} differs"
                     )));
                 }
@@ -170,22 +156,22 @@ impl Main {
             polls = polls.wrapping_add(1);
             if polls.is_multiple_of(1 << 16) {
                 if !self.child.is_alive() {
-                    return Err(PeerError::PeerGone);
+                    return Err(BenchError::PeerGone);
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(PeerError::Timeout("an iceoryx2 response"));
+                    return Err(BenchError::Timeout("an iceoryx2 response"));
                 }
             }
         }
     }
 
     #[inline]
-    pub(crate) fn round_trip(&mut self, seq: u64) -> Result<(), PeerError> {
+    pub(crate) fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
         self.message[..8].copy_from_slice(&seq.to_le_bytes());
         let pending = self
             .client
             .send_copy(self.message)
-            .map_err(PeerError::lib("iceoryx2 send"))?;
+            .map_err(BenchError::lib("iceoryx2 send"))?;
         self.await_echo(&pending, seq, None)
     }
 }
@@ -199,48 +185,39 @@ impl Drop for Main {
     }
 }
 
-/// The server role (`electrode-bench __iceoryx2-peer <service> <cpu> <spin|yield>`). Returns
-/// the exit code.
-pub fn iceoryx2_peer_main(args: &[String]) -> i32 {
-    match serve(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("electrode-bench iceoryx2 peer: {e}");
-            2
-        }
-    }
-}
-
-fn serve(args: &[String]) -> Result<(), String> {
-    roles::die_with_parent().map_err(|e| e.to_string())?;
-    let name = args.first().ok_or("no service name")?;
-    roles::pin_process(roles::parse_cpu(args.get(1))?)?;
-    let poll = match args.get(2).map(String::as_str) {
-        Some("yield") => Poll::Yield,
-        _ => Poll::Spin,
-    };
+/// The server's side: open `service`, say ready, echo every request until [`QUIT`].
+pub(crate) fn serve_iceoryx2(service: &str, poll: Poll) -> Result<(), BenchError> {
     set_log_level(LogLevel::Error);
-    let dbg = |e: &dyn std::fmt::Debug| format!("{e:?}");
     let node = NodeBuilder::new()
         .signal_handling_mode(SignalHandlingMode::Disabled)
         .create::<ipc::Service>()
-        .map_err(|e| dbg(&e))?;
-    let service_name: ServiceName = name.as_str().try_into().map_err(|e| dbg(&e))?;
+        .map_err(BenchError::lib("iceoryx2 node"))?;
+    let service_name: ServiceName = service
+        .try_into()
+        .map_err(BenchError::lib("iceoryx2 service name"))?;
     let service = node
         .service_builder(&service_name)
         .request_response::<Msg, Msg>()
         .open()
-        .map_err(|e| dbg(&e))?;
-    let server = service.server_builder().create().map_err(|e| dbg(&e))?;
-    println!("ready");
+        .map_err(BenchError::lib("iceoryx2 service"))?;
+    let server = service
+        .server_builder()
+        .create()
+        .map_err(BenchError::lib("iceoryx2 server"))?;
+    role::say(role::READY)?;
     loop {
-        match server.receive().map_err(|e| dbg(&e))? {
+        match server
+            .receive()
+            .map_err(BenchError::lib("iceoryx2 receive"))?
+        {
             Some(request) => {
                 let m = *request.payload();
                 if m == QUIT {
                     return Ok(());
                 }
-                request.send_copy(m).map_err(|e| dbg(&e))?;
+                request
+                    .send_copy(m)
+                    .map_err(BenchError::lib("iceoryx2 send"))?;
             }
             None => poll.idle(),
         }

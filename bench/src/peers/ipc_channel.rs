@@ -5,14 +5,12 @@
 //! `IpcSender` to it and sends the peer two channel ends, a request receiver and a response
 //! sender. Round trip: main sends a 64-byte `Vec<u8>` on the request channel, the peer
 //! receives it and sends it back on the response channel, main receives and compares it.
-//! The peer exits when the request channel closes (main gone) or, failing that, by
-//! `PR_SET_PDEATHSIG`.
+//! The peer ([`Role::IpcChannelPeer`]) exits when the request channel closes (main gone) or,
+//! failing that, by `PR_SET_PDEATHSIG`.
 
-use super::child::RoleChild;
-use super::PeerError;
-use crate::roles::{self, cpu_arg, IPC_CHANNEL_ROLE};
+use crate::role::{self, Role, RoleChild};
+use crate::BenchError;
 use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
-use std::io::Write;
 use std::path::Path;
 
 type Bootstrap = (IpcReceiver<Vec<u8>>, IpcSender<Vec<u8>>);
@@ -31,15 +29,15 @@ impl Main {
         exe: &Path,
         peer_cpu: Option<usize>,
         template: &[u8],
-    ) -> Result<Main, PeerError> {
-        let mut child = RoleChild::spawn(exe, &[IPC_CHANNEL_ROLE.into(), cpu_arg(peer_cpu)])?;
+    ) -> Result<Main, BenchError> {
+        let mut child = RoleChild::spawn(exe, peer_cpu, Role::IpcChannelPeer, |_| {})?;
         let name = child.read_line()?;
         let boot: IpcSender<Bootstrap> =
-            IpcSender::connect(name).map_err(PeerError::io("ipc-channel connect"))?;
-        let (req_tx, req_rx) = ipc::channel().map_err(PeerError::io("ipc-channel channel"))?;
-        let (resp_tx, resp_rx) = ipc::channel().map_err(PeerError::io("ipc-channel channel"))?;
+            IpcSender::connect(name).map_err(BenchError::io("ipc-channel connect"))?;
+        let (req_tx, req_rx) = ipc::channel().map_err(BenchError::io("ipc-channel channel"))?;
+        let (resp_tx, resp_rx) = ipc::channel().map_err(BenchError::io("ipc-channel channel"))?;
         boot.send((req_rx, resp_tx))
-            .map_err(PeerError::lib("ipc-channel bootstrap send"))?;
+            .map_err(BenchError::lib("ipc-channel bootstrap send"))?;
         Ok(Main {
             requests: req_tx,
             responses: resp_rx,
@@ -49,14 +47,14 @@ impl Main {
     }
 
     #[inline]
-    pub(crate) fn round_trip(&mut self, seq: u64) -> Result<(), PeerError> {
+    pub(crate) fn round_trip(&mut self, seq: u64) -> Result<(), BenchError> {
         self.message[..8].copy_from_slice(&seq.to_le_bytes());
         self.requests
             .send(self.message.clone())
-            .map_err(|_| PeerError::PeerGone)?;
-        let echo = self.responses.recv().map_err(|_| PeerError::PeerGone)?;
+            .map_err(|_| BenchError::PeerGone)?;
+        let echo = self.responses.recv().map_err(|_| BenchError::PeerGone)?;
         if echo != self.message {
-            return Err(PeerError::WrongAnswer(format!(
+            return Err(BenchError::wrong(format!(
                 "ipc-channel echo of message {seq} differs"
             )));
         }
@@ -64,29 +62,20 @@ impl Main {
     }
 }
 
-/// The peer role (`electrode-bench __ipc-channel-peer <cpu>`). Returns the exit code.
-pub fn ipc_channel_peer_main(args: &[String]) -> i32 {
-    match serve(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("electrode-bench ipc-channel peer: {e}");
-            2
-        }
-    }
-}
-
-fn serve(args: &[String]) -> Result<(), String> {
-    roles::die_with_parent().map_err(|e| e.to_string())?;
-    roles::pin_process(roles::parse_cpu(args.first())?)?;
-    let (server, name) = IpcOneShotServer::<Bootstrap>::new().map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{name}")
-        .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())?;
-    let (_, (requests, responses)) = server.accept().map_err(|e| format!("{e:?}"))?;
+/// The peer's side: say the one-shot server's name, accept the two channel ends, echo until
+/// the request channel closes.
+pub(crate) fn serve_ipc_channel() -> Result<(), BenchError> {
+    let (server, name) = IpcOneShotServer::<Bootstrap>::new()
+        .map_err(BenchError::lib("ipc-channel one-shot server"))?;
+    role::say(&name)?;
+    let (_, (requests, responses)) = server
+        .accept()
+        .map_err(BenchError::lib("ipc-channel accept"))?;
     // Ends when main closes the request channel.
     while let Ok(m) = requests.recv() {
-        responses.send(m).map_err(|e| format!("{e:?}"))?;
+        responses
+            .send(m)
+            .map_err(BenchError::lib("ipc-channel send"))?;
     }
     Ok(())
 }

@@ -5,20 +5,18 @@
 //! - [`Library::IpcChannel`]: servo's `ipc-channel` (`IpcSender` / `IpcReceiver` of `Vec<u8>`).
 //! - [`Library::Iceoryx2`]: Eclipse iceoryx2's request-response pattern, busy-polling.
 //!
-//! The peer is this executable in a hidden role ([`crate::roles`]): call
-//! [`crate::roles::serve_if_role`] first thing in `main`.
+//! The peer is this executable in a helper role ([`crate::role`]): call
+//! [`crate::role::serve_if_role`] first thing in `main`.
 
-mod child;
-mod error;
-mod iceoryx2;
+pub(crate) mod iceoryx2;
 mod ipc_channel;
 
-pub use self::iceoryx2::iceoryx2_peer_main;
-pub use error::PeerError;
-pub use ipc_channel::ipc_channel_peer_main;
+pub(crate) use self::iceoryx2::serve_iceoryx2;
+pub(crate) use ipc_channel::serve_ipc_channel;
 
 use crate::api::protocol::Payload;
 use crate::pingpong::{pin_current_thread, ticks, ticks_to_ns, PinGuard, Placement, Samples};
+use crate::BenchError;
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -70,7 +68,7 @@ impl fmt::Debug for PeerSession {
 impl PeerSession {
     /// Start `library`'s peer from `exe` on `placement`'s peer CPU, then pin this thread to
     /// the main CPU.
-    pub fn start(exe: &Path, library: Library, placement: Placement) -> Result<Self, PeerError> {
+    pub fn start(exe: &Path, library: Library, placement: Placement) -> Result<Self, BenchError> {
         let cores = placement.cores();
         let template = Payload::new(PEER_PAYLOAD).args(0);
         let template = template[0]
@@ -93,10 +91,7 @@ impl PeerSession {
                 )?))
             }
         };
-        let pin = cores
-            .map(|(m, _)| pin_current_thread(m))
-            .transpose()
-            .map_err(PeerError::Pin)?;
+        let pin = cores.map(|(m, _)| pin_current_thread(m)).transpose()?;
         Ok(PeerSession {
             backend,
             _pin: pin,
@@ -105,7 +100,7 @@ impl PeerSession {
     }
 
     #[inline]
-    fn round_trip(&mut self) -> Result<(), PeerError> {
+    fn round_trip(&mut self) -> Result<(), BenchError> {
         self.seq += 1;
         match &mut self.backend {
             Backend::IpcChannel(b) => b.round_trip(self.seq),
@@ -114,7 +109,7 @@ impl PeerSession {
     }
 
     /// Make `iters` untimed round trips.
-    pub fn warm_up(&mut self, iters: u64) -> Result<(), PeerError> {
+    pub fn warm_up(&mut self, iters: u64) -> Result<(), BenchError> {
         for _ in 0..iters {
             self.round_trip()?;
         }
@@ -122,7 +117,7 @@ impl PeerSession {
     }
 
     /// Time up to `iters` round trips, stopping early after `cap`.
-    pub fn measure(&mut self, iters: u64, cap: Option<Duration>) -> Result<Samples, PeerError> {
+    pub fn measure(&mut self, iters: u64, cap: Option<Duration>) -> Result<Samples, BenchError> {
         let deadline = cap.map(|c| Instant::now() + c);
         let mut ns = Vec::with_capacity(iters.min(1 << 20) as usize);
         for i in 0..iters {

@@ -1,7 +1,7 @@
 //! Where the two sides run: [`Placement`], and pinning a thread to one CPU
 //! (`sched_setaffinity(2)` on the calling thread).
 
-use super::BenchError;
+use crate::BenchError;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
@@ -97,7 +97,7 @@ fn is_set(set: &libc::cpu_set_t, cpu: usize) -> bool {
 
 /// The CPUs the calling thread may run on.
 pub fn allowed_cpus() -> Result<Vec<usize>, BenchError> {
-    let set = get_mask().map_err(|e| BenchError::io("sched_getaffinity", e))?;
+    let set = get_mask().map_err(BenchError::io("sched_getaffinity"))?;
     Ok((0..libc::CPU_SETSIZE as usize)
         .filter(|&c| is_set(&set, c))
         .collect())
@@ -135,11 +135,11 @@ impl Drop for PinGuard {
 
 /// Pin the calling thread to `cpu` until the guard is dropped.
 pub(crate) fn pin_current_thread(cpu: usize) -> Result<PinGuard, BenchError> {
-    let saved = get_mask().map_err(|e| BenchError::io("sched_getaffinity", e))?;
+    let saved = get_mask().map_err(BenchError::io("sched_getaffinity"))?;
     if cpu >= libc::CPU_SETSIZE as usize || !is_set(&saved, cpu) {
         return Err(BenchError::CpuUnavailable(cpu));
     }
-    set_mask(&only(cpu)).map_err(|e| BenchError::io("sched_setaffinity", e))?;
+    set_mask(&only(cpu)).map_err(BenchError::io("sched_setaffinity"))?;
     Ok(PinGuard {
         saved,
         _this_thread: PhantomData,

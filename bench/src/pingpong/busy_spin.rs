@@ -3,7 +3,7 @@
 //! line transfers per direction); meaningless on one core, where it is not run.
 
 use super::shared_page::{Signal, WordMain, GONE};
-use super::BenchError;
+use crate::BenchError;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The busy-spin strategy.

@@ -7,15 +7,15 @@
 //! the total, for criterion's `iter_custom`. [`run`] is the one-call form.
 //!
 //! The peer is a real process started from an executable: by default the current one (which
-//! must call [`serve_if_peer`] first thing in `main`), or the one named by the
+//! must call [`crate::role::serve_if_role`] first thing in `main`), or the one named by the
 //! `ELECTRODE_BENCH_PEER` environment variable, or any path given to [`Session::start_with`]
-//! (criterion benches pass `env!("CARGO_BIN_EXE_bench_peer")`). The peer is killed when the
-//! session is dropped, and it exits by itself when the main process disappears.
+//! (criterion benches pass `env!("CARGO_BIN_EXE_bench_peer")`); it is started through
+//! [`crate::role`]. The peer is killed when the session is dropped, and it exits by itself
+//! when the main process disappears.
 
 mod affinity;
 mod busy_spin;
 mod clock;
-mod error;
 mod handoff;
 mod peer;
 mod raw_futex;
@@ -27,15 +27,15 @@ mod unix_socket;
 
 pub use affinity::{allowed_cpus, Placement};
 pub use clock::stamp_overhead_ns;
-pub use error::BenchError;
-pub use peer::{peer_main, serve_if_peer};
 pub use stats::{Samples, Summary};
 pub use system::System;
 
 // For the other benchmarks of this crate (the API scenarios, the peers, the report).
 pub(crate) use affinity::{pin_current_thread, pin_self, PinGuard};
 pub(crate) use clock::{ticks, ticks_to_ns};
+pub(crate) use peer::serve_peer;
 
+use crate::BenchError;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -95,7 +95,7 @@ pub fn default_peer_exe() -> Result<PathBuf, BenchError> {
     if let Some(p) = std::env::var_os(PEER_EXE_ENV) {
         return Ok(PathBuf::from(p));
     }
-    std::env::current_exe().map_err(|e| BenchError::io("locating the current executable", e))
+    std::env::current_exe().map_err(BenchError::io("locating the current executable"))
 }
 
 impl Session {
@@ -105,16 +105,16 @@ impl Session {
     }
 
     /// Start a session whose peer is the executable at `peer_exe` (one that serves the peer
-    /// role: `bench_peer`, or a binary calling [`serve_if_peer`]).
+    /// role: `bench_peer`, or a binary calling [`crate::role::serve_if_role`]).
     pub fn start_with(
         peer_exe: &Path,
         system: System,
         placement: Placement,
         payload: usize,
     ) -> Result<Self, BenchError> {
-        if peer::is_peer_process() {
+        if crate::role::is_helper() {
             return Err(BenchError::Unsupported(
-                "a peer process may not start sessions (does main() call serve_if_peer?)",
+                "a helper process may not start sessions (does main() call role::serve_if_role?)",
             ));
         }
         if payload > MAX_PAYLOAD {

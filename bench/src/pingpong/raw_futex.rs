@@ -4,7 +4,7 @@
 //! Electrode's park-only mode should approach.
 
 use super::shared_page::{Signal, WordMain, GONE};
-use super::BenchError;
+use crate::BenchError;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The raw futex strategy.

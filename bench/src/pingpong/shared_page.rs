@@ -13,8 +13,10 @@
 //! writer at a time by construction. A watcher thread on each side sets [`GONE`] in the word
 //! its side waits on (and wakes it) when the other process exits.
 
-use super::handoff::{self, PeerChild, PeerSpec};
-use super::{BenchError, RoundTrip};
+use super::handoff::PeerSpec;
+use super::RoundTrip;
+use crate::role::RoleChild;
+use crate::BenchError;
 use electrode_shm::{Liveness, PeerProcess, Watch};
 use memmap2::{MmapOptions, MmapRaw};
 use std::ffi::CString;
@@ -73,29 +75,27 @@ impl SharedPage {
         let name = CString::new("electrode-bench-pingpong").expect("no NUL");
         let fd =
             nix::sys::memfd::memfd_create(&name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
-                .map_err(|e| BenchError::io("memfd_create", e.into()))?;
+                .map_err(|e| BenchError::io("memfd_create")(e.into()))?;
         let file = File::from(fd);
         file.set_len(len_for(payload) as u64)
-            .map_err(|e| BenchError::io("sizing the shared page", e))?;
+            .map_err(BenchError::io("sizing the shared page"))?;
         Self::map(file, payload)
     }
 
     fn open(fd: RawFd, payload: usize) -> Result<Self, BenchError> {
         // SAFETY: F_GETFD on any integer only reports whether it is an open fd.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(BenchError::Protocol("inherited fd is not open"));
+            return Err(BenchError::wrong("inherited fd is not open"));
         }
         // SAFETY: the fd was inherited for exactly this purpose and is open (checked); nothing
         // else in the peer process takes ownership of it.
         let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
         let len = file
             .metadata()
-            .map_err(|e| BenchError::io("fstat on the shared page", e))?
+            .map_err(BenchError::io("fstat on the shared page"))?
             .len();
         if len != len_for(payload) as u64 {
-            return Err(BenchError::Protocol(
-                "shared page size does not match payload",
-            ));
+            return Err(BenchError::wrong("shared page size does not match payload"));
         }
         Self::map(file, payload)
     }
@@ -104,7 +104,7 @@ impl SharedPage {
         let map = MmapOptions::new()
             .len(len_for(payload))
             .map_raw(&file)
-            .map_err(|e| BenchError::io("mapping the shared page", e))?;
+            .map_err(BenchError::io("mapping the shared page"))?;
         Ok(SharedPage { map, file, payload })
     }
 
@@ -164,7 +164,7 @@ fn watch<S: Signal + 'static>(
         w.fetch_or(GONE, Ordering::SeqCst);
         S::wake_gone(w);
     })
-    .map_err(|e| BenchError::io("starting the watcher thread", e))
+    .map_err(BenchError::io("starting the watcher thread"))
 }
 
 /// The main side of a word-based ping-pong.
@@ -172,7 +172,7 @@ pub(crate) struct WordMain<S> {
     // Field order is drop order: the watcher stops before the child is killed.
     _watch: Watch,
     page: Arc<SharedPage>,
-    child: PeerChild,
+    child: RoleChild,
     payload: Vec<u8>,
     reply: Vec<u8>,
     _signal: PhantomData<fn() -> S>,
@@ -182,9 +182,9 @@ impl<S: Signal + 'static> WordMain<S> {
     pub(crate) fn start(spec: &PeerSpec<'_>) -> Result<Self, BenchError> {
         let page = Arc::new(SharedPage::create(spec.payload)?);
         let fd = page.file.as_raw_fd();
-        let child = PeerChild::spawn(spec, |cmd| handoff::inherit_fd(cmd, fd))?;
-        let peer = PeerProcess::open(child.id())
-            .map_err(|e| BenchError::io("pidfd_open on the peer", e))?;
+        let child = spec.spawn(Some(fd), |_| {})?;
+        let peer =
+            PeerProcess::open(child.pid()).map_err(BenchError::io("pidfd_open on the peer"))?;
         let watch = watch::<S>(peer, &page, Dir::Pong)?;
         Ok(WordMain {
             _watch: watch,
@@ -199,7 +199,7 @@ impl<S: Signal + 'static> WordMain<S> {
 
 impl<S: Signal> RoundTrip for WordMain<S> {
     fn peer_pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     #[inline]

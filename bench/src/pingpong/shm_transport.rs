@@ -8,8 +8,10 @@
 //! it. Both sides wait in the same [`WaitMode`]. Each side watches the other's pidfd, so a
 //! blocked receive ends with `PeerGone` when the other process exits.
 
-use super::handoff::{PeerChild, PeerSpec};
-use super::{BenchError, RoundTrip};
+use super::handoff::PeerSpec;
+use super::RoundTrip;
+use crate::role::RoleChild;
+use crate::BenchError;
 use electrode_shm::{
     Liveness, MainEnd, Message, PeerProcess, RecvError, Segment, SegmentConfig, TryReserveError,
     WaitMode, Watch,
@@ -32,17 +34,17 @@ fn config() -> SegmentConfig {
 fn recv_err(e: RecvError) -> BenchError {
     match e {
         RecvError::PeerGone => BenchError::PeerGone,
-        RecvError::TimedOut => BenchError::Protocol("receive timed out without a deadline"),
-        RecvError::Corrupt(_) => BenchError::Protocol("corrupt ring"),
+        RecvError::TimedOut => BenchError::wrong("receive timed out without a deadline"),
+        RecvError::Corrupt(_) => BenchError::wrong("corrupt ring"),
     }
 }
 
 fn reserve_err(e: TryReserveError) -> BenchError {
     match e {
         // In a ping-pong a ring holds at most two small frames, so it is never full.
-        TryReserveError::Full => BenchError::Protocol("ring full during a ping-pong"),
+        TryReserveError::Full => BenchError::wrong("ring full during a ping-pong"),
         TryReserveError::TooLarge => BenchError::Unsupported("payload larger than a frame"),
-        TryReserveError::Corrupt(_) => BenchError::Protocol("corrupt ring"),
+        TryReserveError::Corrupt(_) => BenchError::wrong("corrupt ring"),
     }
 }
 
@@ -51,7 +53,7 @@ pub(crate) struct Main {
     // Field order is drop order: the watcher stops, the endpoints unmap, the peer is killed.
     _watch: Watch,
     end: MainEnd,
-    child: PeerChild,
+    child: RoleChild,
     mode: WaitMode,
     payload: Vec<u8>,
     reply: Vec<u8>,
@@ -61,17 +63,17 @@ impl Main {
     pub(crate) fn start(spec: &PeerSpec<'_>, mode: WaitMode) -> Result<Self, BenchError> {
         let seg = Segment::create(config())?;
         let me = PeerProcess::open(std::process::id())
-            .map_err(|e| BenchError::io("pidfd_open on ourselves", e))?;
-        let child = PeerChild::spawn(spec, |cmd| seg.hand_to(cmd, &me))?;
+            .map_err(BenchError::io("pidfd_open on ourselves"))?;
+        let child = spec.spawn(None, |cmd| seg.hand_to(cmd, &me))?;
         drop(me);
         let live = Liveness::new();
         let end = seg.into_main(live.clone());
         let waker = end.waker.clone();
-        let peer = PeerProcess::open(child.id())
-            .map_err(|e| BenchError::io("pidfd_open on the peer", e))?;
+        let peer =
+            PeerProcess::open(child.pid()).map_err(BenchError::io("pidfd_open on the peer"))?;
         let watch = peer
             .watch(live, move || waker.wake_all())
-            .map_err(|e| BenchError::io("starting the watcher thread", e))?;
+            .map_err(BenchError::io("starting the watcher thread"))?;
         Ok(Main {
             _watch: watch,
             end,
@@ -85,7 +87,7 @@ impl Main {
 
 impl RoundTrip for Main {
     fn peer_pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     #[inline]
@@ -98,13 +100,13 @@ impl RoundTrip for Main {
             Message::Frame(echo) => {
                 let h = echo.header();
                 if h.meta != seq || h.tag != TAG || echo.len() != len {
-                    return Err(BenchError::Protocol("echo differs from the ping"));
+                    return Err(BenchError::wrong("echo differs from the ping"));
                 }
                 echo.copy_to(&mut self.reply);
                 echo.release();
                 Ok(())
             }
-            Message::Assembled { .. } => Err(BenchError::Protocol("echo arrived in chunks")),
+            Message::Assembled { .. } => Err(BenchError::wrong("echo arrived in chunks")),
         }
     }
 }
@@ -120,7 +122,7 @@ pub(crate) fn serve(
     let waker = end.waker.clone();
     let _watch = main
         .watch(live, move || waker.wake_all())
-        .map_err(|e| BenchError::io("starting the watcher thread", e))?;
+        .map_err(BenchError::io("starting the watcher thread"))?;
     ready()?;
     loop {
         let msg = match end.rx.recv(mode, None) {
@@ -129,7 +131,7 @@ pub(crate) fn serve(
             Err(e) => return Err(recv_err(e)),
         };
         let Message::Frame(ping) = msg else {
-            return Err(BenchError::Protocol("ping arrived in chunks"));
+            return Err(BenchError::wrong("ping arrived in chunks"));
         };
         let h = ping.header();
         let mut echo = end.tx.try_reserve(ping.len()).map_err(reserve_err)?;

@@ -1,6 +1,8 @@
-//! [`System`]: which transport a session measures, and its textual form (the peer's argument).
+//! [`System`]: which transport a session measures, and its textual form (command lines, and
+//! the peer's orders through serde).
 
 use electrode_shm::{SpinBudget, WaitMode};
+use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::time::Duration;
 
@@ -38,7 +40,7 @@ impl System {
         }))
     }
 
-    /// The form the peer receives on its command line, parsed back by [`System::parse`]:
+    /// The textual form (`--systems`, the peer's orders), parsed back by [`System::parse`]:
     /// `shm:park`, `shm:<spin ns>:<yield ns>`, `futex`, `spin`, `uds`.
     pub fn to_arg(&self) -> String {
         match self {
@@ -66,6 +68,21 @@ impl System {
                 System::shm_budget(spin.parse().ok()?, yield_for.parse().ok()?)
             }
         })
+    }
+}
+
+/// As its [`System::to_arg`] text.
+impl Serialize for System {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_arg())
+    }
+}
+
+/// From its [`System::to_arg`] text.
+impl<'de> Deserialize<'de> for System {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        System::parse(&s).ok_or_else(|| D::Error::custom(format!("unknown system {s:?}")))
     }
 }
 

@@ -2,8 +2,10 @@
 //! `read_exact`s and writes it back, main `read_exact`s the echo. The first 8 payload bytes
 //! carry the sequence number, which main checks.
 
-use super::handoff::{self, PeerChild, PeerSpec};
-use super::{BenchError, RoundTrip};
+use super::handoff::PeerSpec;
+use super::RoundTrip;
+use crate::role::RoleChild;
+use crate::BenchError;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -11,16 +13,16 @@ use std::os::unix::net::UnixStream;
 /// Main's side of the socket ping-pong.
 pub(crate) struct Main {
     sock: UnixStream,
-    child: PeerChild,
+    child: RoleChild,
     payload: Vec<u8>,
     reply: Vec<u8>,
 }
 
 impl Main {
     pub(crate) fn start(spec: &PeerSpec<'_>) -> Result<Self, BenchError> {
-        let (ours, theirs) = UnixStream::pair().map_err(|e| BenchError::io("socketpair", e))?;
+        let (ours, theirs) = UnixStream::pair().map_err(BenchError::io("socketpair"))?;
         let fd = theirs.as_raw_fd();
-        let child = PeerChild::spawn(spec, |cmd| handoff::inherit_fd(cmd, fd))?;
+        let child = spec.spawn(Some(fd), |_| {})?;
         // Only the peer holds its end now, so its exit shows up here as end-of-file.
         drop(theirs);
         Ok(Main {
@@ -37,13 +39,13 @@ fn io_err(e: io::Error) -> BenchError {
     if matches!(e.kind(), UnexpectedEof | BrokenPipe | ConnectionReset) {
         BenchError::PeerGone
     } else {
-        BenchError::io("socket round trip", e)
+        BenchError::io("socket round trip")(e)
     }
 }
 
 impl RoundTrip for Main {
     fn peer_pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     #[inline]
@@ -54,9 +56,7 @@ impl RoundTrip for Main {
         self.sock.write_all(&self.payload).map_err(io_err)?;
         self.sock.read_exact(&mut self.reply).map_err(io_err)?;
         if self.reply[..n] != tag[..n] {
-            return Err(BenchError::Protocol(
-                "echo carries the wrong sequence number",
-            ));
+            return Err(BenchError::wrong("echo carries the wrong sequence number"));
         }
         Ok(())
     }
@@ -70,7 +70,7 @@ pub(crate) fn serve(
 ) -> Result<(), BenchError> {
     // SAFETY: F_GETFD on any integer only reports whether it is an open fd.
     if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return Err(BenchError::Protocol("inherited fd is not open"));
+        return Err(BenchError::wrong("inherited fd is not open"));
     }
     // SAFETY: the fd was inherited for exactly this purpose and is open (checked); nothing else
     // in the peer process takes ownership of it.

@@ -1,313 +1,402 @@
-//! The report as JSON (`report.json`), written by hand: a tiny value type and its printer.
+//! The report as JSON (`report.json`): [`ReportJson`], the file's schema as serde types, built
+//! from a [`Report`] and read back by [`parse`].
+//!
+//! Keys are in the order of the fields below. Optional figures (a ratio with nothing to
+//! compare to, an idle section skipped with `--only`, a target without data) are `null`.
 
 use super::Report;
-use std::fmt::Write;
+use serde::{Deserialize, Serialize};
 
-/// A JSON value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Json {
-    /// `null`.
-    Null,
-    /// `true` / `false`.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A number (non-finite values print as `null`).
-    Num(f64),
-    /// A string.
-    Str(String),
-    /// An array.
-    Arr(Vec<Json>),
-    /// An object, keys in order.
-    Obj(Vec<(String, Json)>),
+/// `report.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportJson {
+    /// Always `electrode-bench report`.
+    pub tool: String,
+    /// Whether `--quick`.
+    pub quick: bool,
+    /// Wall time of the run (s).
+    pub took_s: f64,
+    /// The machine.
+    pub machine: MachineJson,
+    /// How much was measured.
+    pub settings: SettingsJson,
+    /// 64-byte round trips, one entry per row.
+    pub latency: Vec<LatencyJson>,
+    /// Large invoke echoes, one entry per size.
+    pub large_invoke_echo: Vec<LargeJson>,
+    /// One-way throughput, one entry per flow.
+    pub throughput: Vec<ThroughputJson>,
+    /// Idle renderers' CPU use (`null` when skipped).
+    pub idle_cpu: Option<IdleJson>,
+    /// The targets and their verdicts.
+    pub targets: Vec<TargetJson>,
 }
 
-impl From<&str> for Json {
-    fn from(s: &str) -> Json {
-        Json::Str(s.into())
-    }
+/// `machine`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MachineJson {
+    /// CPUs this process may use.
+    pub cpus: usize,
+    /// `model name` from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// `uname -r`.
+    pub kernel: String,
+    /// 1-, 5- and 15-minute load averages at the start.
+    pub load_average_start: [f64; 3],
+    /// The same at the end.
+    pub load_average_end: [f64; 3],
 }
 
-impl From<String> for Json {
-    fn from(s: String) -> Json {
-        Json::Str(s)
-    }
+/// `settings`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingsJson {
+    /// Interleaved rounds of the latency and large-payload rows.
+    pub rounds: usize,
+    /// Most round trips per latency row per round.
+    pub max_round_trips_per_round: u64,
+    /// Untimed round trips before each latency measurement.
+    pub warmup: u64,
+    /// Time cap per latency measurement (ms).
+    pub cap_ms_per_measurement: u64,
+    /// Interleaved rounds of the throughput rows.
+    pub throughput_rounds: usize,
+    /// Messages per throughput measurement.
+    pub messages_per_throughput_run: u64,
+    /// What one timestamp costs (ns); every latency sample includes about one.
+    pub timestamp_overhead_ns: f64,
 }
 
-impl From<u64> for Json {
-    fn from(v: u64) -> Json {
-        Json::Int(v.min(i64::MAX as u64) as i64)
-    }
+/// One entry of `latency`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencyJson {
+    /// Row label.
+    pub system: String,
+    /// `electrode`, `transport`, `floor` or `peer`.
+    pub kind: String,
+    /// `cross` or `same`.
+    pub placement: String,
+    /// Payload bytes per message.
+    pub payload_bytes: usize,
+    /// Round trips, all rounds pooled.
+    pub round_trips: usize,
+    /// Median (ns).
+    pub p50_ns: u64,
+    /// 99th percentile (ns).
+    pub p99_ns: u64,
+    /// 99.9th percentile (ns).
+    pub p999_ns: u64,
+    /// Mean (ns).
+    pub mean_ns: f64,
+    /// Smallest (ns).
+    pub min_ns: u64,
+    /// Largest (ns).
+    pub max_ns: u64,
+    /// The p50 of each round (ns).
+    pub round_p50_ns: Vec<u64>,
+    /// Median over rounds of p50 / busy-spin p50 (cross-core rows only).
+    pub ratio_to_busy_spin: Option<f64>,
+    /// Median over rounds of p50 / the fastest peer's p50 on the same placement.
+    pub ratio_to_fastest_peer: Option<f64>,
+    /// That peer's label.
+    pub fastest_peer: Option<String>,
 }
 
-impl From<usize> for Json {
-    fn from(v: usize) -> Json {
-        Json::from(v as u64)
-    }
+/// One entry of `large_invoke_echo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LargeJson {
+    /// Payload bytes (each way).
+    pub payload_bytes: usize,
+    /// Echoes, all rounds pooled.
+    pub echoes: usize,
+    /// Median (ns).
+    pub p50_ns: u64,
+    /// 99th percentile (ns).
+    pub p99_ns: u64,
+    /// 99.9th percentile (ns).
+    pub p999_ns: u64,
+    /// Mean (ns).
+    pub mean_ns: f64,
+    /// Electron's published figure for this size, low end (ms).
+    pub electron_ms_low: Option<f64>,
+    /// The same, high end (ms).
+    pub electron_ms_high: Option<f64>,
 }
 
-impl From<f64> for Json {
-    fn from(v: f64) -> Json {
-        Json::Num(v)
-    }
+/// One entry of `throughput`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputJson {
+    /// Row label.
+    pub flow: String,
+    /// Renderers involved.
+    pub renderers: usize,
+    /// Payload bytes per message.
+    pub payload_bytes: usize,
+    /// Messages per round.
+    pub messages_per_round: Option<u64>,
+    /// Median over rounds of messages per second.
+    pub median_messages_per_s: f64,
+    /// Median over rounds of payload GB/s.
+    pub median_payload_gb_per_s: f64,
+    /// Messages per second of each round.
+    pub rounds_messages_per_s: Vec<f64>,
 }
 
-impl From<bool> for Json {
-    fn from(v: bool) -> Json {
-        Json::Bool(v)
-    }
+/// `idle_cpu`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdleJson {
+    /// Renderers connected.
+    pub renderers: usize,
+    /// How long they sat idle (s).
+    pub seconds: f64,
+    /// Clock ticks per second.
+    pub ticks_per_second: u64,
+    /// utime + stime ticks of main.
+    pub main_ticks: u64,
+    /// utime + stime ticks of each renderer.
+    pub renderer_ticks: Vec<u64>,
+    /// Main plus every renderer.
+    pub total_ticks: u64,
 }
 
-impl<T: Into<Json>> From<Option<T>> for Json {
-    fn from(v: Option<T>) -> Json {
-        v.map_or(Json::Null, Into::into)
-    }
+/// One entry of `targets`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetJson {
+    /// Short name.
+    pub name: String,
+    /// What is required.
+    pub goal: String,
+    /// What was measured.
+    pub measured: String,
+    /// `met`, `MISSED` or `no data`.
+    pub verdict: String,
+    /// Met, missed, or `null` without data.
+    pub met: Option<bool>,
 }
 
-/// An object from `(key, value)` pairs.
-pub fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
-    Json::Obj(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
-}
-
-fn escape(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-impl Json {
-    fn write(&self, out: &mut String, indent: usize) {
-        let pad = |out: &mut String, n: usize| out.extend((0..n).map(|_| ' '));
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Int(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Json::Num(v) if v.is_finite() => {
-                let _ = write!(out, "{v}");
-            }
-            Json::Num(_) => out.push_str("null"),
-            Json::Str(s) => escape(s, out),
-            Json::Arr(items)
-                if items
-                    .iter()
-                    .all(|i| !matches!(i, Json::Arr(_) | Json::Obj(_))) =>
-            {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
+impl From<&Report> for ReportJson {
+    fn from(r: &Report) -> ReportJson {
+        let m = &r.machine;
+        let s = &r.settings;
+        ReportJson {
+            tool: "electrode-bench report".into(),
+            quick: r.quick,
+            took_s: r.took.as_secs_f64(),
+            machine: MachineJson {
+                cpus: m.cpus,
+                cpu_model: m.cpu_model.clone(),
+                kernel: m.kernel.clone(),
+                load_average_start: m.load_before,
+                load_average_end: m.load_after,
+            },
+            settings: SettingsJson {
+                rounds: s.rounds,
+                max_round_trips_per_round: s.iters,
+                warmup: s.warmup,
+                cap_ms_per_measurement: s.cap.as_millis() as u64,
+                throughput_rounds: s.throughput_rounds,
+                messages_per_throughput_run: s.messages,
+                timestamp_overhead_ns: r.stamp_ns,
+            },
+            latency: r
+                .latency
+                .iter()
+                .map(|row| {
+                    let x = &row.summary;
+                    LatencyJson {
+                        system: row.label(),
+                        kind: row.subject.role().name().into(),
+                        placement: row.placement.name().into(),
+                        payload_bytes: super::measure::PAYLOAD,
+                        round_trips: x.count,
+                        p50_ns: x.p50,
+                        p99_ns: x.p99,
+                        p999_ns: x.p999,
+                        mean_ns: x.mean,
+                        min_ns: x.min,
+                        max_ns: x.max,
+                        round_p50_ns: row.round_p50.clone(),
+                        ratio_to_busy_spin: row.vs_floor,
+                        ratio_to_fastest_peer: row.vs_peer.as_ref().map(|p| p.0),
+                        fastest_peer: row.vs_peer.as_ref().map(|p| p.1.clone()),
                     }
-                    v.write(out, indent);
-                }
-                out.push(']');
-            }
-            Json::Arr(items) => {
-                out.push_str("[\n");
-                for (i, v) in items.iter().enumerate() {
-                    pad(out, indent + 2);
-                    v.write(out, indent + 2);
-                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-                }
-                pad(out, indent);
-                out.push(']');
-            }
-            Json::Obj(fields) => {
-                out.push_str("{\n");
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    pad(out, indent + 2);
-                    escape(k, out);
-                    out.push_str(": ");
-                    v.write(out, indent + 2);
-                    out.push_str(if i + 1 < fields.len() { ",\n" } else { "\n" });
-                }
-                pad(out, indent);
-                out.push('}');
-            }
+                })
+                .collect(),
+            large_invoke_echo: r
+                .large
+                .iter()
+                .map(|l| {
+                    let x = &l.summary;
+                    LargeJson {
+                        payload_bytes: l.bytes,
+                        echoes: x.count,
+                        p50_ns: x.p50,
+                        p99_ns: x.p99,
+                        p999_ns: x.p999,
+                        mean_ns: x.mean,
+                        electron_ms_low: l.electron_ms.map(|e| e.0),
+                        electron_ms_high: l.electron_ms.map(|e| e.1),
+                    }
+                })
+                .collect(),
+            throughput: r
+                .throughput
+                .iter()
+                .map(|t| ThroughputJson {
+                    flow: t.flow.label(),
+                    renderers: t.flow.renderers(),
+                    payload_bytes: super::measure::PAYLOAD,
+                    messages_per_round: t.runs.first().map(|x| x.messages),
+                    median_messages_per_s: t.median_per_sec(),
+                    median_payload_gb_per_s: t.median_gb_per_sec(),
+                    rounds_messages_per_s: t.runs.iter().map(|x| x.per_sec()).collect(),
+                })
+                .collect(),
+            idle_cpu: r.idle.as_ref().map(|i| IdleJson {
+                renderers: i.renderers,
+                seconds: i.idle.as_secs_f64(),
+                ticks_per_second: i.ticks_per_sec,
+                main_ticks: i.main_ticks,
+                renderer_ticks: i.renderer_ticks.clone(),
+                total_ticks: i.total_ticks(),
+            }),
+            targets: r
+                .targets
+                .iter()
+                .map(|t| TargetJson {
+                    name: t.name.clone(),
+                    goal: t.goal.clone(),
+                    measured: t.measured.clone(),
+                    verdict: t.verdict().into(),
+                    met: t.met,
+                })
+                .collect(),
         }
     }
-
-    /// Pretty-printed text.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        self.write(&mut s, 0);
-        s.push('\n');
-        s
-    }
 }
 
-fn ints(v: &[u64]) -> Json {
-    Json::Arr(v.iter().map(|&x| Json::from(x)).collect())
+/// Render the whole report (pretty-printed, with a final newline).
+pub fn render(r: &Report) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&ReportJson::from(r))?;
+    text.push('\n');
+    Ok(text)
 }
 
-/// Render the whole report.
-pub fn render(r: &Report) -> String {
-    let m = &r.machine;
-    let s = &r.settings;
-    let latency = r
-        .latency
-        .iter()
-        .map(|row| {
-            let x = &row.summary;
-            obj([
-                ("system", row.label().into()),
-                ("kind", row.subject.role().name().into()),
-                ("placement", row.placement.name().into()),
-                ("payload_bytes", 64usize.into()),
-                ("round_trips", x.count.into()),
-                ("p50_ns", x.p50.into()),
-                ("p99_ns", x.p99.into()),
-                ("p999_ns", x.p999.into()),
-                ("mean_ns", x.mean.into()),
-                ("min_ns", x.min.into()),
-                ("max_ns", x.max.into()),
-                ("round_p50_ns", ints(&row.round_p50)),
-                ("ratio_to_busy_spin", row.vs_floor.into()),
-                (
-                    "ratio_to_fastest_peer",
-                    row.vs_peer.as_ref().map(|p| p.0).into(),
-                ),
-                (
-                    "fastest_peer",
-                    row.vs_peer.as_ref().map(|p| p.1.clone()).into(),
-                ),
-            ])
-        })
-        .collect();
-    let large = r
-        .large
-        .iter()
-        .map(|l| {
-            let x = &l.summary;
-            obj([
-                ("payload_bytes", l.bytes.into()),
-                ("echoes", x.count.into()),
-                ("p50_ns", x.p50.into()),
-                ("p99_ns", x.p99.into()),
-                ("p999_ns", x.p999.into()),
-                ("mean_ns", x.mean.into()),
-                ("electron_ms_low", l.electron_ms.map(|e| e.0).into()),
-                ("electron_ms_high", l.electron_ms.map(|e| e.1).into()),
-            ])
-        })
-        .collect();
-    let throughput = r
-        .throughput
-        .iter()
-        .map(|t| {
-            obj([
-                ("flow", t.flow.label().into()),
-                ("renderers", t.flow.renderers().into()),
-                ("payload_bytes", 64usize.into()),
-                (
-                    "messages_per_round",
-                    t.runs.first().map(|x| x.messages).into(),
-                ),
-                ("median_messages_per_s", t.median_per_sec().into()),
-                ("median_payload_gb_per_s", t.median_gb_per_sec().into()),
-                (
-                    "rounds_messages_per_s",
-                    Json::Arr(t.runs.iter().map(|x| Json::from(x.per_sec())).collect()),
-                ),
-            ])
-        })
-        .collect();
-    let idle = match &r.idle {
-        Some(i) => obj([
-            ("renderers", i.renderers.into()),
-            ("seconds", i.idle.as_secs_f64().into()),
-            ("ticks_per_second", i.ticks_per_sec.into()),
-            ("main_ticks", i.main_ticks.into()),
-            ("renderer_ticks", ints(&i.renderer_ticks)),
-            ("total_ticks", i.total_ticks().into()),
-        ]),
-        None => Json::Null,
-    };
-    let targets = r
-        .targets
-        .iter()
-        .map(|t| {
-            obj([
-                ("name", t.name.clone().into()),
-                ("goal", t.goal.clone().into()),
-                ("measured", t.measured.clone().into()),
-                ("verdict", t.verdict().into()),
-                ("met", t.met.into()),
-            ])
-        })
-        .collect();
-    let load = |l: &[f64; 3]| Json::Arr(l.iter().map(|&x| Json::from(x)).collect());
-    obj([
-        ("tool", "electrode-bench report".into()),
-        ("quick", r.quick.into()),
-        ("took_s", r.took.as_secs_f64().into()),
-        (
-            "machine",
-            obj([
-                ("cpus", m.cpus.into()),
-                ("cpu_model", m.cpu_model.clone().into()),
-                ("kernel", m.kernel.clone().into()),
-                ("load_average_start", load(&m.load_before)),
-                ("load_average_end", load(&m.load_after)),
-            ]),
-        ),
-        (
-            "settings",
-            obj([
-                ("rounds", s.rounds.into()),
-                ("max_round_trips_per_round", s.iters.into()),
-                ("warmup", s.warmup.into()),
-                ("cap_ms_per_measurement", (s.cap.as_millis() as u64).into()),
-                ("throughput_rounds", s.throughput_rounds.into()),
-                ("messages_per_throughput_run", s.messages.into()),
-                ("timestamp_overhead_ns", r.stamp_ns.into()),
-            ]),
-        ),
-        ("latency", Json::Arr(latency)),
-        ("large_invoke_echo", Json::Arr(large)),
-        ("throughput", Json::Arr(throughput)),
-        ("idle_cpu", idle),
-        ("targets", Json::Arr(targets)),
-    ])
-    .to_text()
+/// Read a `report.json` back.
+pub fn parse(text: &str) -> Result<ReportJson, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::{
+        IdleCpu, LargeRow, LatencyRow, Machine, Settings, Subject, Target, ThroughputRow,
+    };
     use super::*;
+    use crate::api::{RoundTrip, Throughput};
+    use crate::pingpong::{Placement, Samples};
+    use crate::report::Flow;
+    use std::time::Duration;
+
+    fn report() -> Report {
+        let samples = Samples::from_nanos(vec![900, 1000, 1100]);
+        Report {
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "a \"quoted\"\ncpu".into(),
+                kernel: "6.1".into(),
+                load_before: [0.5, 0.25, 0.0],
+                load_after: [1.0, 0.5, 0.25],
+            },
+            quick: true,
+            settings: Settings::quick(),
+            stamp_ns: 21.5,
+            latency: vec![LatencyRow {
+                subject: Subject::Api(RoundTrip::Invoke),
+                placement: Placement::CrossCore,
+                summary: samples.summary(),
+                samples,
+                round_p50: vec![1000, 1000],
+                vs_floor: Some(1.5),
+                vs_peer: None,
+            }],
+            large: vec![LargeRow {
+                bytes: 1 << 20,
+                samples: Samples::default(),
+                summary: Samples::from_nanos(vec![3_000_000]).summary(),
+                electron_ms: Some((2.8, 3.3)),
+            }],
+            throughput: vec![ThroughputRow {
+                flow: Flow::SendOne,
+                runs: vec![Throughput {
+                    messages: 1000,
+                    payload: 64,
+                    elapsed: Duration::from_millis(1),
+                }],
+            }],
+            idle: Some(IdleCpu {
+                renderers: 8,
+                idle: Duration::from_secs(2),
+                ticks_per_sec: 100,
+                main_ticks: 1,
+                renderer_ticks: vec![0, 2],
+            }),
+            targets: vec![Target {
+                name: "t".into(),
+                goal: "g".into(),
+                measured: "m".into(),
+                met: None,
+            }],
+            took: Duration::from_millis(5500),
+        }
+    }
 
     #[test]
-    fn prints_valid_json() {
-        let v = obj([
-            ("a", Json::from("x\"y\n")),
-            ("b", ints(&[1, 2])),
-            ("c", Json::Num(f64::NAN)),
-            ("d", Json::Arr(vec![obj([("e", true.into())])])),
-            ("f", Option::<u64>::None.into()),
-        ]);
-        let t = v.to_text();
-        assert!(t.contains(r#""a": "x\"y\n""#));
-        assert!(t.contains(r#""b": [1, 2]"#));
-        assert!(t.contains(r#""c": null"#));
-        assert!(t.contains(r#""e": true"#));
-        assert!(t.contains(r#""f": null"#));
+    fn renders_the_schema_and_reads_back() {
+        let r = report();
+        let text = render(&r).unwrap();
+        assert_eq!(parse(&text).unwrap(), ReportJson::from(&r));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Top-level keys in the schema's order (a `Value` would sort them).
+        let at: Vec<usize> = [
+            "tool",
+            "quick",
+            "took_s",
+            "machine",
+            "settings",
+            "latency",
+            "large_invoke_echo",
+            "throughput",
+            "idle_cpu",
+            "targets",
+        ]
+        .iter()
+        .map(|k| {
+            text.find(&format!("\n  \"{k}\": "))
+                .unwrap_or_else(|| panic!("{k}"))
+        })
+        .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+        assert_eq!(v.as_object().unwrap().len(), at.len());
+        let row = &v["latency"][0];
+        assert_eq!(row["system"], "electrode invoke (blocking)");
+        assert_eq!(row["kind"], "electrode");
+        assert_eq!(row["placement"], "cross");
+        assert_eq!(row["p50_ns"], 1000);
+        assert_eq!(row["ratio_to_busy_spin"], 1.5);
+        assert!(row["fastest_peer"].is_null());
+        assert_eq!(v["machine"]["cpu_model"], "a \"quoted\"\ncpu");
+        assert_eq!(v["throughput"][0]["median_messages_per_s"], 1e6);
+        assert_eq!(v["idle_cpu"]["total_ticks"], 3);
+        assert_eq!(v["targets"][0]["verdict"], "no data");
+        assert!(v["targets"][0]["met"].is_null());
+    }
+
+    #[test]
+    fn a_skipped_idle_section_is_null() {
+        let mut r = report();
+        r.idle = None;
+        let text = render(&r).unwrap();
+        assert!(parse(&text).unwrap().idle_cpu.is_none());
+        assert!(text.contains("\"idle_cpu\": null"));
     }
 }

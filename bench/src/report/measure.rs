@@ -4,12 +4,12 @@
 //! Main (the electrode dispatcher, or the calling thread for the transports and peers) runs on
 //! CPU 0; a peer or renderer runs on CPU 1 (cross-core) or CPU 0 (same core).
 
-use super::error::{self, ReportError};
 use super::plan::{Settings, Subject};
 use super::proc_stat;
 use crate::api::{Host, RoundTrip, Throughput};
 use crate::peers::{PeerSession, PEER_PAYLOAD};
 use crate::pingpong::{Placement, Samples, Session, WARMUP_ITERS};
+use crate::BenchError;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,42 +29,46 @@ pub fn latency_once(
     subject: Subject,
     placement: Placement,
     s: &Settings,
-) -> Result<Samples, ReportError> {
+) -> Result<Samples, BenchError> {
     let what = format!("{placement} / {}", subject.label());
     let cap = Some(s.cap);
     match subject {
         Subject::Api(path) => {
-            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
             let r = host
                 .spawn(1, peer_cpu(placement))
-                .map_err(error::api(&what))?;
+                .map_err(BenchError::during(&what))?;
             host.latency(&r[0], path, PAYLOAD, s.iters, s.warmup, cap)
-                .map_err(error::api(what))
+                .map_err(BenchError::during(what))
         }
         Subject::MainInvoke => {
-            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
             let r = host
                 .spawn(1, peer_cpu(placement))
-                .map_err(error::api(&what))?;
+                .map_err(BenchError::during(&what))?;
             host.main_invoke_latency(&r[0], PAYLOAD, s.iters, s.warmup, cap)
-                .map_err(error::api(what))
+                .map_err(BenchError::during(what))
         }
         Subject::Transport(system) => {
             let mut session = Session::start_with(exe, system, placement, PAYLOAD)
-                .map_err(error::transport(&what))?;
+                .map_err(BenchError::during(&what))?;
             let warm = s.warmup.max(WARMUP_ITERS as u64 / 4);
-            let t = session.time(warm).map_err(error::transport(&what))?;
+            let t = session.time(warm).map_err(BenchError::during(&what))?;
             let iters = capped_iters(s, t, warm);
             session
                 .measure(iters as usize)
-                .map_err(error::transport(what))
+                .map_err(BenchError::during(what))
         }
         Subject::Peer(lib) => {
             debug_assert_eq!(PEER_PAYLOAD, PAYLOAD);
             let mut session =
-                PeerSession::start(exe, lib, placement).map_err(error::peer(&what))?;
-            session.warm_up(s.warmup).map_err(error::peer(&what))?;
-            session.measure(s.iters, cap).map_err(error::peer(what))
+                PeerSession::start(exe, lib, placement).map_err(BenchError::during(&what))?;
+            session
+                .warm_up(s.warmup)
+                .map_err(BenchError::during(&what))?;
+            session
+                .measure(s.iters, cap)
+                .map_err(BenchError::during(what))
         }
     }
 }
@@ -82,14 +86,14 @@ pub fn large_once(
     bytes: usize,
     echoes: u64,
     warmup: u64,
-) -> Result<Samples, ReportError> {
+) -> Result<Samples, BenchError> {
     let what = format!("invoke echo of {bytes} bytes");
-    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
     let r = host
         .spawn(1, peer_cpu(Placement::CrossCore))
-        .map_err(error::api(&what))?;
+        .map_err(BenchError::during(&what))?;
     host.latency(&r[0], RoundTrip::Invoke, bytes, echoes, warmup, None)
-        .map_err(error::api(what))
+        .map_err(BenchError::during(what))
 }
 
 /// The throughput measurements.
@@ -124,24 +128,26 @@ impl Flow {
 
 /// One throughput run of `messages` 64-byte messages (renderers on CPU 1, main on CPU 0),
 /// after an untimed warm-up of a tenth as many.
-pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughput, ReportError> {
+pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughput, BenchError> {
     let what = flow.label();
-    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(&what))?;
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
     let rs = host
         .spawn(flow.renderers(), peer_cpu(Placement::CrossCore))
-        .map_err(error::api(&what))?;
+        .map_err(BenchError::during(&what))?;
     let per = (messages / rs.len() as u64).max(1);
     let warm = (per / 10).max(1);
     match flow {
         Flow::SendOne | Flow::SendFanIn(_) => {
-            host.send_throughput(&rs, warm).map_err(error::api(&what))?;
-            host.send_throughput(&rs, per).map_err(error::api(what))
+            host.send_throughput(&rs, warm)
+                .map_err(BenchError::during(&what))?;
+            host.send_throughput(&rs, per)
+                .map_err(BenchError::during(what))
         }
         Flow::WebContentsSend => {
             host.web_contents_send_throughput(&rs[0], warm, PAYLOAD)
-                .map_err(error::api(&what))?;
+                .map_err(BenchError::during(&what))?;
             host.web_contents_send_throughput(&rs[0], per, PAYLOAD)
-                .map_err(error::api(what))
+                .map_err(BenchError::during(what))
         }
     }
 }
@@ -170,15 +176,17 @@ impl IdleCpu {
 
 /// Connect `renderers` renderers, let them settle, then read the CPU time of main and of every
 /// renderer before and after `idle` of doing nothing.
-pub fn idle_cpu(exe: &Path, renderers: usize, idle: Duration) -> Result<IdleCpu, ReportError> {
+pub fn idle_cpu(exe: &Path, renderers: usize, idle: Duration) -> Result<IdleCpu, BenchError> {
     let what = "idle renderers";
-    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(error::api(what))?;
-    host.spawn(renderers, None).map_err(error::api(what))?;
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(what))?;
+    host.spawn(renderers, None)
+        .map_err(BenchError::during(what))?;
     // Let every spin phase run out (they last microseconds) and the threads park.
     std::thread::sleep(Duration::from_millis(200));
     let me = std::process::id();
     let pids = host.renderer_pids();
-    let read = |pid: u32| proc_stat::cpu_ticks(pid).map_err(error::io(format!("/proc/{pid}/stat")));
+    let read =
+        |pid: u32| proc_stat::cpu_ticks(pid).map_err(BenchError::io(format!("/proc/{pid}/stat")));
     let main0 = read(me)?;
     let before: Vec<u64> = pids.iter().map(|&p| read(p)).collect::<Result<_, _>>()?;
     std::thread::sleep(idle);

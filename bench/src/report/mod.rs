@@ -14,7 +14,6 @@
 //! from other jobs on the machine affects both sides of a ratio alike. Every answer on every
 //! path is checked; a wrong one aborts the report with an error.
 
-mod error;
 pub mod json;
 pub mod markdown;
 pub mod measure;
@@ -23,7 +22,7 @@ pub mod proc_stat;
 pub mod svg;
 pub mod targets;
 
-pub use error::ReportError;
+use crate::BenchError;
 pub use measure::{Flow, IdleCpu};
 pub use plan::{Role, Settings, Subject};
 pub use proc_stat::Machine;
@@ -174,7 +173,7 @@ impl Progress {
 }
 
 /// Run the whole report (progress on stderr).
-pub fn run(o: &Options) -> Result<Report, ReportError> {
+pub fn run(o: &Options) -> Result<Report, BenchError> {
     let mut settings = if o.quick {
         Settings::quick()
     } else {
@@ -242,7 +241,7 @@ pub fn run(o: &Options) -> Result<Report, ReportError> {
     Ok(report)
 }
 
-fn latency_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LatencyRow>, ReportError> {
+fn latency_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LatencyRow>, BenchError> {
     let plan = plan::latency_rows();
     let mut rows: Vec<LatencyRow> = plan
         .iter()
@@ -309,7 +308,7 @@ fn compare(rows: &mut [LatencyRow]) {
     }
 }
 
-fn large_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LargeRow>, ReportError> {
+fn large_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LargeRow>, BenchError> {
     let mut rows: Vec<LargeRow> = s
         .large
         .iter()
@@ -346,7 +345,7 @@ fn throughput_rounds(
     o: &Options,
     s: &Settings,
     p: &Progress,
-) -> Result<Vec<ThroughputRow>, ReportError> {
+) -> Result<Vec<ThroughputRow>, BenchError> {
     let flows = [
         Flow::SendOne,
         Flow::SendFanIn(s.renderers),
@@ -378,16 +377,19 @@ fn throughput_rounds(
 }
 
 /// Write `report.md`, `report.json` and `latency.svg` into `dir` (created if missing).
-pub fn write_outputs(report: &Report, dir: &Path) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(error::io(format!("creating {}", dir.display())))?;
+pub fn write_outputs(report: &Report, dir: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(BenchError::io(format!("creating {}", dir.display())))?;
+    let json =
+        json::render(report).map_err(|e| BenchError::io("encoding report.json")(e.into()))?;
     let files = [
         ("report.md", markdown::render(report)),
-        ("report.json", json::render(report)),
+        ("report.json", json),
         ("latency.svg", svg::render(report)),
     ];
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(error::io(format!("writing {}", path.display())))?;
+        std::fs::write(&path, text)
+            .map_err(BenchError::io(format!("writing {}", path.display())))?;
     }
     Ok(())
 }

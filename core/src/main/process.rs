@@ -103,7 +103,7 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Mutex::new(None),
-            config: config,
+            config,
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()

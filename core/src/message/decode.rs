@@ -1,7 +1,7 @@
 //! Decoding a message: [`Head::parse`] reads and checks the kind, envelope and channel;
-//! [`Head::from_renderer`] is the one decoder of what a renderer sent (main's dispatcher runs it
+//! [`Head::decode_renderer`] is the one decoder of what a renderer sent (main's dispatcher runs it
 //! on every frame, and so do the fuzz targets and the `hostile_decode` test through
-//! [`crate::fuzzing`]); [`Head::from_main`] is the renderer's decoder of what main sent.
+//! [`crate::fuzzing`]); [`Head::decode_main`] is the renderer's decoder of what main sent.
 //!
 //! The bytes are a private, 16-aligned copy (never the shared ring, which the peer may rewrite
 //! while it is read). A rejected request names the requester to answer ([`Rejected::answer`]),
@@ -168,7 +168,7 @@ impl<'a> Head<'a> {
     }
 
     /// Decode a message a renderer sent (main's side).
-    pub(crate) fn from_renderer(self) -> Result<FromRenderer<'a>, Rejected> {
+    pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejected> {
         let Head {
             kind,
             env,
@@ -178,7 +178,7 @@ impl<'a> Head<'a> {
         let view = |answer: Option<Unanswered>| {
             ArgsView::new(args).map_err(|e| rejected(format!("arguments: {e}"), answer))
         };
-        if !kind.from_renderer() {
+        if !kind.decode_renderer() {
             return Err(rejected(
                 format!("{kind:?} is not a renderer-to-main message"),
                 None,
@@ -232,7 +232,7 @@ impl<'a> Head<'a> {
     }
 
     /// Decode a message main sent (the renderer's side). The error is the reason, for the log.
-    pub(crate) fn from_main(self) -> Result<FromMain<'a>, String> {
+    pub(crate) fn decode_main(self) -> Result<FromMain<'a>, String> {
         let is_error = self.is_error();
         let Head {
             kind,
@@ -268,7 +268,7 @@ impl<'a> Head<'a> {
 
 /// Decode one message a renderer sent: frame `tag`, `payload` a private 16-aligned copy.
 pub(crate) fn from_renderer(tag: u16, payload: &[u8]) -> Result<FromRenderer<'_>, Rejected> {
-    Head::parse(tag, payload)?.from_renderer()
+    Head::parse(tag, payload)?.decode_renderer()
 }
 
 #[cfg(test)]
@@ -360,7 +360,7 @@ mod tests {
             Kind::InvokeRenderer,
         ] {
             assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
-            assert!(!k.from_renderer());
+            assert!(!k.decode_renderer());
         }
     }
 }

@@ -81,7 +81,7 @@ impl Planned {
 
     /// The message as an owned byte vector (for queues and chunked sends).
     pub(crate) fn to_vec(
-        &self,
+        self,
         env: &Envelope,
         channel: &str,
         args: &[Value],

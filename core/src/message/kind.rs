@@ -49,7 +49,7 @@ impl Kind {
     }
 
     /// Whether a renderer may send this kind (the rest only main sends).
-    pub(crate) fn from_renderer(self) -> bool {
+    pub(crate) fn decode_renderer(self) -> bool {
         (self as u16) < 16
     }
 }

@@ -47,7 +47,7 @@ pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
 
 fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
     let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
-    match head.from_main()? {
+    match head.decode_main()? {
         FromMain::Message {
             frame_id,
             channel,

@@ -67,7 +67,7 @@ pub(super) fn handle(
         slots.prepare_reply(index, head.args.len().min(PREFETCH_REPLY));
     }
     let conn = peer.conn;
-    match head.from_renderer().map_err(|r| reject(peer, r))? {
+    match head.decode_renderer().map_err(|r| reject(peer, r))? {
         FromRenderer::Send {
             frame_id,
             channel,

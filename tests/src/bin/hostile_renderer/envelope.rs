@@ -57,7 +57,9 @@ pub(crate) fn rejected_requests() -> i32 {
         channel_len: Some(len),
         ..Envelope::default()
     };
-    let cases: [(&str, u16, Envelope, &[u8], Vec<u8>); 5] = [
+    // (what, kind, envelope, channel bytes, argument bytes)
+    type Case<'a> = (&'a str, u16, Envelope, &'a [u8], Vec<u8>);
+    let cases: [Case; 5] = [
         (
             "invoke-chan-too-long",
             kind::INVOKE,

@@ -11,7 +11,7 @@ use super::WIRE_ALIGN;
 
 /// An argument list in wire form: a flat node table. The first `roots` nodes are the arguments.
 ///
-/// [`encode`](super::encode) writes this type's archive without building it; the owned
+/// [`encode`](fn@super::encode) writes this type's archive without building it; the owned
 /// type is there to name the format (and to let tests craft arbitrary, even invalid,
 /// tables).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]

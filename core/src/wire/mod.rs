@@ -7,7 +7,7 @@
 //! entries are the arguments. A container does not hold its children; it names a range of the
 //! table: an [`WireNode::Array`]'s items are nodes `first..first + len`, a [`WireNode::Map`]'s
 //! entries are the `len` (key, value) pairs at nodes `first..first + 2 * len`, each key a
-//! [`WireNode::Str`]. [`encode`] lays the table out breadth-first.
+//! [`WireNode::Str`]. [`encode`](fn@encode) lays the table out breadth-first.
 //!
 //! The type has no recursion, so rkyv's validation (bytecheck) is flat; [`ArgsView::new`] then
 //! checks the tree structure in one forward pass without recursion: every child range lies
@@ -35,7 +35,8 @@
 //! # The module's files
 //!
 //! - `format.rs`: the archived types and their size/alignment asserts;
-//! - `encode.rs`: sizing ([`encoded_len_hint`], `plan`) and writing ([`encode`] and friends);
+//! - `encode.rs`: sizing ([`encoded_len_hint`], `plan`) and writing ([`encode`](fn@encode)
+//!   and friends);
 //! - `validate.rs`: what [`ArgsView::new`] checks, and [`WireError`];
 //! - `view.rs`: reading a validated message in place ([`ArgsView`], [`ValueRef`], ...);
 //! - `path.rs`: value paths (`args[1].foo[3]`) in the errors of both directions.
@@ -63,7 +64,7 @@ pub use self::view::{ArgsView, ArrayRef, Iter, MapIter, MapRef, ValueRef};
 /// (level 1) down to its most deeply nested value, inclusive.
 pub const MAX_DEPTH: usize = 128;
 
-/// The largest archive [`encode`] produces (1 GiB). Larger argument lists fail with
+/// The largest archive [`encode`](fn@encode) produces (1 GiB). Larger argument lists fail with
 /// [`EncodeError::TooLarge`].
 pub const MAX_ENCODED_LEN: usize = 1 << 30;
 

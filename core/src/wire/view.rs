@@ -16,9 +16,9 @@ pub struct ArgsView<'a> {
 
 impl<'a> ArgsView<'a> {
     /// Validates `bytes` and returns a view of its arguments. `bytes` must be exactly what
-    /// [`encode`](super::encode) produced (rkyv puts the archive's root at the end), starting on a
-    /// [`WIRE_ALIGN`](super::WIRE_ALIGN)-byte boundary. Never panics, whatever the bytes; work and
-    /// scratch memory are linear in `bytes.len()`.
+    /// [`encode`](fn@super::encode) produced (rkyv puts the archive's root at the end),
+    /// starting on a [`WIRE_ALIGN`](super::WIRE_ALIGN)-byte boundary. Never panics, whatever
+    /// the bytes; work and scratch memory are linear in `bytes.len()`.
     pub fn new(bytes: &'a [u8]) -> Result<ArgsView<'a>, WireError> {
         let (nodes, roots) = validate(bytes)?;
         Ok(ArgsView {
@@ -124,7 +124,8 @@ impl<'a> ValueRef<'a> {
         }
     }
 
-    /// An owned copy. Recursion is bounded by the validated depth ([`MAX_DEPTH`](super::MAX_DEPTH)).
+    /// An owned copy. Recursion is bounded by the validated depth
+    /// ([`MAX_DEPTH`](super::MAX_DEPTH)).
     pub fn to_value(&self) -> Value {
         match *self {
             ValueRef::Null => Value::Null,

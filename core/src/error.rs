@@ -105,6 +105,8 @@ pub enum SendError {
     ChannelTooLong {
         /// The name's length in bytes.
         len: usize,
+        /// The longest name accepted.
+        limit: usize,
     },
     /// The arguments cannot be encoded (nested too deep); the source says where.
     Unencodable(EncodeError),
@@ -125,10 +127,9 @@ impl fmt::Display for SendError {
                 f,
                 "message of {size} bytes is too large (the limit is {limit} bytes)"
             ),
-            SendError::ChannelTooLong { len } => write!(
+            SendError::ChannelTooLong { len, limit } => write!(
                 f,
-                "channel name of {len} bytes is longer than the limit of {} bytes",
-                crate::MAX_CHANNEL_LEN
+                "channel name of {len} bytes is longer than the limit of {limit} bytes"
             ),
             SendError::Unencodable(e) => write!(f, "the arguments cannot be sent: {e}"),
             SendError::TooManyFrames { limit } => {

@@ -104,6 +104,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Each operation has its own error type: [`SendError`] for one-way messages, [`CallError`]
+//! for calls that wait for an answer, [`RegisterError`] for `handle`, [`ConnectError`] for
+//! connecting. Whatever the other side would reject is refused at the call, before anything is
+//! encoded, and the error's [`source`](std::error::Error::source) says where:
+//!
+//! ```
+//! use electrode::{args, CallError, Main, SendError, Value, MAX_CHANNEL_LEN};
+//! use std::error::Error;
+//!
+//! let main = Main::new()?;
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! let long = "x".repeat(MAX_CHANNEL_LEN + 1);
+//! assert!(matches!(
+//!     renderer.send(&long, &args![]),
+//!     Err(SendError::ChannelTooLong { .. })
+//! ));
+//!
+//! let mut deep = Value::Null;
+//! for _ in 0..=electrode::wire::MAX_DEPTH {
+//!     deep = Value::Array(vec![deep]);
+//! }
+//! let err = renderer.invoke_blocking("anything", &[deep]).unwrap_err();
+//! assert!(matches!(err, CallError::Send(SendError::Unencodable(_))));
+//! let why = err.source().unwrap().source().unwrap().to_string();
+//! assert!(why.contains("args[0][0]"), "{why}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## 5. Answering later
 //!
 //! [`IpcMain::handle_deferred`] hands the handler a [`DeferredReply`] to complete from any
@@ -170,6 +198,12 @@
 //! renderer dies, main emits `render-process-gone` with Electron's reason and goes on serving the
 //! others. A renderer that writes garbage into its rings is disconnected with
 //! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
+//!
+//! ## Logs
+//!
+//! Electrode logs through [`tracing`](https://docs.rs/tracing): rejected messages (with the
+//! renderer's id and pid and the reason), renderers gone, panicking listeners. Install a
+//! subscriber to see them; without one nothing is printed.
 //!
 //! ## Where things are
 //!

@@ -77,7 +77,10 @@ fn main_refuses_long_channel_names_on_every_path() {
     let main = Main::new().unwrap();
     let gate = ReadyGate::install(main.ipc());
     let long = "x".repeat(MAX_CHANNEL_LEN + 1);
-    let want = SendError::ChannelTooLong { len: long.len() };
+    let want = SendError::ChannelTooLong {
+        len: long.len(),
+        limit: MAX_CHANNEL_LEN,
+    };
     let r = spawn(&main, RENDERER, "idle", &[]);
     let (event, _): (IpcMainEvent, _) = gate.wait();
     let wc = &r.wc;

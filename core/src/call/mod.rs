@@ -10,7 +10,7 @@ mod pending;
 
 pub(crate) use completion::{Completion, CompletionFuture};
 pub(crate) use mailbox::SlotMailbox;
-pub(crate) use pending::PendingCalls;
+pub(crate) use pending::{PendingCall, PendingCalls};
 
 use crate::error::CallError;
 use crate::message::reply::Answer;

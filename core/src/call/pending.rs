@@ -4,10 +4,16 @@
 //! `Disconnected` and closes the table, so a call registered afterwards fails at once instead
 //! of waiting for an answer that cannot come.
 
-use super::{Completion, Outcome};
+use super::{settle, CallKind, Completion, CompletionFuture, Outcome};
 use crate::error::CallError;
+use crate::value::Value;
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 struct Table {
     calls: FxHashMap<u64, Completion<Outcome>>,
@@ -83,6 +89,67 @@ impl PendingCalls {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.table.lock().calls.len()
+    }
+}
+
+/// One registered call, from the caller's side: awaited as a future or waited for. Dropping it
+/// forgets the call, so a late answer goes nowhere. Behind both wings' invoke futures.
+pub(crate) struct PendingCall {
+    table: Arc<PendingCalls>,
+    id: u64,
+    channel: String,
+    fut: CompletionFuture<Outcome>,
+}
+
+impl PendingCall {
+    /// Register an invoke of `channel` in `table`; `send` sends it with the call's id (its
+    /// failure completes the call at once).
+    pub(crate) fn start<E: Into<CallError>>(
+        table: &Arc<PendingCalls>,
+        channel: &str,
+        send: impl FnOnce(u64) -> Result<(), E>,
+    ) -> PendingCall {
+        let (id, c) = table.register();
+        if let Err(e) = send(id) {
+            table.complete(id, Err(e.into()));
+        }
+        PendingCall {
+            table: table.clone(),
+            id,
+            channel: channel.to_string(),
+            fut: CompletionFuture(c),
+        }
+    }
+
+    /// The channel invoked.
+    pub(crate) fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Block until the answer (or `timeout`: then the call is forgotten).
+    pub(crate) fn wait(self, timeout: Option<Duration>) -> Result<Value, CallError> {
+        let outcome = self
+            .fut
+            .0
+            .wait(timeout.map(|t| Instant::now() + t))
+            .unwrap_or(Err(CallError::TimedOut));
+        settle(CallKind::Invoke, &self.channel, outcome)
+    }
+}
+
+impl Future for PendingCall {
+    type Output = Result<Value, CallError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        Pin::new(&mut this.fut)
+            .poll(cx)
+            .map(|outcome| settle(CallKind::Invoke, &this.channel, outcome))
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.table.forget(self.id);
     }
 }
 

@@ -44,7 +44,7 @@ pub(crate) struct Conn {
     pub gone: Mutex<Option<GoneDetails>>,
     pub frames: Mutex<HashSet<u32>>,
     /// Main's `WebContents::invoke` calls waiting for the renderer's handler.
-    pub pending: PendingCalls,
+    pub pending: Arc<PendingCalls>,
     pub child: Mutex<Option<Child>>,
     pub watch: Mutex<Option<Watch>>,
     pub violations: AtomicU32,

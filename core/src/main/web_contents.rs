@@ -4,7 +4,7 @@ use super::events::IpcMainEvent;
 use super::gone::GoneDetails;
 use super::link::Conn;
 use super::registry::IpcMain;
-use crate::call::{self, CallKind, CompletionFuture};
+use crate::call::PendingCall;
 use crate::error::{CallError, SendError};
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
@@ -15,7 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Main's handle on one renderer (Electron's `webContents`). Cheap to clone.
 #[derive(Clone)]
@@ -122,20 +122,14 @@ impl WebContents {
     ///
     /// [`IpcRenderer::handle`]: crate::IpcRenderer::handle
     pub fn invoke(&self, channel: &str, args: &[Value]) -> InvokeRenderer {
-        let (id, c) = self.conn.pending.register();
-        let env = Envelope {
-            request_id: id,
-            ..Envelope::default()
-        };
-        if let Err(e) = self.conn.send(Kind::InvokeRenderer, &env, channel, args) {
-            self.conn.pending.complete(id, Err(e.into()));
-        }
-        InvokeRenderer {
-            conn: self.conn.clone(),
-            id,
-            channel: channel.to_string(),
-            fut: CompletionFuture(c),
-        }
+        let conn = &self.conn;
+        InvokeRenderer(PendingCall::start(&conn.pending, channel, |id| {
+            let env = Envelope {
+                request_id: id,
+                ..Envelope::default()
+            };
+            conn.send(Kind::InvokeRenderer, &env, channel, args)
+        }))
     }
 
     /// Blocking form of [`invoke`](Self::invoke), with an optional timeout. Fails with
@@ -159,19 +153,14 @@ impl WebContents {
     }
 }
 
-/// The future of [`WebContents::invoke`].
-pub struct InvokeRenderer {
-    conn: Arc<Conn>,
-    id: u64,
-    channel: String,
-    fut: CompletionFuture<call::Outcome>,
-}
+/// The future of [`WebContents::invoke`]. Works on any executor; [`wait`](Self::wait) blocks
+/// for it instead. Dropping it forgets the call.
+pub struct InvokeRenderer(PendingCall);
 
 impl fmt::Debug for InvokeRenderer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InvokeRenderer")
-            .field("channel", &self.channel)
-            .field("id", &self.id)
+            .field("channel", &self.0.channel())
             .finish()
     }
 }
@@ -179,27 +168,13 @@ impl fmt::Debug for InvokeRenderer {
 impl InvokeRenderer {
     /// Block until the answer (or `timeout`: then the call is forgotten).
     pub fn wait(self, timeout: Option<Duration>) -> Result<Value, CallError> {
-        let outcome = self
-            .fut
-            .0
-            .wait(timeout.map(|t| Instant::now() + t))
-            .unwrap_or(Err(CallError::TimedOut));
-        call::settle(CallKind::Invoke, &self.channel, outcome)
+        self.0.wait(timeout)
     }
 }
 
 impl Future for InvokeRenderer {
     type Output = Result<Value, CallError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        Pin::new(&mut this.fut)
-            .poll(cx)
-            .map(|outcome| call::settle(CallKind::Invoke, &this.channel, outcome))
-    }
-}
-
-impl Drop for InvokeRenderer {
-    fn drop(&mut self) {
-        self.conn.pending.forget(self.id);
+        Pin::new(&mut self.0).poll(cx)
     }
 }

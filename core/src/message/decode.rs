@@ -1,7 +1,7 @@
 //! Decoding a message: [`Head::parse`] reads and checks the kind, envelope and channel;
 //! [`Head::decode_renderer`] is the one decoder of what a renderer sent (main's dispatcher runs it
 //! on every frame, and so do the fuzz targets and the `hostile_decode` test through
-//! [`crate::fuzzing`]); [`Head::decode_main`] is the renderer's decoder of what main sent.
+//! the hidden `fuzzing` module); [`Head::decode_main`] is the renderer's decoder of what main sent.
 //!
 //! The bytes are a private, 16-aligned copy (never the shared ring, which the peer may rewrite
 //! while it is read). A rejected request names the requester to answer ([`Rejected::answer`]),

@@ -30,7 +30,10 @@ pub(crate) fn plan_within(
     limit: usize,
 ) -> Result<Planned, SendError> {
     if channel.len() > MAX_CHANNEL_LEN {
-        return Err(SendError::ChannelTooLong { len: channel.len() });
+        return Err(SendError::ChannelTooLong {
+            len: channel.len(),
+            limit: MAX_CHANNEL_LEN,
+        });
     }
     let prefix = args_offset(channel.len());
     let args = wire::plan(args).map_err(|e| match e {
@@ -109,7 +112,8 @@ mod tests {
         assert_eq!(
             plan(&long, &[]).unwrap_err(),
             SendError::ChannelTooLong {
-                len: MAX_CHANNEL_LEN + 1
+                len: MAX_CHANNEL_LEN + 1,
+                limit: MAX_CHANNEL_LEN
             }
         );
         assert!(plan(&long[1..], &[]).is_ok());

@@ -72,19 +72,16 @@ pub(crate) fn values(answer: &Answer) -> Cow<'_, [Value]> {
 pub(crate) fn decode(bytes: &[u8], is_error: bool) -> Result<Answer, ReplyError> {
     let view = ArgsView::new(bytes).map_err(ReplyError::Invalid)?;
     if !is_error {
-        return match (view.len(), view.get(0)) {
-            (1, Some(v)) => Ok(Ok(v.to_value())),
-            _ => Err(ReplyError::WrongShape),
+        return match view.get(0) {
+            Some(v) => Ok(Ok(v.to_value())),
+            None => Err(ReplyError::WrongShape),
         };
     }
     let text = |i: usize| match view.get(i).and_then(|v| v.as_str()) {
         Some(s) => Ok(s.to_string()),
         None => Err(ReplyError::WrongShape),
     };
-    let has_data = match view.get(2).map(|v| v.to_value()) {
-        Some(Value::Bool(b)) => b,
-        _ => return Err(ReplyError::WrongShape),
-    };
+    let has_data = matches!(view.get(2).map(|v| v.to_value()), Some(Value::Bool(true)));
     Ok(Err(RemoteError {
         name: text(0)?,
         message: text(1)?,
@@ -116,8 +113,8 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_errors() {
-        let two = encode_to_vec(&[Value::from(1), Value::from(2)]).unwrap();
-        assert_eq!(decode(&two, false), Err(ReplyError::WrongShape));
+        let none = encode_to_vec(&[]).unwrap();
+        assert_eq!(decode(&none, false), Err(ReplyError::WrongShape));
         let one = encode_to_vec(&[Value::from(1)]).unwrap();
         assert_eq!(decode(&one, true), Err(ReplyError::WrongShape));
         assert!(matches!(

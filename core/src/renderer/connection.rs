@@ -33,7 +33,7 @@ pub(crate) struct Shared {
     /// Answers too large for their slot, left by the receive thread for their requester.
     pub large: SlotMailbox,
     /// Async invokes waiting for a `Reply` message.
-    pub pending: PendingCalls,
+    pub pending: Arc<PendingCalls>,
     /// The user-held lifetime, weakly (so the receive thread does not keep it alive).
     pub lifetime: OnceLock<Weak<Lifetime>>,
 }

@@ -7,7 +7,7 @@ use super::options::RendererOptions;
 use super::post::post;
 use super::receive::receive_loop;
 use super::request::request;
-use crate::call::{CallKind, PendingCalls, SlotMailbox};
+use crate::call::{CallKind, SlotMailbox};
 use crate::error::{CallError, ConnectError, RegisterError, RemoteError, SendError};
 use crate::listeners::ListenerId;
 use crate::message::envelope::Envelope;
@@ -82,7 +82,7 @@ impl IpcRenderer {
             announced: Mutex::new(HashSet::from([0])),
             handlers: RwLock::new(HashMap::new()),
             large: SlotMailbox::default(),
-            pending: PendingCalls::default(),
+            pending: Arc::default(),
             lifetime: OnceLock::new(),
         });
         shared.frames.write().insert(0, Arc::default());

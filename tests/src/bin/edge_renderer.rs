@@ -56,7 +56,10 @@ fn channel_names(r: &IpcRenderer) -> Check {
     let long = "x".repeat(MAX_CHANNEL_LEN + 1);
     let ping_64k = format!("ping{}", "x".repeat(64 * 1024));
     for name in [long, ping_64k] {
-        let want = SendError::ChannelTooLong { len: name.len() };
+        let want = SendError::ChannelTooLong {
+            len: name.len(),
+            limit: MAX_CHANNEL_LEN,
+        };
         expect_eq(
             "send(long name)",
             r.send(&name, &args![1]),

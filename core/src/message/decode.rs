@@ -178,7 +178,7 @@ impl<'a> Head<'a> {
         let view = |answer: Option<Unanswered>| {
             ArgsView::new(args).map_err(|e| rejected(format!("arguments: {e}"), answer))
         };
-        if !kind.decode_renderer() {
+        if !kind.sent_by_renderer() {
             return Err(rejected(
                 format!("{kind:?} is not a renderer-to-main message"),
                 None,
@@ -360,7 +360,7 @@ mod tests {
             Kind::InvokeRenderer,
         ] {
             assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
-            assert!(!k.decode_renderer());
+            assert!(!k.sent_by_renderer());
         }
     }
 }

@@ -44,12 +44,24 @@ impl Kind {
     ];
 
     /// The kind a frame tag names, if any.
+    #[inline]
     pub(crate) fn from_tag(tag: u16) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| *k as u16 == tag)
+        Some(match tag {
+            1 => Kind::Send,
+            2 => Kind::SendSync,
+            3 => Kind::Invoke,
+            4 => Kind::HandlerReply,
+            5 => Kind::FrameOpen,
+            16 => Kind::Message,
+            17 => Kind::LargeReply,
+            18 => Kind::Reply,
+            19 => Kind::InvokeRenderer,
+            _ => return None,
+        })
     }
 
     /// Whether a renderer may send this kind (the rest only main sends).
-    pub(crate) fn decode_renderer(self) -> bool {
+    pub(crate) fn sent_by_renderer(self) -> bool {
         (self as u16) < 16
     }
 }
@@ -69,6 +81,26 @@ pub const MAX_FRAMES: usize = 4096;
 /// Largest message (envelope, channel and arguments) either side accepts, in bytes. Larger
 /// messages are refused at the call, before they are encoded.
 pub const MAX_MESSAGE_LEN: usize = electrode_shm::DEFAULT_MAX_MESSAGE;
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn tags_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_tag(k as u16), Some(k));
+        }
+        let known: Vec<u16> = Kind::ALL.iter().map(|k| *k as u16).collect();
+        for tag in 0..=u16::MAX {
+            assert_eq!(
+                Kind::from_tag(tag).is_some(),
+                known.contains(&tag),
+                "tag {tag}"
+            );
+        }
+    }
+}
 
 // The envelope stores the channel length in 16 bits.
 const _: () = assert!(MAX_CHANNEL_LEN <= u16::MAX as usize);

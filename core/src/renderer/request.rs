@@ -46,10 +46,13 @@ pub(crate) fn request(
     let outcome = if aux & AUX_UNENCODABLE != 0 {
         Err(CallError::BrokenReply(ReplyError::Unencodable))
     } else if aux & AUX_LARGE != 0 {
-        drop(reply);
-        shared
+        // The slot stays ours (`reply` alive) until the answer is collected: freed earlier,
+        // another call could take the same slot index and its large answer the same mailbox.
+        let outcome = shared
             .large
-            .collect(ticket.index, ticket.generation, deadline)
+            .collect(ticket.index, ticket.generation, deadline);
+        drop(reply);
+        outcome
     } else {
         reply::decode(reply.as_slice(), aux & AUX_ERROR != 0).map_err(CallError::from)
     };

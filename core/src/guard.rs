@@ -25,15 +25,22 @@ pub(crate) fn guard<R>(what: &str, channel: &str, f: impl FnOnce() -> R) -> Opti
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Some(r),
         Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            tracing::error!(what, channel, panic = %msg, "user code panicked");
+            log_panic(what, channel, p);
             None
         }
     }
+}
+
+/// Log a caught panic (out of line: the guarded call is on the hot path, this is not).
+#[cold]
+#[inline(never)]
+fn log_panic(what: &str, channel: &str, p: Box<dyn std::any::Any + Send>) {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    tracing::error!(what, channel, panic = %msg, "user code panicked");
 }
 
 #[cfg(test)]

@@ -104,16 +104,22 @@ pub(crate) enum FromMain<'a> {
     },
 }
 
-fn rejected(why: impl Into<String>, answer: Option<Unanswered>) -> Rejected {
-    Rejected {
+/// A rejection, boxed: it is rare, and a small `Result` keeps the accepting path lean.
+pub(crate) type Rejection = Box<Rejected>;
+
+#[cold]
+#[inline(never)]
+fn rejected(why: impl Into<String>, answer: Option<Unanswered>) -> Rejection {
+    Box::new(Rejected {
         why: why.into(),
         answer,
-    }
+    })
 }
 
 impl<'a> Head<'a> {
     /// Check the kind (frame `tag`), the envelope and the channel of a message payload.
-    pub(crate) fn parse(tag: u16, payload: &'a [u8]) -> Result<Head<'a>, Rejected> {
+    #[inline]
+    pub(crate) fn parse(tag: u16, payload: &'a [u8]) -> Result<Head<'a>, Rejection> {
         let kind = Kind::from_tag(tag)
             .ok_or_else(|| rejected(format!("unknown message kind {tag}"), None))?;
         let (env, channel_len) = Envelope::read(payload).ok_or_else(|| {
@@ -156,6 +162,7 @@ impl<'a> Head<'a> {
 
     /// Where this message asks to be answered, if it is a request (known before the arguments
     /// are validated, so main can take the slot's lines over early).
+    #[inline]
     pub(crate) fn reply_to(&self) -> Option<ReplyTo> {
         match self.kind {
             Kind::SendSync | Kind::Invoke => Some(ReplyTo::of(&self.env)),
@@ -168,16 +175,19 @@ impl<'a> Head<'a> {
     }
 
     /// Decode a message a renderer sent (main's side).
-    pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejected> {
+    #[inline]
+    pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {
         let Head {
             kind,
             env,
             channel,
             args,
         } = self;
-        let view = |answer: Option<Unanswered>| {
-            ArgsView::new(args).map_err(|e| rejected(format!("arguments: {e}"), answer))
-        };
+        #[cold]
+        fn invalid(e: crate::wire::WireError, answer: Option<Unanswered>) -> Rejection {
+            rejected(format!("arguments: {e}"), answer)
+        }
+        let view = |answer: Option<Unanswered>| ArgsView::new(args).map_err(|e| invalid(e, answer));
         if !kind.sent_by_renderer() {
             return Err(rejected(
                 format!("{kind:?} is not a renderer-to-main message"),
@@ -267,7 +277,7 @@ impl<'a> Head<'a> {
 }
 
 /// Decode one message a renderer sent: frame `tag`, `payload` a private 16-aligned copy.
-pub(crate) fn from_renderer(tag: u16, payload: &[u8]) -> Result<FromRenderer<'_>, Rejected> {
+pub(crate) fn from_renderer(tag: u16, payload: &[u8]) -> Result<FromRenderer<'_>, Rejection> {
     Head::parse(tag, payload)?.decode_renderer()
 }
 

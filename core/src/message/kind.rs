@@ -31,6 +31,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// Every kind, in tag order.
+    #[cfg(test)]
     pub(crate) const ALL: [Kind; 9] = [
         Kind::Send,
         Kind::SendSync,

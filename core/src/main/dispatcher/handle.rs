@@ -13,7 +13,7 @@ use crate::main::process::MainShared;
 use crate::main::registry::Handler;
 use crate::main::respond::Responder;
 use crate::main::web_contents::WebContents;
-use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
+use crate::message::decode::{FromRenderer, Head, Rejected, Rejection, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
 use crate::wire::ArgsView;
@@ -124,8 +124,9 @@ pub(super) fn handle(
 }
 
 /// Answer whoever waits on a rejected message; returns the reason.
-fn reject(peer: Peer<'_>, rejected: Rejected) -> String {
-    let Rejected { why, answer } = rejected;
+#[cold]
+fn reject(peer: Peer<'_>, rejected: Rejection) -> String {
+    let Rejected { why, answer } = *rejected;
     match answer {
         Some(Unanswered::Requester(to)) => peer.answer(
             to,

@@ -2,7 +2,7 @@
 //! helper (a ping-pong peer, an Electrode renderer, the far side of a peer library's round
 //! trip), and the one way such a process learns what to be.
 //!
-//! The orders ([`Orders`]: parent pid, CPU, [`Role`]) travel as JSON in one environment
+//! The orders (`Orders`: parent pid, CPU, `Role`) travel as JSON in one environment
 //! variable, [`ROLE_ENV`], so any binary whose `main` calls [`serve_if_role`] first can be the
 //! helper (`electrode-bench`, `bench_peer`, `transport_table`) without its own argument parser
 //! being involved. Every helper
@@ -11,10 +11,10 @@
 //!   is still the pid in its orders), so a killed benchmark leaves nothing running;
 //! - pins itself to its CPU before anything starts a thread (threads started later inherit
 //!   the mask);
-//! - is killed and reaped when the handle that started it is dropped: a [`RoleChild`], or,
-//!   for renderers, electrode's `Main`, which is handed a [`command`];
+//! - is killed and reaped when the handle that started it is dropped: a `RoleChild`, or,
+//!   for renderers, electrode's `Main`, which is handed a `command`;
 //! - says its handshake line on stdout, which the parent waits for with a deadline
-//!   ([`HANDSHAKE_TIMEOUT`]), so a helper that hangs before it is ready is an error, not a
+//!   (`HANDSHAKE_TIMEOUT`), so a helper that hangs before it is ready is an error, not a
 //!   hang.
 
 mod child;
@@ -34,7 +34,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// The environment variable carrying a helper's [`Orders`] (JSON).
+/// The environment variable carrying a helper's `Orders` (JSON).
 pub const ROLE_ENV: &str = "ELECTRODE_BENCH_ROLE";
 
 /// Longest wait for a helper's handshake line.

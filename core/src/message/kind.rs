@@ -83,6 +83,9 @@ pub const MAX_FRAMES: usize = 4096;
 /// messages are refused at the call, before they are encoded.
 pub const MAX_MESSAGE_LEN: usize = electrode_shm::DEFAULT_MAX_MESSAGE;
 
+// The envelope stores the channel length in 16 bits.
+const _: () = assert!(MAX_CHANNEL_LEN <= u16::MAX as usize);
+
 #[cfg(test)]
 mod tests {
     use super::Kind;
@@ -102,6 +105,3 @@ mod tests {
         }
     }
 }
-
-// The envelope stores the channel length in 16 bits.
-const _: () = assert!(MAX_CHANNEL_LEN <= u16::MAX as usize);

@@ -13,7 +13,7 @@ use crate::main::process::MainShared;
 use crate::main::registry::Handler;
 use crate::main::respond::Responder;
 use crate::main::web_contents::WebContents;
-use crate::message::decode::{FromRenderer, Head, Rejected, Rejection, Unanswered};
+use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
 use crate::wire::ArgsView;
@@ -60,14 +60,14 @@ pub(super) fn handle(
     tag: u16,
     bytes: &[u8],
 ) -> Result<(), String> {
-    let head = Head::parse(tag, bytes).map_err(|r| reject(peer, r))?;
+    let head = Head::parse(tag, bytes).map_err(|r| reject(peer, *r))?;
     if let (Some(ReplyTo::Slot { index, .. }), Some(slots)) = (head.reply_to(), peer.slots) {
         // The reply's cache lines are taken over while the request is validated and
         // handled (replies are often about as large as requests).
         slots.prepare_reply(index, head.args.len().min(PREFETCH_REPLY));
     }
     let conn = peer.conn;
-    match head.decode_renderer().map_err(|r| reject(peer, r))? {
+    match head.decode_renderer().map_err(|r| reject(peer, *r))? {
         FromRenderer::Send {
             frame_id,
             channel,
@@ -125,8 +125,8 @@ pub(super) fn handle(
 
 /// Answer whoever waits on a rejected message; returns the reason.
 #[cold]
-fn reject(peer: Peer<'_>, rejected: Rejection) -> String {
-    let Rejected { why, answer } = *rejected;
+fn reject(peer: Peer<'_>, rejected: Rejected) -> String {
+    let Rejected { why, answer } = rejected;
     match answer {
         Some(Unanswered::Requester(to)) => peer.answer(
             to,

@@ -237,6 +237,9 @@ mod call;
 mod main;
 mod renderer;
 
+#[cfg(feature = "serde")]
+pub mod serde;
+
 #[doc(hidden)]
 pub mod fuzzing;
 

@@ -199,6 +199,31 @@
 //! others. A renderer that writes garbage into its rings is disconnected with
 //! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
 //!
+//! ## Typed arguments (feature `serde`)
+//!
+//! With the `serde` feature, `ArgsView::deserialize` reads the arguments straight into a
+//! tuple or struct (strings and bytes still borrowed from the message), and
+//! `electrode::serde::to_value` / `from_value` convert between [`Value`] and any `Serialize` /
+//! `Deserialize` type. A decoding error reaches the renderer as a `TypeError` naming the
+//! argument (`args[1]: invalid type: ...`). The rules are in the `serde` module's docs.
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use electrode::serde::to_value;
+//! use electrode::{Main, Value};
+//!
+//! let main = Main::new()?;
+//! main.ipc().handle("add", |_event, args| {
+//!     let (a, b): (i64, i64) = args.deserialize()?;
+//!     Ok(to_value(&(a + b))?)
+//! })?;
+//! let (_wc, renderer) = main.connect_in_process()?;
+//! let sum = renderer.invoke_blocking("add", &[to_value(&2)?, to_value(&3)?])?;
+//! assert_eq!(sum, Value::from(5));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Logs
 //!
 //! Electrode logs through [`tracing`](https://docs.rs/tracing): rejected messages (with the

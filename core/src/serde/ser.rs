@@ -253,7 +253,7 @@ impl ser::SerializeTupleVariant for SerializeTupleVariant {
     }
 }
 
-/// Builds a [`Value::Map`] from a map, keys turned into strings (see [`KeySerializer`]).
+/// Builds a [`Value::Map`] from a map, keys turned into strings (see the [module docs](super)).
 #[derive(Debug)]
 pub struct SerializeMap {
     entries: Vec<(String, Value)>,

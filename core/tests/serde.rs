@@ -98,6 +98,40 @@ fn enums_are_externally_tagged() {
 }
 
 #[test]
+fn other_enum_representations_work_too() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(tag = "type")]
+    enum Tagged {
+        Open { path: String },
+        Close,
+    }
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(tag = "t", content = "c")]
+    enum Adjacent {
+        Num(i32),
+    }
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(untagged)]
+    enum Either {
+        Num(i64),
+        Text(String),
+        Pair(Point, bool),
+    }
+    let v = round_trip(&Tagged::Open { path: "/x".into() });
+    assert_eq!(v, Value::map([("type", "Open"), ("path", "/x")]));
+    assert_eq!(round_trip(&Tagged::Close), Value::map([("type", "Close")]));
+    let v = round_trip(&Adjacent::Num(-1));
+    assert_eq!(
+        v,
+        Value::map([("t", Value::from("Num")), ("c", Value::from(-1))])
+    );
+    assert_eq!(round_trip(&Either::Num(1)), Value::Int(1));
+    assert_eq!(round_trip(&Either::Text("a".into())), Value::from("a"));
+    round_trip(&Either::Pair(Point { x: 1, y: 2 }, true));
+    assert!(from_value::<Either>(Value::Float(0.5)).is_err());
+}
+
+#[test]
 fn options_units_and_newtypes() {
     assert_eq!(round_trip(&None::<i32>), Value::Null);
     assert_eq!(round_trip(&Some(7)), Value::Int(7));
@@ -346,7 +380,7 @@ fn args_view_reads_tuples_and_structs_in_place() {
 
     // Too many or too few arguments.
     let err = view.deserialize::<(&str, &[u8])>().unwrap_err();
-    assert_eq!(err.to_string(), "args: 3 items, expected 2");
+    assert_eq!(err.to_string(), "args: expected 2 items, found 3");
     let err = view.deserialize::<(&str, &[u8], u32, bool)>().unwrap_err();
     assert!(
         err.to_string().starts_with("args: invalid length 3"),
@@ -468,6 +502,18 @@ fn a_typed_handler_end_to_end() {
     assert_eq!(
         remote.message,
         r#"args[1]: invalid type: string "two", expected i64"#
+    );
+
+    // An answer that does not fit a Value is the handler's RangeError.
+    main.ipc()
+        .handle("huge", |_e, _args| Ok(to_value(&u64::MAX)?))
+        .unwrap();
+    let err = renderer.invoke_timeout("huge", &[], limit).unwrap_err();
+    let remote = err.remote().expect("a handler error");
+    assert_eq!(remote.name, "RangeError");
+    assert_eq!(
+        remote.message,
+        "integer 18446744073709551615 does not fit an i64"
     );
 }
 

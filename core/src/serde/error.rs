@@ -195,7 +195,10 @@ impl Display for SerdeError {
             SerdeError::MissingField { field, .. } => write!(f, "missing field `{field}`"),
             SerdeError::TrailingItems {
                 expected, found, ..
-            } => write!(f, "{found} items, expected {expected}"),
+            } => {
+                let items = if *expected == 1 { "item" } else { "items" };
+                write!(f, "expected {expected} {items}, found {found}")
+            }
             SerdeError::IntOutOfRange { value, .. } => {
                 write!(f, "integer {value} does not fit an i64")
             }
@@ -249,8 +252,13 @@ impl serde::de::Error for SerdeError {
 
 impl From<SerdeError> for RemoteError {
     /// A `TypeError` with the error's text (`args[0]: invalid type: ...`), so `?` works in a
-    /// handler: `let (a, b): (i64, i64) = args.deserialize()?;`.
+    /// handler: `let (a, b): (i64, i64) = args.deserialize()?;`. A number too large for a
+    /// [`Value`](crate::Value) is a `RangeError`, as JavaScript names it.
     fn from(e: SerdeError) -> Self {
-        RemoteError::named("TypeError", e.to_string())
+        let name = match e {
+            SerdeError::IntOutOfRange { .. } => "RangeError",
+            _ => "TypeError",
+        };
+        RemoteError::named(name, e.to_string())
     }
 }

@@ -92,7 +92,7 @@ mod view;
 
 pub mod bytes;
 
-pub use self::de::{from_value, from_value_ref, Deserializer, Entries};
+pub use self::de::{from_value, from_value_ref, Deserializer};
 pub use self::error::SerdeError;
 pub use self::ser::{
     to_value, SerializeArray, SerializeMap, SerializeStruct, SerializeStructVariant,

@@ -67,7 +67,7 @@ impl<'a> ArgsView<'a> {
     /// let err = view.deserialize::<(&str, String)>().unwrap_err();
     /// assert_eq!(err.to_string(), "args[1]: invalid type: integer `3`, expected a string");
     /// let err = view.deserialize::<(&str,)>().unwrap_err();
-    /// assert_eq!(err.to_string(), "args: 2 items, expected 1");
+    /// assert_eq!(err.to_string(), "args: expected 1 item, found 2");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn deserialize<T: Deserialize<'a>>(&self) -> Result<T, SerdeError> {

@@ -57,6 +57,25 @@ fn service_name() -> String {
     )
 }
 
+/// iceoryx2's settings for both sides: its files under a directory of this user's own.
+///
+/// iceoryx2 keeps node and service files under one root (`/tmp/iceoryx2/` by default), which
+/// the first user to run it creates with mode 0750: another user's run then fails with
+/// "InternalError". Both processes of a measurement run as the same user, so a root per user
+/// is shared by exactly the runs that can share it.
+fn config() -> Result<Config, BenchError> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self")
+        .map_err(BenchError::io("reading this process's uid"))?
+        .uid();
+    let root = format!("/tmp/electrode-iceoryx2-{uid}/");
+    let mut config = Config::default();
+    let path = iceoryx2_bb_system_types::path::Path::new(root.as_bytes())
+        .map_err(BenchError::lib("iceoryx2 root path"))?;
+    config.global.set_root_path(&path);
+    Ok(config)
+}
+
 /// Main's side: the client.
 pub(crate) struct Main {
     // Field order is drop order: ports, then the service, then the node, then the child.
@@ -77,6 +96,7 @@ impl Main {
     ) -> Result<Main, BenchError> {
         set_log_level(LogLevel::Error);
         let node = NodeBuilder::new()
+            .config(&config()?)
             .signal_handling_mode(SignalHandlingMode::Disabled)
             .create::<ipc::Service>()
             .map_err(BenchError::lib("iceoryx2 node"))?;
@@ -189,6 +209,7 @@ impl Drop for Main {
 pub(crate) fn serve_iceoryx2(service: &str, poll: Poll) -> Result<(), BenchError> {
     set_log_level(LogLevel::Error);
     let node = NodeBuilder::new()
+        .config(&config()?)
         .signal_handling_mode(SignalHandlingMode::Disabled)
         .create::<ipc::Service>()
         .map_err(BenchError::lib("iceoryx2 node"))?;

@@ -7,17 +7,18 @@
 //!
 //! One binary plays both parts. Started plainly it is main; main starts copies of itself with
 //! `--worker <n>` ([`std::env::current_exe`]), and [`Main::spawn_renderer`] hands each one its
-//! shared-memory segment. The [`contract`] module holds what both sides agree on:
+//! shared-memory segment. The `contract` module holds what both sides agree on:
 //!
 //! | channel | direction | how | carries |
 //! | --- | --- | --- | --- |
-//! | `config` | main → worker | `WebContents::send`, once at start | [`contract::Config`] |
-//! | `next-job` | worker → main | `invoke` | [`contract::WorkRequest`] → [`contract::Assignment`] |
-//! | `progress` | worker → main | `send`, after each chunk | [`contract::Progress`] |
-//! | `job-done` | worker → main | `invoke` | [`contract::JobResult`] → null |
+//! | `ready` | worker → main | `send`, once its listeners are set | nothing |
+//! | `config` | main → worker | `WebContents::send`, in answer to `ready` | `Config` |
+//! | `next-job` | worker → main | `invoke` | `WorkRequest` → `Assignment` |
+//! | `progress` | worker → main | `send`, after each chunk | `Progress` |
+//! | `job-done` | worker → main | `invoke` | `JobResult` → null |
 //! | `shutdown` | main → worker | `WebContents::send`, at the end | nothing |
 //!
-//! The crash: the first time job [`POISON_JOB`] is handed out it is marked `poison`, and the
+//! The crash: the first time job `POISON_JOB` is handed out it is marked `poison`, and the
 //! worker that gets it calls [`std::process::abort`] halfway through. Main's
 //! `render-process-gone` hook puts the job that worker held back at the front of the queue,
 //! and the main loop spawns a replacement. Main checks every result against its own answer,
@@ -43,7 +44,11 @@ mod contract {
     use electrode::{ArgsView, Value};
     use serde::{Deserialize, Serialize};
 
-    /// main → worker, `send`: a [`Config`], once, right after the worker is spawned.
+    /// worker → main, `send`, no arguments: the worker's listeners are registered. A message
+    /// that reaches a renderer before it listens on its channel is dropped (as in Electron),
+    /// so main waits for this before sending [`CONFIG`].
+    pub const READY: &str = "ready";
+    /// main → worker, `send`: a [`Config`], once, in answer to [`READY`].
     pub const CONFIG: &str = "config";
     /// worker → main, `invoke`: a [`WorkRequest`], answered with an [`Assignment`].
     pub const NEXT_JOB: &str = "next-job";
@@ -294,6 +299,8 @@ impl Pool {
 
 /// What the handlers and hooks tell the main loop.
 enum Note {
+    /// Renderer `renderer` is listening: send it its config.
+    Ready { renderer: u32 },
     /// A worker reported progress.
     Progress,
     /// A job was accepted.
@@ -306,7 +313,13 @@ enum Note {
     },
 }
 
-/// Spawn worker `worker` (this binary with `--worker <n>`), watch for its end, send its config.
+/// How every worker works.
+const CONFIG: Config = Config {
+    chunk: 2_000,
+    idle_wait_ms: 20,
+};
+
+/// Spawn worker `worker` (this binary with `--worker <n>`) and watch for its end.
 fn spawn_worker(
     main: &Main,
     exe: &Path,
@@ -327,11 +340,6 @@ fn spawn_worker(
             requeued,
         });
     });
-    let config = Config {
-        chunk: 2_000,
-        idle_wait_ms: 20,
-    };
-    wc.send(contract::CONFIG, &contract::args(&config)?)?;
     Ok(wc)
 }
 
@@ -357,6 +365,12 @@ fn run_main() -> Result<(), Failure> {
         });
         Ok(Value::Null)
     })?;
+    let n = notes.clone();
+    main.ipc().on(contract::READY, move |event, _args| {
+        let _ = n.send(Note::Ready {
+            renderer: event.sender().id(),
+        });
+    });
     let n = notes.clone();
     main.ipc().on(
         contract::PROGRESS,
@@ -386,6 +400,12 @@ fn run_main() -> Result<(), Failure> {
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .map_err(|_| format!("timed out after {RUN_TIMEOUT:?} with {done}/{JOBS} jobs done"))?;
         match note {
+            Note::Ready { renderer } => {
+                if let Some(wc) = live.values().find(|wc| wc.id() == renderer) {
+                    // Fails only if the worker is already gone; its hook reports that.
+                    let _ = wc.send(contract::CONFIG, &contract::args(&CONFIG)?);
+                }
+            }
             Note::Progress => progress += 1,
             Note::Done { worker } => {
                 done += 1;
@@ -442,7 +462,7 @@ fn run_main() -> Result<(), Failure> {
                     lock(&pool).problems.push(why);
                 }
             }
-            Ok(Note::Progress | Note::Done { .. }) => {}
+            Ok(Note::Ready { .. } | Note::Progress | Note::Done { .. }) => {}
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                 let left: Vec<_> = live.keys().collect();
                 return Err(format!("workers {left:?} did not exit after shutdown").into());
@@ -503,6 +523,7 @@ mod worker {
         ipc.on(contract::SHUTDOWN, move |_event, _args| {
             let _ = control.send(Control::Shutdown);
         });
+        ipc.send(contract::READY, &[])?;
 
         let config = match inbox.recv_timeout(EXIT_TIMEOUT) {
             Ok(Control::Config(config)) => config,

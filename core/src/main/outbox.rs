@@ -97,7 +97,7 @@ impl Outbox {
         let mut v = vec![0u8; hint];
         let n = fill(&mut v)?;
         v.truncate(n);
-        self.send_bytes(tag, meta, v)
+        self.enqueue(tag, meta, v)
     }
 
     /// Whether a message whose buffer holds `capacity` bytes may join a non-empty queue.
@@ -110,13 +110,10 @@ impl Outbox {
         self.held() + growth + capacity <= self.limit
     }
 
-    /// Send an already encoded message (queued behind earlier ones).
-    pub(crate) fn send_bytes(
-        &mut self,
-        tag: u16,
-        meta: u64,
-        bytes: Vec<u8>,
-    ) -> Result<bool, OutboxError> {
+    /// Send an encoded message behind the queued ones ([`send`](Self::send) checked that it
+    /// fits a non-empty queue); as much of it as the ring takes goes in at once when nothing
+    /// waits.
+    fn enqueue(&mut self, tag: u16, meta: u64, bytes: Vec<u8>) -> Result<bool, OutboxError> {
         let mut progress = 0;
         if self.queue.is_empty() {
             let done = self
@@ -126,8 +123,6 @@ impl Outbox {
             if done {
                 return Ok(false);
             }
-        } else if !self.fits(bytes.capacity()) {
-            return Err(SendError::Full.into());
         }
         let q = Queued {
             tag,

@@ -18,11 +18,10 @@
 //! (`DeferredReply`, a `sendSync` event's clones, async handlers).
 
 use super::link::Conn;
-use crate::error::RemoteError;
+use crate::error::{RemoteError, SendError};
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ERROR};
 use crate::message::reply::{self, Answer, ReplyTo, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
-use crate::value::Value;
 use crate::wire;
 use electrode_shm::{AlignedBuf, Futex, SlotTable};
 use std::cell::RefCell;
@@ -129,14 +128,14 @@ impl Conn {
         };
         match self.send(Kind::Reply, &env, "", &reply::values(answer)) {
             Ok(()) => {}
-            Err(crate::SendError::Disconnected) => {}
+            Err(SendError::Disconnected) => {}
             Err(e) => {
-                let why: Vec<Value> = reply::values(&failed(&e)).into_owned();
+                let why = failed(&e);
                 let env = Envelope {
                     flags: FLAG_ERROR,
                     ..env
                 };
-                if let Err(e) = self.send(Kind::Reply, &env, "", &why) {
+                if let Err(e) = self.send(Kind::Reply, &env, "", &reply::values(&why)) {
                     tracing::warn!(renderer = self.id, error = %e, "cannot answer an invoke");
                 }
             }

@@ -177,6 +177,7 @@ impl<'a> Head<'a> {
     /// Decode a message a renderer sent (main's side).
     #[inline]
     pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {
+        let is_error = self.is_error();
         let Head {
             kind,
             env,
@@ -224,7 +225,7 @@ impl<'a> Head<'a> {
             }
             Kind::HandlerReply => {
                 let request_id = env.request_id;
-                let answer = reply::decode(args, env.flags & FLAG_ERROR != 0).map_err(|error| {
+                let answer = reply::decode(args, is_error).map_err(|error| {
                     rejected(
                         format!("handler reply: {error}"),
                         Some(Unanswered::MainCall { request_id, error }),

@@ -6,7 +6,7 @@
 use super::connection::Shared;
 use super::event::IpcRendererEvent;
 use super::post::post;
-use crate::error::{CallError, RemoteError};
+use crate::error::{CallError, RemoteError, SendError};
 use crate::guard::guard;
 use crate::message::decode::{FromMain, Head};
 use crate::message::envelope::Envelope;
@@ -111,15 +111,16 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
         request_id,
         ..Envelope::default()
     };
+    // Main knows which call the request id names: the reply carries no channel name.
     let sent = post(
         shared,
         Kind::HandlerReply,
         &env(answer.is_err()),
-        channel,
+        "",
         &reply::values(answer),
     );
     match sent {
-        Ok(()) | Err(crate::SendError::Disconnected) => {}
+        Ok(()) | Err(SendError::Disconnected) => {}
         Err(e) => {
             let why: Answer = Err(RemoteError::new(format!(
                 "the reply could not be sent: {e}"
@@ -128,7 +129,7 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
                 shared,
                 Kind::HandlerReply,
                 &env(true),
-                channel,
+                "",
                 &reply::values(&why),
             );
             if let Err(e) = fallback {

@@ -223,6 +223,9 @@ impl Main {
                 if let Some(c) = conn.child.lock().as_mut() {
                     let _ = c.kill();
                 }
+                // The dispatcher then finishes the connection (reaps, unmaps, reports).
+                conn.live.mark_gone();
+                self.shared.kick();
                 return Err(ConnectError::Io(e));
             }
         };

@@ -7,6 +7,7 @@
 //! `hostile_decode` test call it with hostile bytes.
 
 use crate::error::RemoteError;
+use crate::message::body::{Body, Data};
 use crate::message::decode::{self, FromRenderer};
 use crate::message::encode;
 use crate::message::envelope::Envelope;
@@ -17,7 +18,7 @@ use electrode_shm::AlignedBuf;
 
 pub use crate::message::envelope::ENVELOPE_LEN;
 pub use crate::message::kind::{FLAG_ERROR, FLAG_REPLY_VIA_RING};
-pub use crate::message::reply::{AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
+pub use crate::message::reply::{AUX_ARCHIVE, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
 /// Every message kind with its frame tag, as the real protocol numbers them.
 pub const KINDS: [(&str, u16); 9] = [
@@ -45,12 +46,15 @@ pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
     copy.extend_from_slice(bytes);
     match decode::from_renderer(tag, copy.as_slice()) {
         Ok(
-            FromRenderer::Send { args, .. }
-            | FromRenderer::SendSync { args, .. }
-            | FromRenderer::Invoke { args, .. },
+            FromRenderer::Send { payload, .. }
+            | FromRenderer::SendSync { payload, .. }
+            | FromRenderer::Invoke { payload, .. },
         ) => {
-            let values = args.to_values();
-            debug_assert_eq!(values.len(), args.len());
+            if let Data::Values(args) = payload.data {
+                let values = args.to_values();
+                debug_assert_eq!(values.len(), args.len());
+            }
+            // An archive is validated by its typed channel (`typed::fuzzing_access`).
             true
         }
         Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => true,
@@ -71,6 +75,8 @@ pub struct EnvelopeFields {
     pub slot_gen: u32,
     /// Request id (async invoke, handler reply).
     pub request_id: u64,
+    /// Schema fingerprint (0 for `Value` messages).
+    pub fingerprint: u64,
 }
 
 /// A message payload exactly as the real encoder writes it (envelope, channel, padding,
@@ -82,16 +88,40 @@ pub fn encode_message(fields: EnvelopeFields, channel: &str, args: &[Value]) -> 
         slot_index: fields.slot_index,
         slot_gen: fields.slot_gen,
         request_id: fields.request_id,
+        fingerprint: fields.fingerprint,
+        codec: 0,
     };
-    encode::to_vec(&env, channel, args).expect("encodable message")
+    encode::to_vec(&env, channel, Body::Values(args)).expect("encodable message")
+}
+
+/// A typed message payload exactly as the real encoder writes it: envelope (codec "archive"),
+/// channel, padding, then `archive` as it is.
+pub fn encode_archive_message(fields: EnvelopeFields, channel: &str, archive: &[u8]) -> Vec<u8> {
+    let env = Envelope {
+        flags: fields.flags,
+        frame_id: fields.frame_id,
+        slot_index: fields.slot_index,
+        slot_gen: fields.slot_gen,
+        request_id: fields.request_id,
+        fingerprint: fields.fingerprint,
+        codec: 0,
+    };
+    encode::to_vec(&env, channel, Body::Archive(archive)).expect("encodable message")
 }
 
 /// The argument bytes of a reply exactly as the real encoder writes them (`[value]`, or
 /// `[name, message, has_data, data]` for an error, with [`FLAG_ERROR`] / [`AUX_ERROR`] set).
 pub fn encode_reply(result: &Result<Value, RemoteError>) -> Vec<u8> {
-    crate::wire::encode_to_vec(&reply::values(result))
-        .expect("encodable reply")
-        .to_vec()
+    let answer = match result {
+        Ok(v) => Ok(v.clone().into()),
+        Err(e) => Err(e.clone()),
+    };
+    match reply::encoded(&answer) {
+        reply::Encoded::Values(values) => crate::wire::encode_to_vec(&values)
+            .expect("encodable reply")
+            .to_vec(),
+        reply::Encoded::Archive(_) => unreachable!("a Value answer"),
+    }
 }
 
 #[cfg(test)]

@@ -95,16 +95,16 @@ mod tests {
     #[test]
     fn either_side_may_come_first() {
         let m = SlotMailbox::default();
-        m.deliver(1, 7, Ok(Ok(Value::from("early"))));
-        assert_eq!(m.collect(1, 7, None), Ok(Ok(Value::from("early"))));
+        m.deliver(1, 7, Ok(Ok(Value::from("early").into())));
+        assert_eq!(m.collect(1, 7, None), Ok(Ok(Value::from("early").into())));
         std::thread::scope(|s| {
-            s.spawn(|| m.deliver(2, 1, Ok(Ok(Value::from("late")))));
-            assert_eq!(m.collect(2, 1, None), Ok(Ok(Value::from("late"))));
+            s.spawn(|| m.deliver(2, 1, Ok(Ok(Value::from("late").into()))));
+            assert_eq!(m.collect(2, 1, None), Ok(Ok(Value::from("late").into())));
         });
         // A stale delivery for an older generation is replaced, not collected.
-        m.deliver(3, 1, Ok(Ok(Value::from("stale"))));
-        m.deliver(3, 2, Ok(Ok(Value::from("fresh"))));
-        assert_eq!(m.collect(3, 2, None), Ok(Ok(Value::from("fresh"))));
+        m.deliver(3, 1, Ok(Ok(Value::from("stale").into())));
+        m.deliver(3, 2, Ok(Ok(Value::from("fresh").into())));
+        assert_eq!(m.collect(3, 2, None), Ok(Ok(Value::from("fresh").into())));
         m.close();
         assert_eq!(m.collect(4, 1, None), Err(CallError::Disconnected));
     }

@@ -12,8 +12,8 @@ pub(crate) use completion::{Completion, CompletionFuture};
 pub(crate) use mailbox::SlotMailbox;
 pub(crate) use pending::{PendingCall, PendingCalls};
 
-use crate::error::CallError;
-use crate::message::reply::Answer;
+use crate::error::{CallError, ReplyError};
+use crate::message::reply::{Answer, Returned};
 use crate::value::Value;
 
 /// What a call's waiter receives: the other side's answer, or why none came.
@@ -28,19 +28,29 @@ pub(crate) enum CallKind {
     SendSync,
 }
 
-/// The caller's result for an outcome of a call on `channel`.
+/// The caller's result for an outcome of a `Value` call on `channel`.
 pub(crate) fn settle(kind: CallKind, channel: &str, outcome: Outcome) -> Result<Value, CallError> {
-    match outcome? {
-        Ok(v) => Ok(v),
-        Err(error) => Err(match kind {
-            CallKind::Invoke => CallError::Invoke {
-                channel: channel.to_string(),
-                error,
-            },
-            CallKind::SendSync => CallError::SendSync {
-                channel: channel.to_string(),
-                error,
-            },
-        }),
+    match settle_returned(kind, channel, outcome)? {
+        Returned::Value(v) => Ok(v),
+        Returned::Archive(_) => Err(CallError::BrokenReply(ReplyError::WrongShape)),
+    }
+}
+
+/// The caller's result for an outcome of any call on `channel`: a remote error becomes the
+/// call's error.
+pub(crate) fn settle_returned(
+    kind: CallKind,
+    channel: &str,
+    outcome: Outcome,
+) -> Result<Returned, CallError> {
+    outcome?.map_err(|error| remote_error(kind, channel, error))
+}
+
+/// A remote error as the caller of `kind` on `channel` sees it.
+pub(crate) fn remote_error(kind: CallKind, channel: &str, error: crate::RemoteError) -> CallError {
+    let channel = channel.to_string();
+    match kind {
+        CallKind::Invoke => CallError::Invoke { channel, error },
+        CallKind::SendSync => CallError::SendSync { channel, error },
     }
 }

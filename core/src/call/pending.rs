@@ -128,12 +128,21 @@ impl PendingCall {
 
     /// Block until the answer (or `timeout`: then the call is forgotten).
     pub(crate) fn wait(self, timeout: Option<Duration>) -> Result<Value, CallError> {
-        let outcome = self
-            .fut
+        let channel = self.channel.clone();
+        settle(CallKind::Invoke, &channel, self.wait_outcome(timeout))
+    }
+
+    /// Block until the answer of any encoding (or `timeout`).
+    pub(crate) fn wait_outcome(self, timeout: Option<Duration>) -> Outcome {
+        self.fut
             .0
             .wait(timeout.map(|t| Instant::now() + t))
-            .unwrap_or(Err(CallError::TimedOut));
-        settle(CallKind::Invoke, &self.channel, outcome)
+            .unwrap_or(Err(CallError::TimedOut))
+    }
+
+    /// Poll for the answer of any encoding.
+    pub(crate) fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        Pin::new(&mut self.fut).poll(cx)
     }
 }
 
@@ -164,12 +173,15 @@ mod tests {
         let (a, ca) = p.register();
         let (b, cb) = p.register();
         assert_ne!(a, b);
-        assert!(p.complete(a, Ok(Ok(Value::from(1)))));
-        assert!(!p.complete(a, Ok(Ok(Value::from(2)))), "answered once");
-        assert_eq!(ca.wait(None), Some(Ok(Ok(Value::from(1)))));
+        assert!(p.complete(a, Ok(Ok(Value::from(1).into()))));
+        assert!(
+            !p.complete(a, Ok(Ok(Value::from(2).into()))),
+            "answered once"
+        );
+        assert_eq!(ca.wait(None), Some(Ok(Ok(Value::from(1).into()))));
         p.forget(b);
         assert!(
-            !p.complete(b, Ok(Ok(Value::Null))),
+            !p.complete(b, Ok(Ok(Value::Null.into()))),
             "a late answer goes nowhere"
         );
         let (_, cc) = p.register();

@@ -3,6 +3,7 @@
 use super::respond::Responder;
 use super::web_contents::WebContents;
 use crate::error::{RemoteError, SendError};
+use crate::message::reply::Answer;
 use crate::value::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ impl SyncReturn {
         }
     }
 
-    fn answer(&self, result: Result<Value, RemoteError>) -> bool {
+    pub(crate) fn answer(&self, result: Answer) -> bool {
         if self.answered.swap(true, Ordering::AcqRel) {
             return false;
         }
@@ -99,7 +100,7 @@ impl IpcMainEvent {
     /// Returns `false` for a plain `send`, too.
     pub fn set_return_value(&self, value: impl Into<Value>) -> bool {
         match &self.sync {
-            Some(s) => s.answer(Ok(value.into())),
+            Some(s) => s.answer(Ok(value.into().into())),
             None => false,
         }
     }
@@ -179,7 +180,14 @@ impl DeferredReply {
     /// Resolve the invoke with `value`.
     pub fn resolve(mut self, value: impl Into<Value>) {
         if let Some(t) = self.target.take() {
-            t.send(Ok(value.into()));
+            t.send(Ok(value.into().into()));
+        }
+    }
+
+    /// Give an answer of any encoding (typed replies).
+    pub(crate) fn send(mut self, answer: Answer) {
+        if let Some(t) = self.target.take() {
+            t.send(answer);
         }
     }
 

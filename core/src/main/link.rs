@@ -9,10 +9,10 @@ use super::outbox::{Outbox, OutboxError};
 use super::registry::{IpcMain, Listener};
 use crate::call::PendingCalls;
 use crate::error::SendError;
+use crate::message::body::Body;
 use crate::message::encode;
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
-use crate::value::Value;
 use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
@@ -71,19 +71,19 @@ impl Conn {
         kind: Kind,
         env: &Envelope,
         channel: &str,
-        args: &[Value],
+        body: Body<'_>,
     ) -> Result<(), SendError> {
         if self.live.is_gone() {
             return Err(SendError::Disconnected);
         }
-        let planned = encode::plan(channel, args)?;
+        let planned = encode::plan(channel, body)?;
         let queued = {
             let mut link = self.link.lock();
             let link = link.as_mut().ok_or(SendError::Disconnected)?;
             let r = link
                 .out
                 .send(kind as u16, env.request_id, planned.len(), |buf| {
-                    planned.write(env, channel, args, buf)
+                    planned.write(env, channel, body, buf)
                 });
             self.out_queued
                 .store(link.out.has_pending(), Ordering::Release);

@@ -3,11 +3,18 @@
 //!
 //! Listener lists are copy-on-write (`Arc<[Entry]>`): the dispatcher takes a snapshot with one
 //! reference-count increment, so listeners may add or remove listeners while they run.
+//!
+//! One table serves `Value` and typed listeners and handlers alike: each is stored as a closure
+//! over the message's [`Payload`] that first checks the payload is of its type (a `Value`
+//! listener takes only `Value` messages; a typed one only archives with its channel's
+//! fingerprint) and says why not otherwise ([`Refusal`]).
 
 use super::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
 use crate::error::{RegisterError, RemoteError};
 use crate::guard::guard;
 use crate::listeners::{Entry, ListenerId, ListenerTable, Snapshot};
+use crate::message::body::{Data, Payload, Refusal};
+use crate::message::reply::Answer;
 use crate::value::Value;
 use crate::wire::ArgsView;
 use parking_lot::RwLock;
@@ -17,16 +24,45 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// A `send` / `sendSync` listener.
-pub type Listener = dyn Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync;
+/// A `send` / `sendSync` listener (or `ipc-message` hook) as the tables hold it.
+pub(crate) type Listener = dyn Fn(&IpcMainEvent, &Payload<'_>) -> Result<(), Refusal> + Send + Sync;
 
 /// A boxed future answering an invoke.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RemoteError>> + Send>>;
 
-type SyncHandler =
-    dyn Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync;
-type DeferredHandler = dyn Fn(&IpcMainInvokeEvent, &ArgsView<'_>, DeferredReply) + Send + Sync;
-type AsyncHandler = dyn Fn(IpcMainInvokeEvent, Vec<Value>) -> HandlerFuture + Send + Sync;
+/// A boxed future of any answer (typed handlers too).
+pub(crate) type AnswerFuture = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+pub(crate) type SyncHandler =
+    dyn Fn(&IpcMainInvokeEvent, &Payload<'_>) -> Result<Answer, Refusal> + Send + Sync;
+pub(crate) type DeferredHandler =
+    dyn Fn(&IpcMainInvokeEvent, &Payload<'_>, DeferredReply) -> Result<(), Refusal> + Send + Sync;
+pub(crate) type AsyncHandler =
+    dyn Fn(IpcMainInvokeEvent, &Payload<'_>) -> Result<AnswerFuture, Refusal> + Send + Sync;
+
+/// A `Value` listener, as the tables hold it.
+pub(crate) fn value_listener(
+    f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
+) -> Arc<Listener> {
+    Arc::new(move |event: &IpcMainEvent, payload: &Payload<'_>| {
+        let args = payload.as_values(event.channel()).map_err(Refusal::Type)?;
+        f(event, args);
+        Ok(())
+    })
+}
+
+/// A `Value` `ipc-message` hook: it sees every `Value` message of its renderer and skips typed
+/// ones (they belong to their channels' own hooks).
+pub(crate) fn value_hook(
+    f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
+) -> Arc<Listener> {
+    Arc::new(move |event: &IpcMainEvent, payload: &Payload<'_>| {
+        if let (Data::Values(args), 0) = (&payload.data, payload.fingerprint) {
+            f(event, args);
+        }
+        Ok(())
+    })
+}
 
 #[derive(Clone)]
 pub(crate) enum Handler {
@@ -81,7 +117,7 @@ impl IpcMain {
         channel: &str,
         f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.tables.listeners.add(channel, Arc::new(f), false)
+        self.add_listener(channel, value_listener(f), false)
     }
 
     /// As [`on`](Self::on), but removed before it first runs: fires at most once.
@@ -90,7 +126,12 @@ impl IpcMain {
         channel: &str,
         f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.tables.listeners.add(channel, Arc::new(f), true)
+        self.add_listener(channel, value_listener(f), true)
+    }
+
+    /// Add a listener of any type.
+    pub(crate) fn add_listener(&self, channel: &str, f: Arc<Listener>, once: bool) -> ListenerId {
+        self.tables.listeners.add(channel, f, once)
     }
 
     /// Remove one listener. Returns whether it was registered.
@@ -113,7 +154,7 @@ impl IpcMain {
         self.tables.listeners.count(channel)
     }
 
-    fn set_handler(
+    pub(crate) fn set_handler(
         &self,
         channel: &str,
         handler: Handler,
@@ -141,7 +182,7 @@ impl IpcMain {
             + Sync
             + 'static,
     ) -> Result<(), RegisterError> {
-        self.set_handler(channel, Handler::Sync(Arc::new(f)), false)
+        self.set_handler(channel, Handler::Sync(value_handler(f)), false)
     }
 
     /// As [`handle`](Self::handle), removed before it first runs.
@@ -153,7 +194,7 @@ impl IpcMain {
             + Sync
             + 'static,
     ) -> Result<(), RegisterError> {
-        self.set_handler(channel, Handler::Sync(Arc::new(f)), true)
+        self.set_handler(channel, Handler::Sync(value_handler(f)), true)
     }
 
     /// Register a handler that answers later, from any thread, through the [`DeferredReply`] it
@@ -163,6 +204,12 @@ impl IpcMain {
         channel: &str,
         f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>, DeferredReply) + Send + Sync + 'static,
     ) -> Result<(), RegisterError> {
+        let f = move |event: &IpcMainInvokeEvent, payload: &Payload<'_>, reply: DeferredReply| {
+            match payload.as_values(event.channel()) {
+                Ok(args) => Ok(f(event, args, reply)),
+                Err(why) => refuse_deferred(reply, Refusal::Type(why)),
+            }
+        };
         self.set_handler(channel, Handler::Deferred(Arc::new(f)), false)
     }
 
@@ -173,11 +220,15 @@ impl IpcMain {
         F: Fn(IpcMainInvokeEvent, Vec<Value>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RemoteError>> + Send + 'static,
     {
-        self.set_handler(
-            channel,
-            Handler::Async(Arc::new(move |e, a| Box::pin(f(e, a)) as HandlerFuture)),
-            false,
-        )
+        let f = move |event: IpcMainInvokeEvent, payload: &Payload<'_>| {
+            let args = payload
+                .as_values(event.channel())
+                .map_err(Refusal::Type)?
+                .to_values();
+            let fut = f(event, args);
+            Ok(Box::pin(async move { fut.await.map(Value::into) }) as AnswerFuture)
+        };
+        self.set_handler(channel, Handler::Async(Arc::new(f)), false)
     }
 
     /// Remove the handler of `channel` (no error when there is none).
@@ -232,10 +283,30 @@ impl IpcMain {
         channel: &str,
         entries: &[Entry<Listener>],
         event: &IpcMainEvent,
-        args: &ArgsView<'_>,
+        payload: &Payload<'_>,
+        refused: &mut Option<Refusal>,
     ) {
         self.tables.listeners.run_each(channel, entries, |f| {
-            guard("listener", channel, || f(event, args));
+            if let Some(Err(why)) = guard("listener", channel, || f(event, payload)) {
+                refused.get_or_insert(why);
+            }
         });
     }
+}
+
+/// A deferred handler refusing its message answers through its reply (with the type error)
+/// before the reply is dropped, then reports the refusal.
+pub(crate) fn refuse_deferred(reply: DeferredReply, why: Refusal) -> Result<(), Refusal> {
+    reply.send(Err(RemoteError::named("TypeError", why.why())));
+    Err(why)
+}
+
+/// A `Value` handler, as the tables hold it.
+fn value_handler(
+    f: impl Fn(&IpcMainInvokeEvent, &ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync + 'static,
+) -> Arc<SyncHandler> {
+    Arc::new(move |event: &IpcMainInvokeEvent, payload: &Payload<'_>| {
+        let args = payload.as_values(event.channel()).map_err(Refusal::Type)?;
+        Ok(f(event, args).map(Value::into))
+    })
 }

@@ -19,9 +19,12 @@
 
 use super::link::Conn;
 use crate::error::{RemoteError, SendError};
+use crate::message::body::Body;
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ERROR};
-use crate::message::reply::{self, Answer, ReplyTo, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
+use crate::message::reply::{
+    self, Answer, Encoded, ReplyTo, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE,
+};
 use crate::wire;
 use electrode_shm::{AlignedBuf, Futex, SlotTable};
 use std::cell::RefCell;
@@ -66,16 +69,21 @@ impl Conn {
     }
 
     fn answer_slot(&self, slots: &SlotTable<Futex>, index: u32, generation: u32, answer: &Answer) {
-        let values = reply::values(answer);
-        let aux = if answer.is_err() { AUX_ERROR } else { 0 };
-        let plan = match wire::plan(&values) {
-            Ok(plan) => plan,
-            Err(e) => return self.answer_slot(slots, index, generation, &failed(e)),
+        let encoded = reply::encoded(answer);
+        let aux = encoded.aux() | if answer.is_err() { AUX_ERROR } else { 0 };
+        let (values, plan) = match &encoded {
+            Encoded::Values(values) => match wire::plan(values) {
+                Ok(plan) => (values, plan),
+                Err(e) => return self.answer_slot(slots, index, generation, &failed(e)),
+            },
+            Encoded::Archive(bytes) => {
+                return self.answer_slot_archive(slots, index, generation, bytes, aux)
+            }
         };
         let hint = plan.len();
         if hint > slots.slot_size() {
             // Claimed first: a requester that gave up (a stale slot) is sent nothing.
-            let Ok(mut grant) = slots.start_reply(index, generation, slots.slot_size()) else {
+            let Ok(grant) = slots.start_reply(index, generation, slots.slot_size()) else {
                 return;
             };
             let env = Envelope {
@@ -86,15 +94,9 @@ impl Conn {
             };
             // The ring message is committed (or queued in order) before the slot says
             // "large", so the requester's receive thread always gets it.
-            return match self.send(Kind::LargeReply, &env, "", &values) {
+            return match self.send(Kind::LargeReply, &env, "", encoded.body()) {
                 Ok(()) => grant.publish(0, AUX_LARGE | aux),
-                Err(e) => {
-                    let why = failed(e);
-                    match wire::encode_into(&reply::values(&why), grant.as_mut_slice()) {
-                        Ok(n) => grant.publish(n, AUX_ERROR),
-                        Err(_) => grant.publish(0, AUX_UNENCODABLE),
-                    }
-                }
+                Err(e) => publish_failure(grant, e),
             };
         }
         thread_local! {
@@ -105,7 +107,7 @@ impl Conn {
             buf.resize(hint);
             // The plan ruled out every encoding failure but a bug, which the requester then
             // reports as a broken reply.
-            let (n, aux) = match wire::encode_planned(&values, plan, buf.as_mut_slice()) {
+            let (n, aux) = match wire::encode_planned(values, plan, buf.as_mut_slice()) {
                 Ok(n) => (n, aux),
                 Err(e) => {
                     tracing::error!(renderer = self.id, error = %e, "cannot encode a reply");
@@ -120,13 +122,44 @@ impl Conn {
         });
     }
 
+    /// A typed reply: its archive is copied into the slot as it is, or sent through the ring
+    /// when larger than the slot.
+    fn answer_slot_archive(
+        &self,
+        slots: &SlotTable<Futex>,
+        index: u32,
+        generation: u32,
+        bytes: &[u8],
+        aux: u32,
+    ) {
+        if bytes.len() > slots.slot_size() {
+            let Ok(grant) = slots.start_reply(index, generation, slots.slot_size()) else {
+                return;
+            };
+            let env = Envelope {
+                slot_index: index,
+                slot_gen: generation,
+                ..Envelope::default()
+            };
+            return match self.send(Kind::LargeReply, &env, "", Body::Archive(bytes)) {
+                Ok(()) => grant.publish(0, AUX_LARGE | aux),
+                Err(e) => publish_failure(grant, e),
+            };
+        }
+        // A stale slot (the requester gave up) is left alone.
+        if let Ok(mut grant) = slots.start_reply(index, generation, bytes.len()) {
+            grant.as_mut_slice().copy_from_slice(bytes);
+            grant.publish(bytes.len(), aux);
+        }
+    }
+
     fn answer_ring(&self, request_id: u64, answer: &Answer) {
         let env = Envelope {
             flags: if answer.is_err() { FLAG_ERROR } else { 0 },
             request_id,
             ..Envelope::default()
         };
-        match self.send(Kind::Reply, &env, "", &reply::values(answer)) {
+        match self.send(Kind::Reply, &env, "", reply::encoded(answer).body()) {
             Ok(()) => {}
             Err(SendError::Disconnected) => {}
             Err(e) => {
@@ -135,10 +168,19 @@ impl Conn {
                     flags: FLAG_ERROR,
                     ..env
                 };
-                if let Err(e) = self.send(Kind::Reply, &env, "", &reply::values(&why)) {
+                if let Err(e) = self.send(Kind::Reply, &env, "", reply::encoded(&why).body()) {
                     tracing::warn!(renderer = self.id, error = %e, "cannot answer an invoke");
                 }
             }
         }
+    }
+}
+
+/// A large reply could not be sent through the ring: the slot says why instead.
+fn publish_failure(mut grant: electrode_shm::ReplyGrant<'_, Futex>, e: SendError) {
+    let why = RemoteError::new(format!("the reply could not be sent: {e}"));
+    match wire::encode_into(&reply::values_of_error(&why), grant.as_mut_slice()) {
+        Ok(n) => grant.publish(n, AUX_ERROR),
+        Err(_) => grant.publish(0, AUX_UNENCODABLE),
     }
 }

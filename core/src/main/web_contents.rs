@@ -3,9 +3,10 @@
 use super::events::IpcMainEvent;
 use super::gone::GoneDetails;
 use super::link::Conn;
-use super::registry::IpcMain;
+use super::registry::{value_hook, IpcMain, Listener};
 use crate::call::PendingCall;
 use crate::error::{CallError, SendError};
+use crate::message::body::Body;
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
 use crate::value::Value;
@@ -78,11 +79,28 @@ impl WebContents {
         channel: &str,
         args: &[Value],
     ) -> Result<(), SendError> {
+        self.send_body(frame_id, channel, 0, Body::Values(args))
+    }
+
+    /// Send any body (typed channels give their fingerprint).
+    pub(crate) fn send_body(
+        &self,
+        frame_id: u32,
+        channel: &str,
+        fingerprint: u64,
+        body: Body<'_>,
+    ) -> Result<(), SendError> {
         let env = Envelope {
             frame_id,
+            fingerprint,
             ..Envelope::default()
         };
-        self.conn.send(Kind::Message, &env, channel, args)
+        self.conn.send(Kind::Message, &env, channel, body)
+    }
+
+    /// Whether the renderer announced `frame_id`.
+    pub(crate) fn has_frame(&self, frame_id: u32) -> bool {
+        self.conn.frames.lock().contains(&frame_id)
     }
 
     /// This renderer's own IPC scope (Electron's `webContents.ipc`): its listeners run before
@@ -91,17 +109,27 @@ impl WebContents {
         &self.conn.scope
     }
 
-    /// Electron's `ipc-message` event: runs first for every `send` from this renderer.
+    /// Electron's `ipc-message` event: runs first for every `send` from this renderer with
+    /// `Value` arguments (typed channels have their own hooks: `typed::Send::on_ipc_message`).
     pub fn on_ipc_message(&self, f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static) {
-        self.conn.on_message.write().push(Arc::new(f));
+        self.conn.on_message.write().push(value_hook(f));
     }
 
-    /// Electron's `ipc-message-sync` event: runs first for every `sendSync` from this renderer.
+    /// Electron's `ipc-message-sync` event: runs first for every `sendSync` from this renderer
+    /// with `Value` arguments.
     pub fn on_ipc_message_sync(
         &self,
         f: impl Fn(&IpcMainEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) {
-        self.conn.on_message_sync.write().push(Arc::new(f));
+        self.conn.on_message_sync.write().push(value_hook(f));
+    }
+
+    /// Add a hook of any type (typed channels) for `send` (`sync` false) or `sendSync`.
+    pub(crate) fn add_hook(&self, sync: bool, hook: Arc<Listener>) {
+        match sync {
+            false => self.conn.on_message.write().push(hook),
+            true => self.conn.on_message_sync.write().push(hook),
+        }
     }
 
     /// Electron's `render-process-gone`: called once when the renderer goes away. If it is
@@ -122,14 +150,25 @@ impl WebContents {
     ///
     /// [`IpcRenderer::handle`]: crate::IpcRenderer::handle
     pub fn invoke(&self, channel: &str, args: &[Value]) -> InvokeRenderer {
+        InvokeRenderer(self.start_invoke(channel, 0, Body::Values(args)))
+    }
+
+    /// Start main's invoke of a renderer handler with any body.
+    pub(crate) fn start_invoke(
+        &self,
+        channel: &str,
+        fingerprint: u64,
+        body: Body<'_>,
+    ) -> PendingCall {
         let conn = &self.conn;
-        InvokeRenderer(PendingCall::start(&conn.pending, channel, |id| {
+        PendingCall::start(&conn.pending, channel, |id| {
             let env = Envelope {
                 request_id: id,
+                fingerprint,
                 ..Envelope::default()
             };
-            conn.send(Kind::InvokeRenderer, &env, channel, args)
-        }))
+            conn.send(Kind::InvokeRenderer, &env, channel, body)
+        })
     }
 
     /// Blocking form of [`invoke`](Self::invoke), with an optional timeout. Fails with

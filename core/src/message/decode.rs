@@ -7,9 +7,10 @@
 //! while it is read). A rejected request names the requester to answer ([`Rejected::answer`]),
 //! so a caller waiting in a slot is answered with an error at once, whatever the reason.
 
-use super::envelope::{args_offset, Envelope, ENVELOPE_LEN};
-use super::kind::{Kind, FLAG_ERROR, MAX_CHANNEL_LEN};
-use super::reply::{self, Answer, ReplyTo};
+use super::body::{Data, Payload};
+use super::envelope::{args_offset, Codec, Envelope, ENVELOPE_LEN};
+use super::kind::{Kind, MAX_CHANNEL_LEN};
+use super::reply::{self, Answer, ReplyTo, Shape};
 use crate::error::ReplyError;
 use crate::wire::ArgsView;
 
@@ -53,20 +54,20 @@ pub(crate) enum FromRenderer<'a> {
     Send {
         frame_id: u32,
         channel: &'a str,
-        args: ArgsView<'a>,
+        payload: Payload<'a>,
     },
     /// `ipcRenderer.sendSync`.
     SendSync {
         frame_id: u32,
         channel: &'a str,
-        args: ArgsView<'a>,
+        payload: Payload<'a>,
         reply: ReplyTo,
     },
     /// `ipcRenderer.invoke`.
     Invoke {
         frame_id: u32,
         channel: &'a str,
-        args: ArgsView<'a>,
+        payload: Payload<'a>,
         reply: ReplyTo,
     },
     /// The answer of a renderer handler to main's `WebContents::invoke`.
@@ -83,7 +84,7 @@ pub(crate) enum FromMain<'a> {
     Message {
         frame_id: u32,
         channel: &'a str,
-        args: ArgsView<'a>,
+        payload: Payload<'a>,
     },
     /// The answer to a slot request, too large for the slot.
     LargeReply {
@@ -100,7 +101,7 @@ pub(crate) enum FromMain<'a> {
     InvokeRenderer {
         request_id: u64,
         channel: &'a str,
-        args: ArgsView<'a>,
+        payload: Payload<'a>,
     },
 }
 
@@ -170,25 +171,37 @@ impl<'a> Head<'a> {
         }
     }
 
-    fn is_error(&self) -> bool {
-        self.env.flags & FLAG_ERROR != 0
+    /// The body as the envelope describes it: `Value` arguments are validated; an archive
+    /// (which needs a fingerprint) is left to its typed channel.
+    fn payload(&self) -> Result<Payload<'a>, String> {
+        let fingerprint = self.env.fingerprint;
+        let data = match Codec::from_byte(self.env.codec) {
+            Some(Codec::Values) => {
+                Data::Values(ArgsView::new(self.args).map_err(|e| format!("arguments: {e}"))?)
+            }
+            Some(Codec::Archive) if fingerprint != 0 => Data::Archive(self.args),
+            Some(Codec::Archive) => return Err("an archive without a schema fingerprint".into()),
+            None => return Err(format!("unknown codec {}", self.env.codec)),
+        };
+        Ok(Payload { fingerprint, data })
     }
 
     /// Decode a message a renderer sent (main's side).
     #[inline]
     pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {
-        let is_error = self.is_error();
+        let shape = Shape::of_message(&self.env);
+        #[cold]
+        fn invalid(why: String, answer: Option<Unanswered>) -> Rejection {
+            rejected(why, answer)
+        }
+        let payload =
+            |answer: Option<Unanswered>| self.payload().map_err(|why| invalid(why, answer));
         let Head {
             kind,
             env,
             channel,
             args,
         } = self;
-        #[cold]
-        fn invalid(e: crate::wire::WireError, answer: Option<Unanswered>) -> Rejection {
-            rejected(format!("arguments: {e}"), answer)
-        }
-        let view = |answer: Option<Unanswered>| ArgsView::new(args).map_err(|e| invalid(e, answer));
         if !kind.sent_by_renderer() {
             return Err(rejected(
                 format!("{kind:?} is not a renderer-to-main message"),
@@ -199,7 +212,7 @@ impl<'a> Head<'a> {
             Kind::Send => FromRenderer::Send {
                 frame_id: env.frame_id,
                 channel,
-                args: view(None)?,
+                payload: payload(None)?,
             },
             Kind::SendSync => {
                 // A sendSync is always answered in its slot, whatever its flags say.
@@ -210,7 +223,7 @@ impl<'a> Head<'a> {
                 FromRenderer::SendSync {
                     frame_id: env.frame_id,
                     channel,
-                    args: view(Some(Unanswered::Requester(reply)))?,
+                    payload: payload(Some(Unanswered::Requester(reply)))?,
                     reply,
                 }
             }
@@ -219,13 +232,13 @@ impl<'a> Head<'a> {
                 FromRenderer::Invoke {
                     frame_id: env.frame_id,
                     channel,
-                    args: view(Some(Unanswered::Requester(reply)))?,
+                    payload: payload(Some(Unanswered::Requester(reply)))?,
                     reply,
                 }
             }
             Kind::HandlerReply => {
                 let request_id = env.request_id;
-                let answer = reply::decode(args, is_error).map_err(|error| {
+                let answer = reply::decode(args, shape).map_err(|error| {
                     rejected(
                         format!("handler reply: {error}"),
                         Some(Unanswered::MainCall { request_id, error }),
@@ -244,33 +257,33 @@ impl<'a> Head<'a> {
 
     /// Decode a message main sent (the renderer's side). The error is the reason, for the log.
     pub(crate) fn decode_main(self) -> Result<FromMain<'a>, String> {
-        let is_error = self.is_error();
+        let shape = Shape::of_message(&self.env);
+        let payload = || self.payload();
         let Head {
             kind,
             env,
             channel,
             args,
         } = self;
-        let view = || ArgsView::new(args).map_err(|e| format!("arguments: {e}"));
         Ok(match kind {
             Kind::Message => FromMain::Message {
                 frame_id: env.frame_id,
                 channel,
-                args: view()?,
+                payload: payload()?,
             },
             Kind::LargeReply => FromMain::LargeReply {
                 slot_index: env.slot_index,
                 slot_gen: env.slot_gen,
-                answer: reply::decode(args, is_error),
+                answer: reply::decode(args, shape),
             },
             Kind::Reply => FromMain::Reply {
                 request_id: env.request_id,
-                answer: reply::decode(args, is_error),
+                answer: reply::decode(args, shape),
             },
             Kind::InvokeRenderer => FromMain::InvokeRenderer {
                 request_id: env.request_id,
                 channel,
-                args: view()?,
+                payload: payload()?,
             },
             other => return Err(format!("{other:?} is not a main-to-renderer message")),
         })
@@ -290,7 +303,7 @@ mod tests {
     use crate::message::kind::FLAG_REPLY_VIA_RING;
 
     fn msg(env: Envelope, channel: &str) -> Vec<u8> {
-        encode::to_vec(&env, channel, &args![1, "two"]).unwrap()
+        encode::to_vec(&env, channel, (&args![1, "two"]).into()).unwrap()
     }
 
     #[test]
@@ -306,9 +319,10 @@ mod tests {
             FromRenderer::Invoke {
                 frame_id,
                 channel,
-                args,
+                payload,
                 reply,
             } => {
+                let args = payload.as_values(channel).unwrap();
                 assert_eq!((frame_id, channel, args.len()), (2, "chan", 2));
                 assert_eq!(
                     reply,

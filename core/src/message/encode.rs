@@ -4,29 +4,37 @@
 //! over [`MAX_CHANNEL_LEN`], arguments nested too deep (with the value's path), a message over
 //! [`MAX_MESSAGE_LEN`].
 
+use super::body::Body;
 use super::envelope::{args_offset, Envelope};
 use super::kind::{MAX_CHANNEL_LEN, MAX_MESSAGE_LEN};
 use crate::error::SendError;
-use crate::value::Value;
 use crate::wire::{self, EncodeError};
 
 /// A message that passed every check, sized: it will fit `len()` bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Planned {
     prefix: usize,
-    args: wire::Plan,
+    body: BodyPlan,
+}
+
+/// How the body will be written.
+#[derive(Clone, Copy, Debug)]
+enum BodyPlan {
+    Values(wire::Plan),
+    /// An archive of this many bytes, copied as it is.
+    Archive(usize),
 }
 
 /// Check a message and size it. `limit` is the largest message the receiver accepts
 /// ([`MAX_MESSAGE_LEN`] for both sides today).
-pub(crate) fn plan(channel: &str, args: &[Value]) -> Result<Planned, SendError> {
-    plan_within(channel, args, MAX_MESSAGE_LEN)
+pub(crate) fn plan(channel: &str, body: Body<'_>) -> Result<Planned, SendError> {
+    plan_within(channel, body, MAX_MESSAGE_LEN)
 }
 
 /// [`plan`] against a given size limit.
 pub(crate) fn plan_within(
     channel: &str,
-    args: &[Value],
+    body: Body<'_>,
     limit: usize,
 ) -> Result<Planned, SendError> {
     if channel.len() > MAX_CHANNEL_LEN {
@@ -36,14 +44,17 @@ pub(crate) fn plan_within(
         });
     }
     let prefix = args_offset(channel.len());
-    let args = wire::plan(args).map_err(|e| match e {
-        EncodeError::TooLarge { size } => SendError::TooLarge {
-            size: prefix + size,
-            limit,
-        },
-        e => SendError::Unencodable(e),
-    })?;
-    let planned = Planned { prefix, args };
+    let body = match body {
+        Body::Values(args) => BodyPlan::Values(wire::plan(args).map_err(|e| match e {
+            EncodeError::TooLarge { size } => SendError::TooLarge {
+                size: prefix + size,
+                limit,
+            },
+            e => SendError::Unencodable(e),
+        })?),
+        Body::Archive(bytes) => BodyPlan::Archive(bytes.len()),
+    };
+    let planned = Planned { prefix, body };
     if planned.len() > limit {
         return Err(SendError::TooLarge {
             size: planned.len(),
@@ -56,16 +67,21 @@ pub(crate) fn plan_within(
 impl Planned {
     /// An upper bound of the message's size in bytes.
     pub(crate) fn len(&self) -> usize {
-        self.prefix + self.args.len()
+        self.prefix
+            + match self.body {
+                BodyPlan::Values(p) => p.len(),
+                BodyPlan::Archive(n) => n,
+            }
     }
 
-    /// Write the message planned for `channel` and `args` into `buf` (at least
-    /// [`len`](Self::len) bytes); returns its exact length.
+    /// Write the message planned for `channel` and `body` into `buf` (at least
+    /// [`len`](Self::len) bytes); returns its exact length. The envelope's codec byte is set
+    /// from the body.
     pub(crate) fn write(
         &self,
         env: &Envelope,
         channel: &str,
-        args: &[Value],
+        body: Body<'_>,
         buf: &mut [u8],
     ) -> Result<usize, SendError> {
         debug_assert_eq!(self.prefix, args_offset(channel.len()));
@@ -75,11 +91,31 @@ impl Planned {
                 limit: buf.len(),
             });
         }
+        let env = Envelope {
+            codec: body.codec() as u8,
+            ..*env
+        };
         env.write_prefix(channel, buf);
-        // The plan ruled out every failure but a buffer shorter than the plan said.
-        wire::encode_planned(args, self.args, &mut buf[self.prefix..])
-            .map(|n| self.prefix + n)
-            .map_err(SendError::Unencodable)
+        match (body, self.body) {
+            // The plan ruled out every failure but a buffer shorter than the plan said.
+            (Body::Values(args), BodyPlan::Values(plan)) => {
+                wire::encode_planned(args, plan, &mut buf[self.prefix..])
+                    .map(|n| self.prefix + n)
+                    .map_err(SendError::Unencodable)
+            }
+            (Body::Archive(bytes), BodyPlan::Archive(n)) if n == bytes.len() => {
+                let end = self.prefix + n;
+                let Some(out) = buf.get_mut(self.prefix..end) else {
+                    return Err(SendError::TooLarge {
+                        size: end,
+                        limit: buf.len(),
+                    });
+                };
+                out.copy_from_slice(bytes);
+                Ok(end)
+            }
+            _ => unreachable!("a message is written with the body it was planned for"),
+        }
     }
 
     /// The message as an owned byte vector (for queues and chunked sends).
@@ -87,48 +123,49 @@ impl Planned {
         self,
         env: &Envelope,
         channel: &str,
-        args: &[Value],
+        body: Body<'_>,
     ) -> Result<Vec<u8>, SendError> {
         let mut v = vec![0u8; self.len()];
-        let n = self.write(env, channel, args, &mut v)?;
+        let n = self.write(env, channel, body, &mut v)?;
         v.truncate(n);
         Ok(v)
     }
 }
 
 /// Plan and write a message into an owned vector.
-pub(crate) fn to_vec(env: &Envelope, channel: &str, args: &[Value]) -> Result<Vec<u8>, SendError> {
-    plan(channel, args)?.to_vec(env, channel, args)
+pub(crate) fn to_vec(env: &Envelope, channel: &str, body: Body<'_>) -> Result<Vec<u8>, SendError> {
+    plan(channel, body)?.to_vec(env, channel, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::args;
+    use crate::value::Value;
 
     #[test]
     fn refuses_what_the_receiver_would_reject() {
         let long = "x".repeat(MAX_CHANNEL_LEN + 1);
         assert_eq!(
-            plan(&long, &[]).unwrap_err(),
+            plan(&long, Body::Values(&[])).unwrap_err(),
             SendError::ChannelTooLong {
                 len: MAX_CHANNEL_LEN + 1,
                 limit: MAX_CHANNEL_LEN
             }
         );
-        assert!(plan(&long[1..], &[]).is_ok());
+        assert!(plan(&long[1..], Body::Values(&[])).is_ok());
         let mut deep = Value::Null;
         for _ in 0..wire::MAX_DEPTH + 1 {
             deep = Value::Array(vec![deep]);
         }
-        match plan("c", &[deep]).unwrap_err() {
+        match plan("c", Body::Values(&[deep])).unwrap_err() {
             SendError::Unencodable(EncodeError::TooDeep { path }) => {
                 assert!(path.starts_with("args[0][0]"), "{path}")
             }
             other => panic!("{other:?}"),
         }
         let big = args![vec![0u8; 4096]];
-        match plan_within("c", &big, 1024).unwrap_err() {
+        match plan_within("c", (&big).into(), 1024).unwrap_err() {
             SendError::TooLarge { size, limit } => {
                 assert!(size > 4096, "{size}");
                 assert_eq!(limit, 1024);
@@ -140,12 +177,12 @@ mod tests {
     #[test]
     fn writes_what_it_planned() {
         let args = args!["hello", 1, vec![1u8, 2]];
-        let p = plan("chan", &args).unwrap();
+        let p = plan("chan", (&args).into()).unwrap();
         let env = Envelope {
             frame_id: 3,
             ..Envelope::default()
         };
-        let v = p.to_vec(&env, "chan", &args).unwrap();
+        let v = p.to_vec(&env, "chan", (&args).into()).unwrap();
         assert!(v.len() <= p.len());
         assert_eq!(Envelope::read(&v).unwrap(), (env, 4));
     }

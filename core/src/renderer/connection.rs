@@ -6,17 +6,17 @@ use super::event::IpcRendererEvent;
 use super::ipc_renderer::IpcRenderer;
 use super::options::RendererOptions;
 use crate::call::{PendingCalls, SlotMailbox};
-use crate::error::RemoteError;
 use crate::listeners::ListenerTable;
-use crate::value::Value;
-use crate::wire::ArgsView;
+use crate::message::body::{Payload, Refusal};
+use crate::message::reply::Answer;
 use electrode_shm::{Futex, Liveness, Producer, TrustingRequester, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
 
-pub(crate) type RListener = dyn Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync;
-pub(crate) type RHandler = dyn Fn(&ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync;
+pub(crate) type RListener =
+    dyn Fn(&IpcRendererEvent, &Payload<'_>) -> Result<(), Refusal> + Send + Sync;
+pub(crate) type RHandler = dyn Fn(&Payload<'_>) -> Result<Answer, Refusal> + Send + Sync;
 pub(crate) type FrameListeners = ListenerTable<RListener>;
 
 /// What every handle and the receive thread share.

@@ -6,6 +6,7 @@ use super::connection::Shared;
 use super::post::post;
 use crate::call::PendingCall;
 use crate::error::CallError;
+use crate::message::body::Body;
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_REPLY_VIA_RING};
 use crate::value::Value;
@@ -29,15 +30,27 @@ impl fmt::Debug for Invoke {
 
 /// Start an async invoke of `channel` from `frame_id`.
 pub(crate) fn start(shared: &Shared, frame_id: u32, channel: &str, args: &[Value]) -> Invoke {
-    Invoke(PendingCall::start(&shared.pending, channel, |id| {
+    Invoke(start_body(shared, frame_id, channel, 0, Body::Values(args)))
+}
+
+/// Start an async invoke with any body (typed channels give their fingerprint).
+pub(crate) fn start_body(
+    shared: &Shared,
+    frame_id: u32,
+    channel: &str,
+    fingerprint: u64,
+    body: Body<'_>,
+) -> PendingCall {
+    PendingCall::start(&shared.pending, channel, |id| {
         let env = Envelope {
             frame_id,
             flags: FLAG_REPLY_VIA_RING,
             request_id: id,
+            fingerprint,
             ..Envelope::default()
         };
-        post(shared, Kind::Invoke, &env, channel, args)
-    }))
+        post(shared, Kind::Invoke, &env, channel, body)
+    })
 }
 
 impl Invoke {

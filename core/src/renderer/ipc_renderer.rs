@@ -1,6 +1,6 @@
 //! [`IpcRenderer`]: the renderer's handle (Electron's `ipcRenderer`), bound to one frame.
 
-use super::connection::{FrameListeners, Lifetime, Shared};
+use super::connection::{FrameListeners, Lifetime, RHandler, RListener, Shared};
 use super::event::IpcRendererEvent;
 use super::invoke::{self, Invoke};
 use super::options::RendererOptions;
@@ -10,6 +10,7 @@ use super::request::request;
 use crate::call::{CallKind, SlotMailbox};
 use crate::error::{CallError, ConnectError, RegisterError, RemoteError, SendError};
 use crate::listeners::ListenerId;
+use crate::message::body::{Body, Payload, Refusal};
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, MAX_FRAMES};
 use crate::value::Value;
@@ -143,7 +144,13 @@ impl IpcRenderer {
             lifetime: self.lifetime.clone(),
             frame_id,
         };
-        post(&self.shared, Kind::FrameOpen, &r.envelope(), "", &[])?;
+        post(
+            &self.shared,
+            Kind::FrameOpen,
+            &r.envelope(),
+            "",
+            Body::Values(&[]),
+        )?;
         Ok(r)
     }
 
@@ -157,7 +164,21 @@ impl IpcRenderer {
     /// Send a one-way message to main (Electron's `ipcRenderer.send`). Blocks while the ring
     /// is full (or fails per [`RendererOptions::send_timeout`]).
     pub fn send(&self, channel: &str, args: &[Value]) -> Result<(), SendError> {
-        post(&self.shared, Kind::Send, &self.envelope(), channel, args)
+        self.post_body(channel, 0, Body::Values(args))
+    }
+
+    /// Send with any body (typed channels give their fingerprint).
+    pub(crate) fn post_body(
+        &self,
+        channel: &str,
+        fingerprint: u64,
+        body: Body<'_>,
+    ) -> Result<(), SendError> {
+        let env = Envelope {
+            fingerprint,
+            ..self.envelope()
+        };
+        post(&self.shared, Kind::Send, &env, channel, body)
     }
 
     /// Send and wait for a listener's return value (Electron's `sendSync`). Fails at once when
@@ -209,7 +230,7 @@ impl IpcRenderer {
         invoke::start(&self.shared, self.frame_id, channel, args)
     }
 
-    fn listeners(&self) -> Arc<FrameListeners> {
+    pub(crate) fn listeners(&self) -> Arc<FrameListeners> {
         self.shared
             .frames
             .write()
@@ -225,7 +246,7 @@ impl IpcRenderer {
         channel: &str,
         f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.listeners().add(channel, Arc::new(f), false)
+        self.listeners().add(channel, value_listener(f), false)
     }
 
     /// As [`on`](Self::on), fires at most once.
@@ -234,7 +255,7 @@ impl IpcRenderer {
         channel: &str,
         f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.listeners().add(channel, Arc::new(f), true)
+        self.listeners().add(channel, value_listener(f), true)
     }
 
     /// Remove one listener. Returns whether it was registered.
@@ -261,13 +282,25 @@ impl IpcRenderer {
         channel: &str,
         f: impl Fn(&ArgsView<'_>) -> Result<Value, RemoteError> + Send + Sync + 'static,
     ) -> Result<(), RegisterError> {
+        let channel_name: Arc<str> = channel.into();
+        self.set_handler(
+            channel,
+            Arc::new(move |payload: &Payload<'_>| {
+                let args = payload.as_values(&channel_name).map_err(Refusal::Type)?;
+                Ok(f(args).map(Value::into))
+            }),
+        )
+    }
+
+    /// Register a handler of any type.
+    pub(crate) fn set_handler(&self, channel: &str, f: Arc<RHandler>) -> Result<(), RegisterError> {
         let mut h = self.shared.handlers.write();
         if h.contains_key(channel) {
             return Err(RegisterError::SecondHandler {
                 channel: channel.to_string(),
             });
         }
-        h.insert(channel.to_string(), Arc::new(f));
+        h.insert(channel.to_string(), f);
         Ok(())
     }
 
@@ -275,4 +308,15 @@ impl IpcRenderer {
     pub fn remove_handler(&self, channel: &str) {
         self.shared.handlers.write().remove(channel);
     }
+}
+
+/// A `Value` listener, as the frame tables hold it.
+fn value_listener(
+    f: impl Fn(&IpcRendererEvent, &ArgsView<'_>) + Send + Sync + 'static,
+) -> Arc<RListener> {
+    Arc::new(move |event: &IpcRendererEvent, payload: &Payload<'_>| {
+        let args = payload.as_values(event.channel()).map_err(Refusal::Type)?;
+        f(event, args);
+        Ok(())
+    })
 }

@@ -4,10 +4,10 @@
 
 use super::connection::Shared;
 use crate::error::SendError;
+use crate::message::body::Body;
 use crate::message::encode;
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
-use crate::value::Value;
 use std::time::Instant;
 
 /// Post one message (blocking while the ring is full, per the connection's options).
@@ -16,12 +16,12 @@ pub(crate) fn post(
     kind: Kind,
     env: &Envelope,
     channel: &str,
-    args: &[Value],
+    body: Body<'_>,
 ) -> Result<(), SendError> {
     if shared.live.is_gone() {
         return Err(SendError::Disconnected);
     }
-    let planned = encode::plan(channel, args)?;
+    let planned = encode::plan(channel, body)?;
     let deadline = shared.options.send_timeout.map(|t| Instant::now() + t);
     let mode = shared.options.wait_mode;
     let hint = planned.len();
@@ -30,12 +30,12 @@ pub(crate) fn post(
         let mut g = tx
             .reserve(hint, mode, deadline)
             .map_err(|e| ring_error(e, hint))?;
-        let n = planned.write(env, channel, args, g.as_mut_slice())?;
+        let n = planned.write(env, channel, body, g.as_mut_slice())?;
         g.commit(n, kind as u16, env.request_id);
         return Ok(());
     }
     drop(tx);
-    let bytes = planned.to_vec(env, channel, args)?;
+    let bytes = planned.to_vec(env, channel, body)?;
     shared
         .tx
         .lock()

@@ -51,7 +51,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
         FromMain::Message {
             frame_id,
             channel,
-            args,
+            payload,
         } => {
             let frame = shared.frames.read().get(&frame_id).cloned();
             let Some(frame) = frame else { return Ok(()) };
@@ -66,9 +66,16 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                 channel: name,
                 sender,
             };
+            let mut refusal = None;
             frame.run_each(channel, &entries, |f| {
-                guard("renderer listener", channel, || f(&event, &args));
+                if let Some(Err(why)) = guard("renderer listener", channel, || f(&event, &payload))
+                {
+                    refusal.get_or_insert(why);
+                }
             });
+            if let Some(why) = refusal {
+                tracing::warn!(channel, "renderer: message not taken: {}", why.why());
+            }
         }
         FromMain::LargeReply {
             slot_index,
@@ -87,15 +94,21 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
         FromMain::InvokeRenderer {
             request_id,
             channel,
-            args,
+            payload,
         } => {
             let handler = shared.handlers.read().get(channel).cloned();
             let answer: Answer = match handler {
                 None => Err(RemoteError::new(format!(
                     "No handler registered for '{channel}'"
                 ))),
-                Some(h) => guard("renderer handler", channel, || h(&args))
-                    .unwrap_or_else(|| Err(RemoteError::new("the handler panicked"))),
+                Some(h) => match guard("renderer handler", channel, || h(&payload)) {
+                    Some(Ok(answer)) => answer,
+                    Some(Err(why)) => {
+                        tracing::warn!(channel, "renderer: invoke not taken: {}", why.why());
+                        Err(RemoteError::named("TypeError", why.why()))
+                    }
+                    None => Err(RemoteError::new("the handler panicked")),
+                },
             };
             answer_main(shared, request_id, channel, &answer);
         }
@@ -117,7 +130,7 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
         Kind::HandlerReply,
         &env(answer.is_err()),
         "",
-        &reply::values(answer),
+        reply::encoded(answer).body(),
     );
     match sent {
         Ok(()) | Err(SendError::Disconnected) => {}
@@ -130,7 +143,7 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
                 Kind::HandlerReply,
                 &env(true),
                 "",
-                &reply::values(&why),
+                reply::encoded(&why).body(),
             );
             if let Err(e) = fallback {
                 tracing::warn!(channel, error = %e, "renderer: cannot answer main's invoke");

@@ -13,10 +13,10 @@ use crate::main::process::MainShared;
 use crate::main::registry::Handler;
 use crate::main::respond::Responder;
 use crate::main::web_contents::WebContents;
+use crate::message::body::{Payload, Refusal};
 use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
-use crate::wire::ArgsView;
 use electrode_shm::{Futex, SlotTable};
 use std::sync::Arc;
 
@@ -71,20 +71,20 @@ pub(super) fn handle(
         FromRenderer::Send {
             frame_id,
             channel,
-            args,
+            payload,
         } => dispatch_send(
             shared,
             conn,
             caches.listeners,
             frame_id,
             channel,
-            &args,
+            &payload,
             None,
-        ),
+        )?,
         FromRenderer::SendSync {
             frame_id,
             channel,
-            args,
+            payload,
             reply,
         } => dispatch_send(
             shared,
@@ -92,13 +92,13 @@ pub(super) fn handle(
             caches.listeners,
             frame_id,
             channel,
-            &args,
+            &payload,
             Some(peer.responder(reply)),
-        ),
+        )?,
         FromRenderer::Invoke {
             frame_id,
             channel,
-            args,
+            payload,
             reply,
         } => dispatch_invoke(
             shared,
@@ -106,9 +106,9 @@ pub(super) fn handle(
             caches.handlers,
             frame_id,
             channel,
-            &args,
+            &payload,
             reply,
-        ),
+        )?,
         FromRenderer::HandlerReply { request_id, answer } => {
             conn.pending.complete(request_id, Ok(answer));
         }
@@ -145,16 +145,41 @@ fn reject(peer: Peer<'_>, rejected: Rejected) -> String {
     why
 }
 
+/// The error a requester gets when its message was not of the channel's type.
+#[cold]
+pub(crate) fn type_error(why: &str) -> RemoteError {
+    RemoteError::named("TypeError", why)
+}
+
+/// What a refusal means for the renderer: a type mismatch is the caller's error (logged, and
+/// answered when someone waits); a malformed archive is a protocol violation.
+#[cold]
+fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
+    match why {
+        Refusal::Type(why) => {
+            tracing::warn!(
+                renderer = conn.id,
+                pid = conn.pid,
+                channel,
+                "type mismatch: {why}"
+            );
+            Ok(())
+        }
+        Refusal::Malformed(why) => Err(why),
+    }
+}
+
 /// `send` / `sendSync`: every level runs (WebContents hooks, its scope, the global scope).
+/// Listeners of another type than the message are skipped, and the mismatch reported.
 fn dispatch_send(
     shared: &MainShared,
     conn: &Arc<Conn>,
     listeners: &mut ListenerCache,
     frame_id: u32,
     channel: &str,
-    args: &ArgsView<'_>,
+    payload: &Payload<'_>,
     sync: Option<Responder>,
-) {
+) -> Result<(), String> {
     let hooks = if sync.is_some() {
         &conn.on_message_sync
     } else {
@@ -171,7 +196,7 @@ fn dispatch_send(
                 "No listener registered for '{channel}'"
             ))));
         }
-        return;
+        return Ok(());
     }
     let name: Arc<str> = match (scoped, global) {
         (Some((k, _)), _) | (None, Some((k, _))) => k.clone(),
@@ -183,14 +208,25 @@ fn dispatch_send(
         channel: name,
         sync: sync.map(|r| Arc::new(SyncReturn::new(r))),
     };
+    let mut refusal = None;
     for h in hooks.iter().flatten() {
-        guard("ipc-message hook", channel, || h(&event, args));
+        if let Some(Err(why)) = guard("ipc-message hook", channel, || h(&event, payload)) {
+            refusal.get_or_insert(why);
+        }
     }
     if let Some((_, l)) = scoped {
-        conn.scope.run(channel, l, &event, args);
+        conn.scope.run(channel, l, &event, payload, &mut refusal);
     }
     if let Some((_, l)) = global {
-        shared.ipc.run(channel, l, &event, args);
+        shared.ipc.run(channel, l, &event, payload, &mut refusal);
+    }
+    match refusal {
+        None => Ok(()),
+        Some(why) => {
+            // A waiting sendSync learns why, unless a listener of its type answered.
+            event.set_error(type_error(why.why()));
+            refused(conn, channel, why)
+        }
     }
 }
 
@@ -201,9 +237,9 @@ fn dispatch_invoke(
     handlers: &mut HandlerCache,
     frame_id: u32,
     channel: &str,
-    args: &ArgsView<'_>,
+    payload: &Payload<'_>,
     reply: ReplyTo,
-) {
+) -> Result<(), String> {
     let conn = peer.conn;
     let Some(found) = handlers.find(conn, &shared.ipc, channel) else {
         peer.answer(
@@ -212,7 +248,7 @@ fn dispatch_invoke(
                 "No handler registered for '{channel}'"
             ))),
         );
-        return;
+        return Ok(());
     };
     let mut taken_event;
     let (event, handler) = match found {
@@ -231,24 +267,41 @@ fn dispatch_invoke(
     };
     event.frame_id = frame_id;
     let event = &*event;
-    match handler {
-        Handler::Sync(f) => {
-            let r = guard("handler", channel, || f(event, args))
-                .unwrap_or_else(|| Err(RemoteError::new("the handler panicked")));
-            peer.answer(reply, r);
-        }
+    let panicked = || Err(RemoteError::new("the handler panicked"));
+    let refusal = match handler {
+        Handler::Sync(f) => match guard("handler", channel, || f(event, payload)) {
+            Some(Ok(answer)) => {
+                peer.answer(reply, answer);
+                return Ok(());
+            }
+            Some(Err(why)) => why,
+            None => {
+                peer.answer(reply, panicked());
+                return Ok(());
+            }
+        },
         Handler::Deferred(f) => {
             let deferred = DeferredReply::new(peer.responder(reply));
-            guard("handler", channel, move || f(event, args, deferred));
+            // A refusing handler answered through the reply it was given (see
+            // `registry::refuse_deferred`); a panicking one dropped it, which answers too.
+            return match guard("handler", channel, move || f(event, payload, deferred)) {
+                Some(Err(why)) => refused(conn, channel, why),
+                _ => Ok(()),
+            };
         }
-        Handler::Async(f) => {
-            let values = args.to_values();
-            let responder = peer.responder(reply);
-            if let Some(fut) = guard("handler", channel, || f(event.clone(), values)) {
+        Handler::Async(f) => match guard("handler", channel, || f(event.clone(), payload)) {
+            Some(Ok(fut)) => {
+                let responder = peer.responder(reply);
                 shared.spawn(async move { responder.send(fut.await) });
-            } else {
-                responder.send(Err(RemoteError::new("the handler panicked")));
+                return Ok(());
             }
-        }
-    }
+            Some(Err(why)) => why,
+            None => {
+                peer.answer(reply, panicked());
+                return Ok(());
+            }
+        },
+    };
+    peer.answer(reply, Err(type_error(refusal.why())));
+    refused(conn, channel, refusal)
 }

@@ -161,6 +161,9 @@ pub enum ReplyError {
     WrongShape,
     /// The answering side could not encode its reply.
     Unencodable,
+    /// A typed reply's archive failed validation (or could not be deserialized); the text
+    /// says why.
+    InvalidArchive(String),
 }
 
 impl fmt::Display for ReplyError {
@@ -169,6 +172,7 @@ impl fmt::Display for ReplyError {
             ReplyError::Invalid(e) => write!(f, "the reply is not valid: {e}"),
             ReplyError::WrongShape => f.write_str("the reply has the wrong shape"),
             ReplyError::Unencodable => f.write_str("the other side could not encode its reply"),
+            ReplyError::InvalidArchive(why) => write!(f, "the typed reply is not valid: {why}"),
         }
     }
 }

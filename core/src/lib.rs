@@ -262,6 +262,8 @@ mod call;
 mod main;
 mod renderer;
 
+pub mod typed;
+
 #[cfg(feature = "serde")]
 pub mod serde;
 

@@ -105,6 +105,14 @@ impl IpcMainEvent {
         }
     }
 
+    /// Answer a `sendSync` with any answer (typed replies); the first answer wins.
+    pub(crate) fn answer(&self, answer: Answer) -> bool {
+        match &self.sync {
+            Some(s) => s.answer(answer),
+            None => false,
+        }
+    }
+
     /// Fail a `sendSync` with an error (beyond Electron: the renderer gets it whole).
     pub fn set_error(&self, error: RemoteError) -> bool {
         match &self.sync {

@@ -206,7 +206,10 @@ impl IpcMain {
     ) -> Result<(), RegisterError> {
         let f = move |event: &IpcMainInvokeEvent, payload: &Payload<'_>, reply: DeferredReply| {
             match payload.as_values(event.channel()) {
-                Ok(args) => Ok(f(event, args, reply)),
+                Ok(args) => {
+                    f(event, args, reply);
+                    Ok(())
+                }
                 Err(why) => refuse_deferred(reply, Refusal::Type(why)),
             }
         };

@@ -1,0 +1,110 @@
+//! [`TypedInvoke`]: the future of a typed invoke, either direction (the renderer's
+//! [`InvokeChannel::invoke`](super::InvokeChannel::invoke), main's
+//! [`RendererInvokeChannel::invoke`](super::RendererInvokeChannel::invoke)).
+
+use super::codec::{self, Archivable, Rkyv};
+use crate::call::{self, CallKind, Outcome, PendingCall};
+use crate::error::{CallError, RemoteError, SendError};
+use crate::message::reply::{Answer, AnswerRef, Returned};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The future of a typed invoke: resolves with the reply, owned (deserialized from its
+/// validated archive), or the call's error. Works on any executor; [`wait`](Self::wait) blocks
+/// for it instead. Dropping it forgets the call: a late answer goes nowhere.
+pub struct TypedInvoke<Rep, C = Rkyv> {
+    state: State,
+    _types: PhantomData<fn() -> (Rep, C)>,
+}
+
+enum State {
+    Pending(PendingCall),
+    /// Refused before it was sent (the request could not be encoded).
+    Failed(Option<CallError>),
+}
+
+impl<Rep, C> fmt::Debug for TypedInvoke<Rep, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let channel = match &self.state {
+            State::Pending(p) => p.channel(),
+            State::Failed(_) => "(failed)",
+        };
+        f.debug_struct("TypedInvoke")
+            .field("channel", &channel)
+            .finish()
+    }
+}
+
+impl<Rep, C> TypedInvoke<Rep, C> {
+    pub(crate) fn pending(call: PendingCall) -> Self {
+        TypedInvoke {
+            state: State::Pending(call),
+            _types: PhantomData,
+        }
+    }
+
+    pub(crate) fn failed(e: SendError) -> Self {
+        TypedInvoke {
+            state: State::Failed(Some(CallError::Send(e))),
+            _types: PhantomData,
+        }
+    }
+
+    fn wait_returned(self, timeout: Option<Duration>) -> Result<Returned, CallError> {
+        match self.state {
+            State::Pending(p) => {
+                let channel = p.channel().to_string();
+                call::settle_returned(CallKind::Invoke, &channel, p.wait_outcome(timeout))
+            }
+            State::Failed(e) => Err(e.unwrap_or(CallError::Disconnected)),
+        }
+    }
+
+    fn poll_returned(&mut self, cx: &mut Context<'_>) -> Poll<Result<Returned, CallError>> {
+        match &mut self.state {
+            State::Pending(p) => p.poll_outcome(cx).map(|outcome: Outcome| {
+                call::settle_returned(CallKind::Invoke, p.channel(), outcome)
+            }),
+            State::Failed(e) => Poll::Ready(Err(e.take().unwrap_or(CallError::Disconnected))),
+        }
+    }
+}
+
+impl<Rep: Archivable> TypedInvoke<Rep, Rkyv> {
+    /// Block until the answer (or `timeout`: then the call is forgotten).
+    pub fn wait(self, timeout: Option<Duration>) -> Result<Rep, CallError> {
+        owned_reply::<Rep>(self.wait_returned(timeout)?)
+    }
+}
+
+impl<Rep: Archivable> Future for TypedInvoke<Rep, Rkyv> {
+    type Output = Result<Rep, CallError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_returned(cx).map(|r| owned_reply::<Rep>(r?))
+    }
+}
+
+/// An archived reply, validated and deserialized.
+pub(crate) fn owned_reply<Rep: Archivable>(returned: Returned) -> Result<Rep, CallError> {
+    let bytes = match &returned {
+        Returned::Archive(a) => AnswerRef::Archive(a.as_slice()),
+        Returned::Value(v) => AnswerRef::Value(v.clone()),
+    };
+    codec::read_reply::<Rep, _>(bytes, codec::to_owned::<Rep>)?
+}
+
+/// A typed handler's result as the answer main or a renderer sends: its reply archived, or
+/// the error (also when the reply cannot be archived).
+pub(crate) fn answer_of<Rep: Archivable>(result: Result<Rep, RemoteError>) -> Answer {
+    encode_reply(&result?)
+}
+
+/// A typed reply as an answer (an error when it cannot be archived).
+pub(crate) fn encode_reply<Rep: Archivable>(value: &Rep) -> Answer {
+    codec::returned(value)
+        .map_err(|e| RemoteError::new(format!("the reply could not be sent: {e}")))
+}

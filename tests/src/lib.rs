@@ -15,6 +15,7 @@
 //! Nothing here uses `unsafe`.
 #![forbid(unsafe_code)]
 
+pub mod contract;
 pub use child::ChildGuard;
 pub use peer::{spawn_renderer, spawn_sleeping_main, Renderer, SleepingMain};
 pub use watchdog::{watchdog, Watchdog};

@@ -25,7 +25,7 @@
 //!   answer: invoke (blocking and async), sendSync, event.reply, `WebContents::send` and
 //!   `WebContents::invoke`, large payloads, one-way throughput.
 //! - [`peers`]: the same round trip through the libraries a user would pick instead
-//!   (`ipc-channel`, `iceoryx2`).
+//!   (`ipc-channel`, `iceoryx2`, `shmipc`).
 //! - [`report`]: the report binary's engine (`cargo run --release -p electrode-bench -- report`):
 //!   everything above in interleaved rounds, target verdicts, Markdown / JSON / SVG output.
 //! - [`workload`]: one path kept busy, for a profiler.

@@ -7,8 +7,8 @@
 //! Measures Electrode's API (invoke, sendSync, event.reply, WebContents::send and ::invoke,
 //! large payloads, one-way throughput, idle CPU) between a real `electrode::Main` and real
 //! renderer processes, next to the busy-spin and raw-futex floors and the peers a user would
-//! pick instead (Unix socket, ipc-channel, iceoryx2), all in one run; prints the tables and the
-//! target verdicts. See `docs/PERFORMANCE.md`.
+//! pick instead (Unix socket, ipc-channel, iceoryx2, shmipc), all in one run; prints the
+//! tables and the target verdicts. See `docs/PERFORMANCE.md`.
 //!
 //! The same binary, re-executed with its orders in `ELECTRODE_BENCH_ROLE`
 //! (`electrode_bench::role`), plays the renderer and peer processes.

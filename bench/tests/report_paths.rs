@@ -1,8 +1,9 @@
 //! Every path the report measures works across real processes and checks its answers: the API
 //! round trips (invoke blocking and async, sendSync, event.reply, WebContents::invoke), the
 //! one-way streams both ways (one and several renderers), large payloads, the criterion
-//! batches, and the ipc-channel and iceoryx2 peers. A renderer killed mid-measurement is an
-//! error, not a hang. No timing is asserted.
+//! batches, and the ipc-channel, iceoryx2 and shmipc peers. A renderer or a shmipc peer killed
+//! mid-measurement is an error, not a hang; the shmipc peer's socket file does not outlive its
+//! handshake. No timing is asserted.
 //!
 //! The renderers and peers are the `electrode-bench` binary in its hidden roles. A watchdog
 //! aborts the test process if anything hangs; every child dies with it (PR_SET_PDEATHSIG).
@@ -112,6 +113,7 @@ fn a_killed_renderer_is_an_error_not_a_hang() {
 #[test]
 fn peer_libraries_echo_on_every_placement() {
     with_watchdog("peers", Duration::from_secs(120), || {
+        let _shmipc = SHMIPC_SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
         let cpus = electrode_bench::pingpong::allowed_cpus().unwrap();
         let mut placements = vec![Placement::Unpinned];
         if cpus.contains(&0) {
@@ -121,7 +123,7 @@ fn peer_libraries_echo_on_every_placement() {
             placements.push(Placement::CrossCore);
         }
         for placement in placements {
-            for lib in [Library::IpcChannel, Library::Iceoryx2] {
+            for lib in [Library::IpcChannel, Library::Iceoryx2, Library::Shmipc] {
                 let mut s = PeerSession::start(Path::new(EXE), lib, placement)
                     .unwrap_or_else(|e| panic!("{lib} {placement}: {e}"));
                 s.warm_up(20).unwrap();
@@ -129,6 +131,41 @@ fn peer_libraries_echo_on_every_placement() {
                 assert_eq!(m.len(), 200, "{lib} {placement}");
             }
         }
+        assert_eq!(shmipc_socket_files(), Vec::<String>::new());
+    });
+}
+
+/// Held by each test that starts shmipc sessions, so that one test's check for left-over
+/// socket files never sees another test's session in its handshake.
+static SHMIPC_SESSIONS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This user's and this process's shmipc socket files in the temporary directory.
+fn shmipc_socket_files() -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    let prefix = format!("electrode-shmipc-{uid}-{}-", std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+#[test]
+fn a_killed_shmipc_peer_is_an_error_not_a_hang() {
+    with_watchdog("killed shmipc peer", Duration::from_secs(120), || {
+        let _shmipc = SHMIPC_SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s =
+            PeerSession::start(Path::new(EXE), Library::Shmipc, Placement::Unpinned).unwrap();
+        s.measure(10, None).unwrap();
+        // Connected: the handshake socket is gone already.
+        assert_eq!(shmipc_socket_files(), Vec::<String>::new());
+        let pid = nix::unistd::Pid::from_raw(s.peer_pid() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        let e = s.measure(1_000_000, None).unwrap_err();
+        assert!(matches!(e, BenchError::PeerGone), "{e}");
+        drop(s);
+        assert_eq!(shmipc_socket_files(), Vec::<String>::new());
     });
 }
 

@@ -194,6 +194,11 @@ impl Main {
             .map_err(BenchError::lib("iceoryx2 send"))?;
         self.await_echo(&pending, seq, None)
     }
+
+    /// The server's process id.
+    pub(crate) fn peer_pid(&self) -> u32 {
+        self.child.pid()
+    }
 }
 
 impl Drop for Main {

@@ -21,7 +21,7 @@ pub(crate) struct Main {
     requests: IpcSender<Vec<u8>>,
     responses: IpcReceiver<Vec<u8>>,
     message: Vec<u8>,
-    _child: RoleChild,
+    child: RoleChild,
 }
 
 impl Main {
@@ -42,7 +42,7 @@ impl Main {
             requests: req_tx,
             responses: resp_rx,
             message: template.to_vec(),
-            _child: child,
+            child,
         })
     }
 
@@ -59,6 +59,11 @@ impl Main {
             )));
         }
         Ok(())
+    }
+
+    /// The peer's process id.
+    pub(crate) fn peer_pid(&self) -> u32 {
+        self.child.pid()
     }
 }
 

@@ -4,14 +4,17 @@
 //!
 //! - [`Library::IpcChannel`]: servo's `ipc-channel` (`IpcSender` / `IpcReceiver` of `Vec<u8>`).
 //! - [`Library::Iceoryx2`]: Eclipse iceoryx2's request-response pattern, busy-polling.
+//! - [`Library::Shmipc`]: CloudWeGo's `shmipc` (tokio, one stream, V4 eventfd wake-ups).
 //!
 //! The peer is this executable in a helper role ([`crate::role`]): call
 //! [`crate::role::serve_if_role`] first thing in `main`.
 
 pub(crate) mod iceoryx2;
 mod ipc_channel;
+mod shmipc;
 
 pub(crate) use self::iceoryx2::serve_iceoryx2;
+pub(crate) use self::shmipc::serve_shmipc;
 pub(crate) use ipc_channel::serve_ipc_channel;
 
 use crate::api::protocol::Payload;
@@ -31,6 +34,8 @@ pub enum Library {
     IpcChannel,
     /// Eclipse `iceoryx2` 0.10, request-response, busy-polling.
     Iceoryx2,
+    /// CloudWeGo `shmipc` 0.2, one stream, protocol V4 with eventfd wake-ups, on tokio.
+    Shmipc,
 }
 
 impl fmt::Display for Library {
@@ -38,6 +43,7 @@ impl fmt::Display for Library {
         f.write_str(match self {
             Library::IpcChannel => "ipc-channel",
             Library::Iceoryx2 => "iceoryx2 req/resp",
+            Library::Shmipc => "shmipc (eventfd)",
         })
     }
 }
@@ -45,6 +51,7 @@ impl fmt::Display for Library {
 enum Backend {
     IpcChannel(ipc_channel::Main),
     Iceoryx2(Box<iceoryx2::Main>),
+    Shmipc(Box<shmipc::Main>),
 }
 
 /// A running round-trip session with one peer process. Dropping it ends the peer and restores
@@ -90,6 +97,9 @@ impl PeerSession {
                     exe, peer_cpu, poll, &template,
                 )?))
             }
+            Library::Shmipc => {
+                Backend::Shmipc(Box::new(shmipc::Main::start(exe, peer_cpu, &template)?))
+            }
         };
         let pin = cores.map(|(m, _)| pin_current_thread(m)).transpose()?;
         Ok(PeerSession {
@@ -105,6 +115,16 @@ impl PeerSession {
         match &mut self.backend {
             Backend::IpcChannel(b) => b.round_trip(self.seq),
             Backend::Iceoryx2(b) => b.round_trip(self.seq),
+            Backend::Shmipc(b) => b.round_trip(self.seq),
+        }
+    }
+
+    /// The peer process's id.
+    pub fn peer_pid(&self) -> u32 {
+        match &self.backend {
+            Backend::IpcChannel(b) => b.peer_pid(),
+            Backend::Iceoryx2(b) => b.peer_pid(),
+            Backend::Shmipc(b) => b.peer_pid(),
         }
     }
 

@@ -83,7 +83,7 @@ pub enum Role {
     Transport,
     /// A lower bound no IPC library reaches (busy-spin, raw futex).
     Floor,
-    /// What a user would pick instead (Unix socket, ipc-channel, iceoryx2).
+    /// What a user would pick instead (Unix socket, ipc-channel, iceoryx2, shmipc).
     Peer,
 }
 
@@ -142,6 +142,7 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
         Subject::Transport(System::UnixSocket),
         Subject::Peer(Library::IpcChannel),
         Subject::Peer(Library::Iceoryx2),
+        Subject::Peer(Library::Shmipc),
     ];
     let same = [
         Subject::Api(RoundTrip::Invoke),
@@ -151,6 +152,7 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
         Subject::Transport(System::UnixSocket),
         Subject::Peer(Library::IpcChannel),
         Subject::Peer(Library::Iceoryx2),
+        Subject::Peer(Library::Shmipc),
     ];
     cross
         .into_iter()

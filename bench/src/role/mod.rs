@@ -73,6 +73,11 @@ pub(crate) enum Role {
         /// How the server waits between polls.
         poll: Poll,
     },
+    /// The `shmipc` echo server of [`crate::peers`], listening on the Unix socket `socket`.
+    ShmipcPeer {
+        /// The handshake socket's path.
+        socket: String,
+    },
 }
 
 impl Role {
@@ -83,6 +88,7 @@ impl Role {
             Role::Renderer { .. } => "renderer",
             Role::IpcChannelPeer => "ipc-channel peer",
             Role::Iceoryx2Peer { .. } => "iceoryx2 peer",
+            Role::ShmipcPeer { .. } => "shmipc peer",
         }
     }
 }
@@ -190,6 +196,9 @@ fn play(raw: Option<&str>) -> Result<(), String> {
         Role::Iceoryx2Peer { service, poll } => {
             crate::peers::serve_iceoryx2(&service, poll).map_err(|e| e.to_string())
         }
+        Role::ShmipcPeer { socket } => {
+            crate::peers::serve_shmipc(&socket).map_err(|e| e.to_string())
+        }
     };
     played.map_err(|e| format!("{name}: {e}"))
 }
@@ -242,6 +251,9 @@ mod tests {
             Role::Iceoryx2Peer {
                 service: "electrode-bench/1/2".into(),
                 poll: Poll::Yield,
+            },
+            Role::ShmipcPeer {
+                socket: "/tmp/electrode-shmipc-0-1-2.sock".into(),
             },
         ];
         for role in roles {

@@ -70,7 +70,15 @@ pub static ASK: RendererInvokeChannel<Job, Job> = RendererInvokeChannel::new("ty
 pub const VALUE_CHANNEL: &str = "value-echo";
 
 /// Electron's own payload sizes (its `spec/api-ipc-spec.ts`), as typed bytes.
-pub const TYPED_SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 256 * 1024 + 3, 3 * 1024 * 1024 + 1];
+pub const TYPED_SIZES: [usize; 7] = [
+    0,
+    1,
+    65535,
+    65536,
+    65537,
+    256 * 1024 + 3,
+    3 * 1024 * 1024 + 1,
+];
 
 /// Deterministic bytes of `len`.
 pub fn bytes(len: usize) -> Vec<u8> {
@@ -126,7 +134,9 @@ pub fn echoed(job: &Job) -> Job {
 
 /// A later version of the contract: the same channel names, `Job::id` now a `u32`.
 pub mod v2 {
-    use electrode::typed::{type_hash, InvokeChannel, SendChannel, TypeHash};
+    use electrode::typed::{
+        type_hash, InvokeChannel, RendererInvokeChannel, SendChannel, TypeHash,
+    };
     use rkyv::{Archive, Deserialize, Serialize};
 
     /// `Job` as version 2 has it.
@@ -142,4 +152,9 @@ pub mod v2 {
     pub static ECHO_JOB: InvokeChannel<Job, Job> = InvokeChannel::new("typed-echo-job");
     /// The same name as [`super::NOTE`].
     pub static NOTE: SendChannel<Job> = SendChannel::new("typed-note");
+    /// The same name as [`super::ASK`].
+    pub static ASK: RendererInvokeChannel<Job, Job> = RendererInvokeChannel::new("typed-ask");
 }
+
+/// A renderer handler of `Value`s, for the mixing tests (main's typed invoke on it is refused).
+pub const RENDERER_VALUE_CHANNEL: &str = "renderer-value";

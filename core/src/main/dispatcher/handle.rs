@@ -243,11 +243,13 @@ fn dispatch_invoke(
         }
         Handler::Async(f) => {
             let values = args.to_values();
-            let responder = peer.responder(reply);
+            let reply = DeferredReply::new(peer.responder(reply));
             if let Some(fut) = guard("handler", channel, || f(event.clone(), values)) {
-                shared.spawn(async move { responder.send(fut.await) });
+                shared
+                    .executor
+                    .run_handler(event.channel.clone(), fut, reply);
             } else {
-                responder.send(Err(RemoteError::new("the handler panicked")));
+                reply.reject(RemoteError::new("the handler panicked"));
             }
         }
     }

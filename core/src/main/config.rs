@@ -82,8 +82,8 @@ impl MainBuilder {
 
     /// Run [`IpcMain::handle_async`](crate::IpcMain::handle_async) futures on the
     /// application's tokio runtime instead of main's private pool of two threads (feature
-    /// `tokio`). The handler's future may then use the runtime (`tokio::spawn`, its timers and
-    /// I/O, `Handle::current()`).
+    /// `tokio`). The handler's future may then use the runtime (`tokio::spawn`,
+    /// `Handle::current()`, and the timers and I/O the runtime was built with).
     ///
     /// The runtime must outlive the invokes it serves: once it is shut down, it drops each
     /// future it is handed unfinished, and that invoke rejects with `reply was never sent`.

@@ -224,6 +224,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Your tokio runtime (feature `tokio`)
+//!
+//! `handle_async` futures run on a private pool of two threads unless main is given a tokio
+//! runtime's handle: with the `tokio` feature, `MainBuilder::tokio_handle` makes them tasks of
+//! the application's runtime, where tokio's own API works (`tokio::spawn`, and the timers and
+//! I/O the runtime was built with). The renderer needs no feature: its invoke futures, like
+//! main's, work on any executor.
+//!
 //! ## Logs
 //!
 //! Electrode logs through [`tracing`](https://docs.rs/tracing): rejected messages (with the

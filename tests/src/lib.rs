@@ -692,6 +692,7 @@ pub mod procfs {
     }
 }
 pub mod api_kit;
+pub mod async_kit;
 pub mod hostile_kit;
 
 /// Electrode logs through `tracing`; a test that reads what main logged installs a subscriber.

@@ -15,6 +15,11 @@ pub struct MainConfig {
     pub max_violations: u32,
     /// Bytes of output that may wait for one renderer's ring before sends fail with `Full`.
     pub outbox_limit: usize,
+    /// The tokio runtime that runs [`IpcMain::handle_async`](crate::IpcMain::handle_async)
+    /// futures; `None` runs them on a private pool of two threads (feature `tokio`, see
+    /// [`MainBuilder::tokio_handle`]).
+    #[cfg(feature = "tokio")]
+    pub tokio_handle: Option<tokio::runtime::Handle>,
 }
 
 impl Default for MainConfig {
@@ -24,6 +29,8 @@ impl Default for MainConfig {
             wait_mode: crate::DEFAULT_WAIT_MODE,
             max_violations: 3,
             outbox_limit: 64 << 20,
+            #[cfg(feature = "tokio")]
+            tokio_handle: None,
         }
     }
 }
@@ -70,6 +77,40 @@ impl MainBuilder {
     /// Bytes of output that may queue for one renderer. Default 64 MiB.
     pub fn outbox_limit(mut self, bytes: usize) -> Self {
         self.config.outbox_limit = bytes;
+        self
+    }
+
+    /// Run [`IpcMain::handle_async`](crate::IpcMain::handle_async) futures on the
+    /// application's tokio runtime instead of main's private pool of two threads (feature
+    /// `tokio`). The handler's future may then use the runtime (`tokio::spawn`,
+    /// `Handle::current()`, and the timers and I/O the runtime was built with).
+    ///
+    /// The runtime must outlive the invokes it serves: once it is shut down, it drops each
+    /// future it is handed unfinished, and that invoke rejects with `reply was never sent`.
+    /// A current-thread runtime runs the futures only while some thread drives it
+    /// (`Runtime::block_on`).
+    ///
+    /// ```
+    /// use electrode::{args, Main, RemoteError, Value};
+    ///
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let main = Main::builder().tokio_handle(runtime.handle().clone()).build()?;
+    /// main.ipc().handle_async("on-tokio", |_event, _args| async {
+    ///     // The future runs on `runtime`: tokio's own API works inside it.
+    ///     let inner = tokio::spawn(async { 40 + 2 });
+    ///     let answer = inner.await.map_err(|e| RemoteError::new(e.to_string()))?;
+    ///     Ok(Value::from(answer))
+    /// })?;
+    ///
+    /// let (_web_contents, renderer) = main.connect_in_process()?;
+    /// // A current-thread runtime runs the handler while it is driven, here by `block_on`.
+    /// let answer = runtime.block_on(renderer.invoke("on-tokio", &args![]))?;
+    /// assert_eq!(answer, Value::from(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.config.tokio_handle = Some(handle);
         self
     }
 

@@ -1,7 +1,7 @@
 //! Main's wing: the broker process's side of the API.
 //!
 //! From the outside in: [`config`] (the builder), [`process`] (`Main`: spawning and connecting
-//! renderers, the dispatcher thread, the async executor), [`web_contents`] (main's handle on one
+//! renderers, the dispatcher thread), [`executor`] (where async handlers run), [`web_contents`] (main's handle on one
 //! renderer), [`registry`] (`IpcMain`: listener and handler tables of one scope), [`events`]
 //! (what listeners and handlers receive), [`gone`] (`render-process-gone`). Underneath:
 //! [`link`] (`Conn`: the per-renderer state and its sending end, [`outbox`]), [`respond`] (the
@@ -14,6 +14,7 @@
 pub(crate) mod config;
 pub(crate) mod dispatcher;
 pub(crate) mod events;
+pub(crate) mod executor;
 pub(crate) mod gone;
 pub(crate) mod link;
 pub(crate) mod outbox;

@@ -4,6 +4,7 @@
 
 use super::config::{MainBuilder, MainConfig};
 use super::dispatcher::{self, Serving};
+use super::executor::Executor;
 use super::link::{Conn, Link};
 use super::outbox::Outbox;
 use super::registry::IpcMain;
@@ -13,7 +14,6 @@ use crate::renderer::{IpcRenderer, RendererOptions};
 use electrode_shm::{Event, Futex, Liveness, MainEnd, PeerProcess, Segment, Waker};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -34,7 +34,8 @@ pub(crate) struct MainShared {
     conns: Mutex<HashMap<u32, Arc<Conn>>>,
     /// In-process renderers: (their view of main's liveness, their waker), to disconnect them.
     in_process: Mutex<Vec<(Liveness, Waker)>>,
-    executor: Mutex<Option<futures::executor::ThreadPool>>,
+    /// Where async handlers run.
+    pub executor: Executor,
 }
 
 impl MainShared {
@@ -44,27 +45,6 @@ impl MainShared {
 
     pub(crate) fn forget(&self, id: u32) {
         self.conns.lock().remove(&id);
-    }
-
-    /// Run an async handler's future on main's executor.
-    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        let mut ex = self.executor.lock();
-        if ex.is_none() {
-            match futures::executor::ThreadPool::builder()
-                .pool_size(2)
-                .name_prefix("electrode-async-")
-                .create()
-            {
-                Ok(p) => *ex = Some(p),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start the async executor");
-                    return;
-                }
-            }
-        }
-        if let Some(p) = ex.as_ref() {
-            p.spawn_ok(fut);
-        }
     }
 }
 
@@ -101,7 +81,7 @@ impl Main {
             next_id: AtomicU32::new(1),
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
-            executor: Mutex::new(None),
+            executor: Executor::new(&config),
             config,
         });
         let s = shared.clone();

@@ -217,7 +217,8 @@ impl IpcMain {
     }
 
     /// Register an async handler: it gets owned arguments and returns a future, which runs on
-    /// main's executor thread; its output is the reply.
+    /// main's executor (the application's tokio runtime when main was given its handle, with
+    /// feature `tokio`; otherwise a private pool of two threads); its output is the reply.
     pub fn handle_async<F, Fut>(&self, channel: &str, f: F) -> Result<(), RegisterError>
     where
         F: Fn(IpcMainInvokeEvent, Vec<Value>) -> Fut + Send + Sync + 'static,

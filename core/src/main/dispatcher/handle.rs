@@ -291,8 +291,10 @@ fn dispatch_invoke(
         }
         Handler::Async(f) => match guard("handler", channel, || f(event.clone(), payload)) {
             Some(Ok(fut)) => {
-                let responder = peer.responder(reply);
-                shared.spawn(async move { responder.send(fut.await) });
+                let reply = DeferredReply::new(peer.responder(reply));
+                shared
+                    .executor
+                    .run_handler(event.channel.clone(), fut, reply);
                 return Ok(());
             }
             Some(Err(why)) => why,

@@ -10,6 +10,7 @@ use crate::contract::{self, Config, Control, Outcome, Status, Verdict};
 use crate::pool::{Pool, HANG_JOB, JOBS, JOB_LEN, OPEN_JOB};
 use crate::Failure;
 use electrode::{GoneDetails, GoneReason, Main, WebContents};
+use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, BTreeSet};
@@ -290,8 +291,10 @@ fn spawn_worker(
 }
 
 /// Ask every live worker its status, all at once: start every call, then wait for each.
-/// A worker that is gone answers with an error (its gone hook reports it).
+/// `None` for a worker that did not answer: gone (its gone hook reports that) or not yet
+/// listening (a replacement still starting).
 fn poll_status(live: &BTreeMap<u32, WebContents>) -> Vec<(u32, Option<Status>)> {
+    // `invoke` returns a future (any executor can poll it); `wait` blocks on it instead.
     let calls: Vec<_> = live
         .iter()
         .map(|(&worker, wc)| (worker, contract::STATUS.invoke(wc, &())))
@@ -322,7 +325,12 @@ fn kill_blocked(
             "worker {worker} is blocked in job {job} at {done}/{JOB_LEN}: killing it (SIGKILL, pid {})",
             wc.pid()
         );
-        kill(Pid::from_raw(i32::try_from(wc.pid())?), Signal::SIGKILL)?;
+        // SIGKILL cannot be caught or ignored: the process ends wherever it is stuck.
+        match kill(Pid::from_raw(i32::try_from(wc.pid())?), Signal::SIGKILL) {
+            // ESRCH: it ended on its own meanwhile; its gone hook reports that too.
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(e) => return Err(format!("cannot kill worker {worker}: {e}").into()),
+        }
     }
     Ok(())
 }
@@ -332,7 +340,7 @@ fn describe(statuses: &[(u32, Option<Status>)]) -> String {
     let each: Vec<String> = statuses
         .iter()
         .map(|&(worker, status)| match status {
-            None => format!("worker {worker} gone"),
+            None => format!("worker {worker} did not answer"),
             Some(Status::Starting) => format!("worker {worker} starting"),
             Some(Status::Idle) => format!("worker {worker} idle"),
             Some(Status::Working { job, done }) => {

@@ -93,6 +93,8 @@ pub fn run(worker: u32) -> Result<(), Failure> {
         let wait = match assignment {
             Assignment::Work(job) => {
                 let outcome = work(&ipc, worker, &config, &job, &state)?;
+                // Done with it (whatever main says of the report).
+                lock(&state).status = Status::Idle;
                 let report = JobReport {
                     id: job.id,
                     worker,

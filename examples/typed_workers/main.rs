@@ -6,19 +6,20 @@
 //! cargo run --release --example typed_workers
 //! ```
 //!
-//! One binary plays both parts. Started plainly it is main ([`supervisor`]); main starts
-//! copies of itself with `--worker <n>` ([`worker`]); [`pool`] is main's bookkeeping. Both sides compile one [`contract`]
-//! module: the channels (`static`s naming the wire name and the types) and the message types
-//! (`#[derive(Archive, Serialize, Deserialize, TypeHash)]`). What the run shows:
+//! One binary plays both parts. Started plainly it is main (`supervisor.rs`, with its
+//! bookkeeping in `pool.rs`); main starts copies of itself with `--worker <n>` (`worker.rs`).
+//! Both sides compile one module, `contract.rs`: the channels (`static`s naming the wire name
+//! and the types) and the message types (`#[derive(Archive, Serialize, Deserialize,
+//! TypeHash)]`). What the run shows:
 //!
-//! - **invoke, struct in, enum out**: workers ask [`contract::NEXT_JOB`] with a `WorkRequest`
+//! - **invoke, struct in, enum out**: workers ask `contract::NEXT_JOB` with a `WorkRequest`
 //!   and get an `Assignment` (`Work(Job)` or `Idle`); main's handlers read the request in
 //!   place (`&ArchivedWorkRequest`: validated, not deserialized).
-//! - **events main → worker**: [`contract::CONTROL`] carries `Configure`, `Cancel` and
+//! - **events main → worker**: `contract::CONTROL` carries `Configure`, `Cancel` and
 //!   `Shutdown`. Job 7 is open-ended; main cancels it from its progress listener once it has
 //!   seen enough of it (`EventChannel::reply`, to the sender of the event).
-//! - **a one-way stream worker → main**: [`contract::PROGRESS`] after every chunk.
-//! - **main invoking a worker**: main asks every worker's [`contract::STATUS`] a few times a
+//! - **a one-way stream worker → main**: `contract::PROGRESS` after every chunk.
+//! - **main invoking a worker**: main asks every worker's `contract::STATUS` a few times a
 //!   second. The worker's receive thread answers, even while its work thread is stuck.
 //! - **kill and respawn**: the first worker to get job 5 blocks halfway (fault injection) and
 //!   says so when asked its status. Main kills it with SIGKILL; its `render-process-gone`

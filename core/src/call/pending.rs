@@ -7,6 +7,7 @@
 use super::{settle, CallKind, Completion, CompletionFuture, Outcome};
 use crate::error::CallError;
 use crate::value::Value;
+use electrode_shm::WaitMode;
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use std::future::Future;
@@ -24,21 +25,29 @@ struct Table {
 /// Calls in flight to one peer.
 pub(crate) struct PendingCalls {
     table: Mutex<Table>,
+    /// How a caller waits for an answer (spin, then park).
+    mode: WaitMode,
 }
 
 impl Default for PendingCalls {
     fn default() -> Self {
+        PendingCalls::new(crate::DEFAULT_WAIT_MODE)
+    }
+}
+
+impl PendingCalls {
+    /// An empty table whose callers wait per `mode`.
+    pub(crate) fn new(mode: WaitMode) -> Self {
         PendingCalls {
             table: Mutex::new(Table {
                 calls: FxHashMap::default(),
                 next_id: 0,
                 closed: false,
             }),
+            mode,
         }
     }
-}
 
-impl PendingCalls {
     /// A new call: its id (never 0) and completion. Already failed when the table is closed.
     pub(crate) fn register(&self) -> (u64, Completion<Outcome>) {
         let c = Completion::new();
@@ -117,7 +126,7 @@ impl PendingCall {
             table: table.clone(),
             id,
             channel: channel.to_string(),
-            fut: CompletionFuture(c),
+            fut: CompletionFuture::new(c, table.mode),
         }
     }
 
@@ -130,8 +139,8 @@ impl PendingCall {
     pub(crate) fn wait(self, timeout: Option<Duration>) -> Result<Value, CallError> {
         let outcome = self
             .fut
-            .0
-            .wait(timeout.map(|t| Instant::now() + t))
+            .completion
+            .wait(self.table.mode, timeout.map(|t| Instant::now() + t))
             .unwrap_or(Err(CallError::TimedOut));
         settle(CallKind::Invoke, &self.channel, outcome)
     }
@@ -166,7 +175,7 @@ mod tests {
         assert_ne!(a, b);
         assert!(p.complete(a, Ok(Ok(Value::from(1)))));
         assert!(!p.complete(a, Ok(Ok(Value::from(2)))), "answered once");
-        assert_eq!(ca.wait(None), Some(Ok(Ok(Value::from(1)))));
+        assert_eq!(ca.wait(WaitMode::ParkOnly, None), Some(Ok(Ok(Value::from(1)))));
         p.forget(b);
         assert!(
             !p.complete(b, Ok(Ok(Value::Null))),
@@ -174,9 +183,15 @@ mod tests {
         );
         let (_, cc) = p.register();
         p.fail_all();
-        assert_eq!(cc.wait(None), Some(Err(CallError::Disconnected)));
+        assert_eq!(
+            cc.wait(WaitMode::default(), None),
+            Some(Err(CallError::Disconnected))
+        );
         let (_, cd) = p.register();
-        assert_eq!(cd.wait(None), Some(Err(CallError::Disconnected)));
+        assert_eq!(
+            cd.wait(WaitMode::ParkOnly, None),
+            Some(Err(CallError::Disconnected))
+        );
         assert_eq!(p.len(), 0);
         drop(cb);
     }

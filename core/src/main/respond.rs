@@ -8,8 +8,11 @@
 //!   slot goes through the ring as a `LargeReply` message while main holds the slot's grant,
 //!   and the slot is then published with [`AUX_LARGE`] alone: the requester, woken by its slot,
 //!   collects the answer from its receive thread (see `call::SlotMailbox`). The renderer never
-//!   writes its own slot table, and a requester that gave up is sent nothing.
-//! - **Ring** (async `invoke`): a `Reply` message carrying the request id.
+//!   writes its own slot table, and a requester that gave up is sent nothing. An async
+//!   `invoke`'s slot (`notify`) that the publish finds announced as sleeping is followed by a
+//!   `SlotReady` message, which has the renderer's receive thread wake the waiting future.
+//! - **Ring** (an async `invoke` that found no free slot): a `Reply` message carrying the
+//!   request id.
 //!
 //! An answer that cannot be sent (nested too deep, or over the message limit) is replaced by
 //! an error saying why: a requester is always answered.
@@ -51,21 +54,53 @@ impl Conn {
     /// dispatcher does, so the common answer takes no lock).
     pub(crate) fn answer(&self, slots: Option<&SlotTable<Futex>>, to: ReplyTo, answer: &Answer) {
         match to {
-            ReplyTo::Slot { index, generation } => match slots {
-                Some(slots) => self.answer_slot(slots, index, generation, answer),
-                None => {
-                    let slots = match self.link.lock().as_ref() {
-                        Some(l) => l.slots.clone(),
-                        None => return,
-                    };
-                    self.answer_slot(&slots, index, generation, answer)
+            ReplyTo::Slot {
+                index,
+                generation,
+                notify,
+            } => {
+                let slept = match slots {
+                    Some(slots) => self.answer_slot(slots, index, generation, answer),
+                    None => {
+                        let slots = match self.link.lock().as_ref() {
+                            Some(l) => l.slots.clone(),
+                            None => return,
+                        };
+                        self.answer_slot(&slots, index, generation, answer)
+                    }
+                };
+                if slept && notify {
+                    self.slot_ready(index, generation);
                 }
-            },
+            }
             ReplyTo::Ring { request_id } => self.answer_ring(request_id, answer),
         }
     }
 
-    fn answer_slot(&self, slots: &SlotTable<Futex>, index: u32, generation: u32, answer: &Answer) {
+    /// Tell the renderer that the reply in slot `(index, generation)` is published and its
+    /// requester, a future, had announced that it sleeps. Sent after the publish, so the
+    /// future, woken by it, finds the reply (see `SlotTable::poll_reply` for why no wake-up
+    /// is lost).
+    fn slot_ready(&self, index: u32, generation: u32) {
+        let env = Envelope {
+            slot_index: index,
+            slot_gen: generation,
+            ..Envelope::default()
+        };
+        match self.send(Kind::SlotReady, &env, "", &[]) {
+            Ok(()) | Err(SendError::Disconnected) => {}
+            Err(e) => tracing::warn!(renderer = self.id, error = %e, "cannot wake an async invoke"),
+        }
+    }
+
+    /// Answer in the slot; returns whether the requester had announced that it sleeps.
+    fn answer_slot(
+        &self,
+        slots: &SlotTable<Futex>,
+        index: u32,
+        generation: u32,
+        answer: &Answer,
+    ) -> bool {
         let values = reply::values(answer);
         let aux = if answer.is_err() { AUX_ERROR } else { 0 };
         let plan = match wire::plan(&values) {
@@ -76,7 +111,7 @@ impl Conn {
         if hint > slots.slot_size() {
             // Claimed first: a requester that gave up (a stale slot) is sent nothing.
             let Ok(mut grant) = slots.start_reply(index, generation, slots.slot_size()) else {
-                return;
+                return false;
             };
             let env = Envelope {
                 flags: if answer.is_err() { FLAG_ERROR } else { 0 },
@@ -113,11 +148,14 @@ impl Conn {
                 }
             };
             // A stale slot (the requester gave up) is left alone.
-            if let Ok(mut grant) = slots.start_reply(index, generation, n) {
-                grant.as_mut_slice().copy_from_slice(&buf.as_slice()[..n]);
-                grant.publish(n, aux);
+            match slots.start_reply(index, generation, n) {
+                Ok(mut grant) => {
+                    grant.as_mut_slice().copy_from_slice(&buf.as_slice()[..n]);
+                    grant.publish(n, aux)
+                }
+                Err(_) => false,
             }
-        });
+        })
     }
 
     fn answer_ring(&self, request_id: u64, answer: &Answer) {

@@ -344,7 +344,10 @@ fn the_connection_ending_wakes_a_parked_future() {
     woken.wait();
     // ...and every one finds its call failed.
     for f in &mut futs {
-        assert_eq!(poll_once(f, &woken), Poll::Ready(Err(CallError::Disconnected)));
+        assert_eq!(
+            poll_once(f, &woken),
+            Poll::Ready(Err(CallError::Disconnected))
+        );
     }
     drop(unanswered);
     // And a new one fails at once.

@@ -39,7 +39,10 @@ impl WakerTable {
     /// The responder's notice (main's `SlotReady`, handled by the receive thread).
     fn wake(&self) {
         let mut s = self.state.lock().unwrap();
-        assert!(s.0, "SLEEPING was announced before the waker was registered");
+        assert!(
+            s.0,
+            "SLEEPING was announced before the waker was registered"
+        );
         s.1 = true;
         self.woken.notify_all();
     }
@@ -101,7 +104,10 @@ fn arm_races_publish() {
     });
     let [_, slept] = [0, 1].map(|i| outcomes[i].load(Ordering::Relaxed));
     assert!(slept > 0, "the requester never parked");
-    assert_eq!(explored.sleeps, 0, "an async requester never sleeps on the futex");
+    assert_eq!(
+        explored.sleeps, 0,
+        "an async requester never sleeps on the futex"
+    );
 }
 
 #[test]
@@ -127,7 +133,9 @@ fn parked_requester_gives_up() {
             SlotPoll::Failed(e) => panic!("failed: {e}"),
         }
         // The slot is free at once, and a new request on it is never answered by the old reply.
-        let t2 = slots.try_acquire().expect("the dropped future gave its slot back");
+        let t2 = slots
+            .try_acquire()
+            .expect("the dropped future gave its slot back");
         assert_ne!(t2.generation, t.generation);
         let late = responder.join().unwrap();
         o[usize::from(late.is_err())].fetch_add(1, Ordering::Relaxed);

@@ -42,7 +42,7 @@ const GEN_MASK: u32 = 0x00ff_ffff;
 /// Whether generation `a` comes before `b` (24-bit wrapping).
 fn older(a: u32, b: u32) -> bool {
     let behind = b.wrapping_sub(a) & GEN_MASK;
-    behind != 0 && behind < (GEN_MASK + 1) / 2
+    behind != 0 && behind <= GEN_MASK / 2
 }
 
 impl SlotMailbox {

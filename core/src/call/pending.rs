@@ -175,7 +175,10 @@ mod tests {
         assert_ne!(a, b);
         assert!(p.complete(a, Ok(Ok(Value::from(1)))));
         assert!(!p.complete(a, Ok(Ok(Value::from(2)))), "answered once");
-        assert_eq!(ca.wait(WaitMode::ParkOnly, None), Some(Ok(Ok(Value::from(1)))));
+        assert_eq!(
+            ca.wait(WaitMode::ParkOnly, None),
+            Some(Ok(Ok(Value::from(1))))
+        );
         p.forget(b);
         assert!(
             !p.complete(b, Ok(Ok(Value::Null))),

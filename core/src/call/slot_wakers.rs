@@ -121,7 +121,11 @@ mod tests {
         assert!(w.register(t(1, 5), &waker));
         assert!(w.register(t(1, 5), &waker), "refreshing is fine");
         w.wake(1, 4);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0, "a stale notice wakes nobody");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "a stale notice wakes nobody"
+        );
         w.wake(1, 5);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         w.wake(1, 5);

@@ -79,8 +79,15 @@ pub(crate) fn start(shared: &Arc<Shared>, frame_id: u32, channel: &str, args: &[
         )));
     };
     let kind = CallKind::Invoke;
-    let state = match post_request(shared, frame_id, kind, channel, args, ticket, FLAG_ASYNC_SLOT)
-    {
+    let state = match post_request(
+        shared,
+        frame_id,
+        kind,
+        channel,
+        args,
+        ticket,
+        FLAG_ASYNC_SLOT,
+    ) {
         Ok(()) => State::Posted(ticket),
         Err(e) => State::Failed(e),
     };
@@ -163,7 +170,6 @@ fn done(state: &mut State, channel: &str, outcome: Outcome) -> Poll<Result<Value
 }
 
 impl SlotCall {
-
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Value, CallError>> {
         loop {
             let shared = &*self.shared;

@@ -225,7 +225,7 @@ fn a_thousand_concurrent_invokes_on_a_thread_pool() {
     let _w = watchdog("1000 concurrent");
     const N: usize = 1000;
     let main = Main::new().unwrap();
-    // Main answers once all N are in (so all are in flight at once: 256 in slots, the rest
+    // Main answers once all N are in (so all are in flight at once: 128 in slots, the rest
     // through the ring), in reverse order.
     let waiting: Held = Arc::default();
     let w = waiting.clone();
@@ -269,7 +269,8 @@ fn dropped_pending_futures_give_their_slots_back() {
     let held = hold_later(&main, "later");
     let (_wc, r) = main.connect_in_process().unwrap();
     let woken = Arc::new(Woken::default());
-    // 10,000 futures, SLOTS at a time (each takes a slot), half of them parked first.
+    // 10,000 futures, SLOTS at a time (half of them in slots, the others through the ring),
+    // half of the batches parked first.
     for batch in 0..10_000 / SLOTS {
         let mut futs: Vec<Invoke> = (0..SLOTS)
             .map(|i| r.invoke("later", &args![(batch * SLOTS + i) as i64]))
@@ -355,4 +356,24 @@ fn the_connection_ending_wakes_a_parked_future() {
         block_on(r.invoke("later", &args![9])),
         Err(CallError::Disconnected)
     );
+}
+
+#[test]
+fn unpolled_futures_leave_slots_for_blocking_calls() {
+    let _w = watchdog("unpolled futures");
+    let main = Main::builder().slot_count(4).build().unwrap();
+    add_handler(&main);
+    let (_wc, r) = main.connect_in_process().unwrap();
+    // Answered at once, but nobody polls them: they keep whatever slots they took.
+    let kept: Vec<Invoke> = (0..300).map(|i| r.invoke("add", &args![i, 0])).collect();
+    for i in 0..100 {
+        assert_eq!(
+            r.invoke_timeout("add", &args![i, 2], Duration::from_secs(20))
+                .unwrap(),
+            Value::from(i + 2)
+        );
+    }
+    for (i, f) in kept.into_iter().enumerate() {
+        assert_eq!(block_on(f).unwrap(), Value::from(i as i64));
+    }
 }

@@ -421,6 +421,17 @@ impl<P: Park> SlotTable<P> {
         Some(self.arm(&mut free, index))
     }
 
+    /// Take a free slot if more than `keep` are free now (so `keep` stay free for others: a
+    /// requester that may hold its slot for long leaves room for those that wait in theirs).
+    pub fn try_acquire_leaving(&self, keep: usize) -> Option<Ticket> {
+        let mut free = self.free.lock().unwrap();
+        if free.indices.len() <= keep {
+            return None;
+        }
+        let index = free.indices.pop()?;
+        Some(self.arm(&mut free, index))
+    }
+
     /// Take a free slot, waiting until `deadline` for one to be freed.
     pub fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, WaitError> {
         let mut free = self.free.lock().unwrap();

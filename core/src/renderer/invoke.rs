@@ -22,7 +22,9 @@
 //! now): a late answer goes nowhere. When the connection ends, every parked future is woken and
 //! finds its slot failed (`Disconnected`). When no slot is free, the invoke goes the old way
 //! instead, which has no limit: registered in the pending-call table, answered by a `Reply`
-//! message through the ring, completed by the receive thread.
+//! message through the ring, completed by the receive thread. (An async invoke takes a slot
+//! only while more than half are free: a future nobody polls holds its slot, and blocking
+//! calls, which wait in theirs, must always find one.)
 
 use super::connection::Shared;
 use super::post::post;
@@ -63,7 +65,11 @@ impl fmt::Debug for Invoke {
 
 /// Start an async invoke of `channel` from `frame_id`.
 pub(crate) fn start(shared: &Arc<Shared>, frame_id: u32, channel: &str, args: &[Value]) -> Invoke {
-    let Some(ticket) = shared.slots.try_acquire() else {
+    // An async invoke may hold its slot for as long as its future is kept unpolled: it takes
+    // one only while more than half are free, so blocking calls (which wait in theirs, and
+    // cannot wait for a future to be polled) always find one.
+    let keep = (shared.slots.count() as usize / 2).max(1);
+    let Some(ticket) = shared.slots.try_acquire_leaving(keep) else {
         return Invoke(Call::Ring(PendingCall::start(
             &shared.pending,
             channel,

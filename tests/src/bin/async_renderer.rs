@@ -15,7 +15,7 @@ use electrode_tests::protocol::EXIT_USAGE;
 use futures::executor::block_on;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::Duration;
 
 fn connect() -> Result<IpcRenderer, String> {

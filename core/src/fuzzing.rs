@@ -17,11 +17,11 @@ use crate::value::Value;
 use electrode_shm::AlignedBuf;
 
 pub use crate::message::envelope::ENVELOPE_LEN;
-pub use crate::message::kind::{FLAG_ERROR, FLAG_REPLY_VIA_RING};
+pub use crate::message::kind::{FLAG_ASYNC_SLOT, FLAG_ERROR, FLAG_REPLY_VIA_RING};
 pub use crate::message::reply::{AUX_ARCHIVE, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
 /// Every message kind with its frame tag, as the real protocol numbers them.
-pub const KINDS: [(&str, u16); 9] = [
+pub const KINDS: [(&str, u16); 10] = [
     ("Send", Kind::Send as u16),
     ("SendSync", Kind::SendSync as u16),
     ("Invoke", Kind::Invoke as u16),
@@ -31,6 +31,7 @@ pub const KINDS: [(&str, u16); 9] = [
     ("LargeReply", Kind::LargeReply as u16),
     ("Reply", Kind::Reply as u16),
     ("InvokeRenderer", Kind::InvokeRenderer as u16),
+    ("SlotReady", Kind::SlotReady as u16),
 ];
 
 /// Run the dispatcher's decoder on one message from a renderer: frame tag `tag` (the message

@@ -199,7 +199,10 @@ pub use ring::{
     Consumer, Corrupt, Producer, ReadGrant, RecvError, RingHeader, SendError, TryReserveError,
     WriteGrant,
 };
-pub use slots::{Reply, ReplyError, ReplyGrant, SlotHeader, SlotTable, Ticket, RESPONDER_DROPPED};
+pub use slots::{
+    HeldSlot, Reply, ReplyError, ReplyGrant, SlotHeader, SlotPoll, SlotTable, Ticket,
+    RESPONDER_DROPPED,
+};
 pub use trusted::{TrustedReply, TrustingRequester};
 pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 

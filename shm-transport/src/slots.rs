@@ -229,6 +229,42 @@ impl fmt::Display for ReplyError {
 
 impl std::error::Error for ReplyError {}
 
+/// What one look at a request's slot found ([`SlotTable::poll_reply`]).
+#[derive(Debug)]
+pub enum SlotPoll<R> {
+    /// The reply is published; the slot is freed when it is dropped.
+    Ready(R),
+    /// Still waiting, and announced as sleeping: the responder's publish reports it.
+    Sleeping,
+    /// The request ended without a reply (given up, or the responder gone); the slot is free.
+    Failed(WaitError),
+}
+
+/// A slot kept taken after its reply was read ([`SlotTable::hold`]); freed when dropped.
+pub struct HeldSlot<P: Park> {
+    table: Arc<SlotTable<P>>,
+    ticket: Ticket,
+}
+
+impl<P: Park> HeldSlot<P> {
+    /// The request whose slot this is.
+    pub fn ticket(&self) -> Ticket {
+        self.ticket
+    }
+}
+
+impl<P: Park> fmt::Debug for HeldSlot<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HeldSlot").field(&self.ticket).finish()
+    }
+}
+
+impl<P: Park> Drop for HeldSlot<P> {
+    fn drop(&mut self) {
+        self.table.release_index(self.ticket.index);
+    }
+}
+
 /// The slot table of one segment, seen from either side.
 pub struct SlotTable<P: Park> {
     headers: NonNull<SlotHeader>,
@@ -385,6 +421,17 @@ impl<P: Park> SlotTable<P> {
         Some(self.arm(&mut free, index))
     }
 
+    /// Take a free slot if more than `keep` are free now (so `keep` stay free for others: a
+    /// requester that may hold its slot for long leaves room for those that wait in theirs).
+    pub fn try_acquire_leaving(&self, keep: usize) -> Option<Ticket> {
+        let mut free = self.free.lock().unwrap();
+        if free.indices.len() <= keep {
+            return None;
+        }
+        let index = free.indices.pop()?;
+        Some(self.arm(&mut free, index))
+    }
+
     /// Take a free slot, waiting until `deadline` for one to be freed.
     pub fn acquire(&self, deadline: Option<Instant>) -> Result<Ticket, WaitError> {
         let mut free = self.free.lock().unwrap();
@@ -480,35 +527,68 @@ impl<P: Park> SlotTable<P> {
         mode: WaitMode,
         deadline: Option<Instant>,
     ) -> Result<Reply<'_, P>, WaitError> {
+        if let Some(reply) = self.spin_reply(ticket, mode) {
+            return Ok(reply);
+        }
+        let h = self.header(ticket.index);
+        let sleeping = SlotWord::new(ticket.generation, SlotWord::WAITING).with_sleeping();
+        loop {
+            let give_up = deadline
+                .is_some_and(|d| Instant::now() >= d)
+                .then_some(WaitError::TimedOut);
+            match self.poll_reply(ticket, give_up) {
+                SlotPoll::Ready(reply) => return Ok(reply),
+                SlotPoll::Failed(e) => return Err(e),
+                SlotPoll::Sleeping => self.park.wait(&h.ready, sleeping.0, deadline),
+            }
+        }
+    }
+
+    /// The spin phase of a wait for the reply to `ticket` (per `mode`): the reply if it is
+    /// published within the budget. `None` leaves the request waiting, as it was.
+    pub fn spin_reply(&self, ticket: Ticket, mode: WaitMode) -> Option<Reply<'_, P>> {
+        let h = self.header(ticket.index);
+        let published = SlotWord::new(ticket.generation, SlotWord::READY);
+        let ready = || (h.load_ready(Ordering::Acquire) == published).then_some(());
+        spin_phase(mode, ready).map(|()| self.take(ticket))
+    }
+
+    /// One look at the slot of `ticket`, without blocking: the reply if it is published, or
+    /// the end of the request (`give_up`, or the responder gone: the slot is abandoned and
+    /// freed, as [`wait_reply`](Self::wait_reply) does), or else [`SlotPoll::Sleeping`]: the
+    /// requester is now announced as sleeping ([`SlotWord::SLEEPING`]), so the responder's
+    /// [`ReplyGrant::publish`] reports `true` and the requester must be woken by whoever
+    /// learns of that (a futex wake, or a message: the caller's choice).
+    ///
+    /// No lost wake-up: the SLEEPING bit is set by a compare-and-swap from `WAITING(g)` and
+    /// the responder publishes by one swap of the same word, so either the swap comes first
+    /// (the CAS fails, the next look here sees READY and returns the reply) or the CAS does
+    /// (the swap returns the word with SLEEPING, and `publish` reports it). Whatever the
+    /// requester did before this call (registering its waker) is visible to the responder
+    /// after its swap (AcqRel on both sides), and so to whoever it tells.
+    pub fn poll_reply(&self, ticket: Ticket, give_up: Option<WaitError>) -> SlotPoll<Reply<'_, P>> {
         let h = self.header(ticket.index);
         let generation = ticket.generation & SlotWord::GEN_MASK;
-        let published = SlotWord::new(generation, SlotWord::READY);
-        let ready = || (h.load_ready(Ordering::Acquire) == published).then_some(());
-        if spin_phase(mode, ready).is_some() {
-            return Ok(self.take(ticket));
-        }
         loop {
             let cur = h.load_ready(Ordering::Acquire);
             if cur.generation() != generation {
                 // Only this requester changes the generation: a responder never does.
                 self.release_index(ticket.index);
-                return Err(WaitError::PeerGone);
+                return SlotPoll::Failed(WaitError::PeerGone);
             }
             match cur.state() {
-                SlotWord::READY => return Ok(self.take(ticket)),
+                SlotWord::READY => return SlotPoll::Ready(self.take(ticket)),
                 SlotWord::WAITING => {
                     let give_up = if self.live.is_gone() {
                         Some(WaitError::PeerGone)
-                    } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                        Some(WaitError::TimedOut)
                     } else {
-                        None
+                        give_up
                     };
                     if let Some(err) = give_up {
                         match Self::decide(h, generation, SlotWord::ABANDONED) {
                             Ok(_) => {
                                 self.release_index(ticket.index);
-                                return Err(err);
+                                return SlotPoll::Failed(err);
                             }
                             // The responder won the claim: its reply is being written, and
                             // comes without waiting on us (unless its process died meanwhile).
@@ -522,20 +602,38 @@ impl<P: Park> SlotTable<P> {
                             Err(_) => {}
                         }
                         self.release_index(ticket.index);
-                        return Err(WaitError::PeerGone);
+                        return SlotPoll::Failed(WaitError::PeerGone);
                     }
-                    let sleeping = cur.with_sleeping();
-                    if !cur.is_sleeping() && h.cas_ready(cur, sleeping).is_err() {
-                        continue;
+                    if cur.is_sleeping() || h.cas_ready(cur, cur.with_sleeping()).is_ok() {
+                        return SlotPoll::Sleeping;
                     }
-                    self.park.wait(&h.ready, sleeping.0, deadline);
                 }
                 _ => {
                     // GONE (the watcher), or a state nobody writes.
                     self.release_index(ticket.index);
-                    return Err(WaitError::PeerGone);
+                    return SlotPoll::Failed(WaitError::PeerGone);
                 }
             }
+        }
+    }
+
+    /// Keep `reply`'s slot taken without borrowing the table (after its bytes are read, while
+    /// the requester waits for something else the reply named): the slot is freed when the
+    /// [`HeldSlot`] is dropped.
+    ///
+    /// # Panics
+    /// If `reply` is not from this table.
+    pub fn hold(self: &Arc<Self>, reply: Reply<'_, P>) -> HeldSlot<P> {
+        assert!(
+            std::ptr::eq(reply.table, &**self),
+            "a reply is held by its own table"
+        );
+        let ticket = reply.ticket;
+        // The slot stays taken: the held slot frees it instead of the reply.
+        std::mem::forget(reply);
+        HeldSlot {
+            table: self.clone(),
+            ticket,
         }
     }
 
@@ -701,42 +799,49 @@ impl<P: Park> ReplyGrant<'_, P> {
     }
 
     /// Publish the first `len` bytes as the reply, with `aux` for the layer above, and wake the
-    /// requester if it sleeps.
+    /// requester if it sleeps. Returns whether it had announced that it sleeps (the SLEEPING
+    /// bit, set by [`SlotTable::poll_reply`] or a parked [`SlotTable::wait_reply`]): a requester
+    /// that waits some other way than the futex must then be told by the responder.
     ///
     /// # Panics
     /// If `len` exceeds the reservation or `aux` has the [`RESPONDER_DROPPED`] bit set (the
     /// grant is then dropped, which publishes an empty reply with that bit).
-    pub fn publish(mut self, len: usize, aux: u32) {
+    pub fn publish(mut self, len: usize, aux: u32) -> bool {
         assert!(len <= self.len, "reply longer than the reservation");
         assert!(
             aux & RESPONDER_DROPPED == 0,
             "aux bit {RESPONDER_DROPPED:#x} is the transport's"
         );
-        self.finish(len, aux);
+        self.finish(len, aux)
     }
 
-    fn finish(&mut self, len: usize, aux: u32) {
+    fn finish(&mut self, len: usize, aux: u32) -> bool {
         let Some(payload) = self.payload.take() else {
-            return;
+            return false;
         };
         payload.finish(len);
         let h = self.table.header(self.index);
         h.len.store(len as u32, Ordering::Relaxed);
         h.aux.store(aux, Ordering::Relaxed);
-        // SYNC POINT: publishes the reply bytes, len and aux to the requester.
+        // SYNC POINT: publishes the reply bytes, len and aux to the requester (Release), and
+        // acquires what the requester did before it announced SLEEPING (its waker, registered
+        // before its CAS; see `SlotTable::poll_reply`), for whoever this responder tells next.
         let was = SlotWord(h.ready.swap(
             SlotWord::new(self.generation, SlotWord::READY).0,
-            Ordering::Release,
+            Ordering::AcqRel,
         ));
         if was.is_sleeping() {
             self.table.park.wake(&h.ready, u32::MAX);
         }
+        was.is_sleeping()
     }
 }
 
 impl<P: Park> Drop for ReplyGrant<'_, P> {
     fn drop(&mut self) {
-        // Unpublished: an empty reply that says so, so the requester never waits for ever.
+        // Unpublished: an empty reply that says so, so the requester never waits for ever. (A
+        // requester that sleeps some other way than the futex is told by the layer above,
+        // which drops grants only in `publish`'s place; see `ReplyGrant::publish`.)
         self.finish(0, RESPONDER_DROPPED);
     }
 }

@@ -11,7 +11,7 @@
 //! anyone else needs [`TrustingRequester::new`], which is `unsafe`. See docs/SAFETY.md.
 
 use crate::bytes::InPlace;
-use crate::slots::{Reply, SlotTable, Ticket};
+use crate::slots::{HeldSlot, Reply, SlotPoll, SlotTable, Ticket};
 use crate::wait::{Park, WaitError, WaitMode};
 use std::fmt;
 use std::ops::Deref;
@@ -66,10 +66,30 @@ impl<P: Park> TrustingRequester<P> {
     ) -> Result<TrustedReply<'_, P>, WaitError> {
         self.table
             .wait_reply(ticket, mode, deadline)
-            .map(|reply| TrustedReply {
-                reply,
-                in_place: InPlace::new(),
-            })
+            .map(TrustedReply::new)
+    }
+
+    /// [`SlotTable::spin_reply`], with a reply that can be read in place.
+    pub fn spin_reply(&self, ticket: Ticket, mode: WaitMode) -> Option<TrustedReply<'_, P>> {
+        self.table.spin_reply(ticket, mode).map(TrustedReply::new)
+    }
+
+    /// [`SlotTable::poll_reply`], with a reply that can be read in place.
+    pub fn poll_reply(
+        &self,
+        ticket: Ticket,
+        give_up: Option<WaitError>,
+    ) -> SlotPoll<TrustedReply<'_, P>> {
+        match self.table.poll_reply(ticket, give_up) {
+            SlotPoll::Ready(reply) => SlotPoll::Ready(TrustedReply::new(reply)),
+            SlotPoll::Sleeping => SlotPoll::Sleeping,
+            SlotPoll::Failed(e) => SlotPoll::Failed(e),
+        }
+    }
+
+    /// [`SlotTable::hold`] for a trusted reply.
+    pub fn hold(&self, reply: TrustedReply<'_, P>) -> HeldSlot<P> {
+        self.table.hold(reply.reply)
     }
 }
 
@@ -88,7 +108,14 @@ pub struct TrustedReply<'a, P: Park> {
     in_place: InPlace,
 }
 
-impl<P: Park> TrustedReply<'_, P> {
+impl<'a, P: Park> TrustedReply<'a, P> {
+    fn new(reply: Reply<'a, P>) -> Self {
+        TrustedReply {
+            reply,
+            in_place: InPlace::new(),
+        }
+    }
+
     /// The reply in place (16-byte aligned when the slot stride is), without copying it.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: the responder is trusted not to write the slot until the requester frees it,

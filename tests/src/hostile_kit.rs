@@ -71,10 +71,13 @@ pub mod kind {
     pub const REPLY: u16 = 18;
     /// Main to renderer: main invokes a renderer handler.
     pub const INVOKE_RENDERER: u16 = 19;
+    /// Main to renderer: an async slot's reply is published (wake its future).
+    pub const SLOT_READY: u16 = 20;
     /// Every kind a renderer may send.
     pub const RENDERER_TO_MAIN: [u16; 5] = [SEND, SEND_SYNC, INVOKE, HANDLER_REPLY, FRAME_OPEN];
     /// Every kind only main may send.
-    pub const MAIN_TO_RENDERER: [u16; 4] = [MESSAGE, LARGE_REPLY, REPLY, INVOKE_RENDERER];
+    pub const MAIN_TO_RENDERER: [u16; 5] =
+        [MESSAGE, LARGE_REPLY, REPLY, INVOKE_RENDERER, SLOT_READY];
 }
 
 /// Envelope flag: the payload is an error.

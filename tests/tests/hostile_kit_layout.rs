@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
 /// The kit's kind constants by name (the names of `fuzzing::KINDS` in SCREAMING_SNAKE_CASE).
-const KIT_KINDS: [(&str, u16); 9] = [
+const KIT_KINDS: [(&str, u16); 10] = [
     ("SEND", kind::SEND),
     ("SEND_SYNC", kind::SEND_SYNC),
     ("INVOKE", kind::INVOKE),
@@ -31,6 +31,7 @@ const KIT_KINDS: [(&str, u16); 9] = [
     ("LARGE_REPLY", kind::LARGE_REPLY),
     ("REPLY", kind::REPLY),
     ("INVOKE_RENDERER", kind::INVOKE_RENDERER),
+    ("SLOT_READY", kind::SLOT_READY),
 ];
 
 /// `SendSync` -> `SEND_SYNC`.

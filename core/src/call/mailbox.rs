@@ -4,7 +4,10 @@
 //! the requester, woken by the slot, collects the answer here. Whichever comes first (the
 //! receive thread's delivery or the requester's collection) leaves a [`Completion`] for the
 //! other. Entries are keyed by slot index and carry the slot generation, so the mailbox never
-//! holds more than one entry per slot: a stale delivery is replaced by the next one.
+//! holds more than one entry per slot: a stale delivery is replaced by the next one, and a
+//! delivery older than the entry there is dropped (its requester gave up, and the slot is
+//! already waiting for a newer answer, which a late delivery must not displace). Generations
+//! are 24 bits and wrap: "older" is "behind by less than half the range".
 
 use super::{Completion, Outcome};
 use crate::error::CallError;
@@ -33,19 +36,35 @@ impl Default for SlotMailbox {
     }
 }
 
+/// Slot generations are 24 bits.
+const GEN_MASK: u32 = 0x00ff_ffff;
+
+/// Whether generation `a` comes before `b` (24-bit wrapping).
+fn older(a: u32, b: u32) -> bool {
+    let behind = b.wrapping_sub(a) & GEN_MASK;
+    behind != 0 && behind <= GEN_MASK / 2
+}
+
 impl SlotMailbox {
-    fn entry(&self, index: u32, generation: u32) -> Completion<Outcome> {
+    /// The completion for the answer of slot `index`, generation `generation`, shared by its
+    /// deliverer and its collector (a detached one, that nobody else completes, when the slot
+    /// already waits for a newer answer).
+    pub(crate) fn expect(&self, index: u32, generation: u32) -> Completion<Outcome> {
         let mut b = self.boxes.lock();
         let closed = b.closed;
         let (g, c) = b
             .by_slot
             .entry(index)
             .or_insert_with(|| (generation, Completion::new()));
-        if *g != generation {
+        let c = if *g == generation {
+            c.clone()
+        } else if older(generation, *g) {
+            Completion::new()
+        } else {
             *g = generation;
             *c = Completion::new();
-        }
-        let c = c.clone();
+            c.clone()
+        };
         drop(b);
         if closed {
             c.complete(Err(CallError::Disconnected));
@@ -55,7 +74,7 @@ impl SlotMailbox {
 
     /// The receive thread delivers the answer for slot `index`, generation `generation`.
     pub(crate) fn deliver(&self, index: u32, generation: u32, outcome: Outcome) {
-        self.entry(index, generation).complete(outcome);
+        self.expect(index, generation).complete(outcome);
     }
 
     /// The requester collects its answer, waiting for the delivery until `deadline`.
@@ -65,13 +84,22 @@ impl SlotMailbox {
         generation: u32,
         deadline: Option<Instant>,
     ) -> Outcome {
-        let c = self.entry(index, generation);
-        let outcome = c.wait(deadline).unwrap_or(Err(CallError::TimedOut));
+        let c = self.expect(index, generation);
+        // The delivery is on its way (committed to the ring before the slot said "large").
+        let outcome = c
+            .wait(crate::DEFAULT_WAIT_MODE, deadline)
+            .unwrap_or(Err(CallError::TimedOut));
+        self.collected(index, generation);
+        outcome
+    }
+
+    /// The answer of slot `index`, generation `generation` was collected (or given up): its
+    /// entry goes.
+    pub(crate) fn collected(&self, index: u32, generation: u32) {
         let mut b = self.boxes.lock();
         if b.by_slot.get(&index).is_some_and(|(g, _)| *g == generation) {
             b.by_slot.remove(&index);
         }
-        outcome
     }
 
     /// The receive thread stopped: fail every waiting collection and every later one.
@@ -105,6 +133,17 @@ mod tests {
         m.deliver(3, 1, Ok(Ok(Value::from("stale").into())));
         m.deliver(3, 2, Ok(Ok(Value::from("fresh").into())));
         assert_eq!(m.collect(3, 2, None), Ok(Ok(Value::from("fresh").into())));
+        // A late delivery for an older generation does not displace the newer one's waiter.
+        let newer = m.expect(5, 3);
+        m.deliver(5, 2, Ok(Ok(Value::from("late").into())));
+        m.deliver(5, 3, Ok(Ok(Value::from("mine").into())));
+        assert_eq!(
+            newer.wait(crate::DEFAULT_WAIT_MODE, None),
+            Some(Ok(Ok(Value::from("mine").into())))
+        );
+        m.collected(5, 3);
+        // Generations wrap: 0 comes after 0xff_ffff.
+        assert!(older(GEN_MASK, 0) && !older(0, GEN_MASK) && !older(4, 4));
         m.close();
         assert_eq!(m.collect(4, 1, None), Err(CallError::Disconnected));
     }

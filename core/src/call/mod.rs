@@ -1,16 +1,19 @@
 //! Calls that wait for an answer, for both wings: the one-shot [`Completion`] a waiter blocks
 //! on or awaits, the one table of [`PendingCalls`] (ids, fail-all when the peer goes) behind
 //! the renderer's async `invoke` and main's `WebContents::invoke`, the [`SlotMailbox`] where a
-//! renderer's receive thread leaves answers too large for their response slot, and [`settle`],
+//! renderer's receive thread leaves answers too large for their response slot, the
+//! [`SlotWakers`] of async invokes parked on their response slots, and [`settle`],
 //! which turns what came back into the caller's result.
 
 mod completion;
 mod mailbox;
 mod pending;
+mod slot_wakers;
 
 pub(crate) use completion::{Completion, CompletionFuture};
 pub(crate) use mailbox::SlotMailbox;
 pub(crate) use pending::{PendingCall, PendingCalls};
+pub(crate) use slot_wakers::SlotWakers;
 
 use crate::error::{CallError, ReplyError};
 use crate::message::reply::{Answer, Returned};

@@ -7,6 +7,7 @@
 use super::{settle, CallKind, Completion, CompletionFuture, Outcome};
 use crate::error::CallError;
 use crate::value::Value;
+use electrode_shm::WaitMode;
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use std::future::Future;
@@ -24,21 +25,29 @@ struct Table {
 /// Calls in flight to one peer.
 pub(crate) struct PendingCalls {
     table: Mutex<Table>,
+    /// How a caller waits for an answer (spin, then park).
+    mode: WaitMode,
 }
 
 impl Default for PendingCalls {
     fn default() -> Self {
+        PendingCalls::new(crate::DEFAULT_WAIT_MODE)
+    }
+}
+
+impl PendingCalls {
+    /// An empty table whose callers wait per `mode`.
+    pub(crate) fn new(mode: WaitMode) -> Self {
         PendingCalls {
             table: Mutex::new(Table {
                 calls: FxHashMap::default(),
                 next_id: 0,
                 closed: false,
             }),
+            mode,
         }
     }
-}
 
-impl PendingCalls {
     /// A new call: its id (never 0) and completion. Already failed when the table is closed.
     pub(crate) fn register(&self) -> (u64, Completion<Outcome>) {
         let c = Completion::new();
@@ -117,7 +126,7 @@ impl PendingCall {
             table: table.clone(),
             id,
             channel: channel.to_string(),
-            fut: CompletionFuture(c),
+            fut: CompletionFuture::new(c, table.mode),
         }
     }
 
@@ -135,8 +144,8 @@ impl PendingCall {
     /// Block until the answer of any encoding (or `timeout`).
     pub(crate) fn wait_outcome(self, timeout: Option<Duration>) -> Outcome {
         self.fut
-            .0
-            .wait(timeout.map(|t| Instant::now() + t))
+            .completion
+            .wait(self.table.mode, timeout.map(|t| Instant::now() + t))
             .unwrap_or(Err(CallError::TimedOut))
     }
 
@@ -178,7 +187,10 @@ mod tests {
             !p.complete(a, Ok(Ok(Value::from(2).into()))),
             "answered once"
         );
-        assert_eq!(ca.wait(None), Some(Ok(Ok(Value::from(1).into()))));
+        assert_eq!(
+            ca.wait(WaitMode::ParkOnly, None),
+            Some(Ok(Ok(Value::from(1).into())))
+        );
         p.forget(b);
         assert!(
             !p.complete(b, Ok(Ok(Value::Null.into()))),
@@ -186,9 +198,15 @@ mod tests {
         );
         let (_, cc) = p.register();
         p.fail_all();
-        assert_eq!(cc.wait(None), Some(Err(CallError::Disconnected)));
+        assert_eq!(
+            cc.wait(WaitMode::default(), None),
+            Some(Err(CallError::Disconnected))
+        );
         let (_, cd) = p.register();
-        assert_eq!(cd.wait(None), Some(Err(CallError::Disconnected)));
+        assert_eq!(
+            cd.wait(WaitMode::ParkOnly, None),
+            Some(Err(CallError::Disconnected))
+        );
         assert_eq!(p.len(), 0);
         drop(cb);
     }

@@ -9,6 +9,7 @@ use super::link::{Conn, Link};
 use super::outbox::Outbox;
 use super::registry::IpcMain;
 use super::web_contents::WebContents;
+use crate::call::PendingCalls;
 use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
 use electrode_shm::{Event, Futex, Liveness, MainEnd, PeerProcess, Segment, Waker};
@@ -153,7 +154,7 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
-            pending: Arc::default(),
+            pending: Arc::new(PendingCalls::new(self.shared.config.wait_mode)),
             child: Mutex::new(child),
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),

@@ -54,21 +54,53 @@ impl Conn {
     /// dispatcher does, so the common answer takes no lock).
     pub(crate) fn answer(&self, slots: Option<&SlotTable<Futex>>, to: ReplyTo, answer: &Answer) {
         match to {
-            ReplyTo::Slot { index, generation } => match slots {
-                Some(slots) => self.answer_slot(slots, index, generation, answer),
-                None => {
-                    let slots = match self.link.lock().as_ref() {
-                        Some(l) => l.slots.clone(),
-                        None => return,
-                    };
-                    self.answer_slot(&slots, index, generation, answer)
+            ReplyTo::Slot {
+                index,
+                generation,
+                notify,
+            } => {
+                let slept = match slots {
+                    Some(slots) => self.answer_slot(slots, index, generation, answer),
+                    None => {
+                        let slots = match self.link.lock().as_ref() {
+                            Some(l) => l.slots.clone(),
+                            None => return,
+                        };
+                        self.answer_slot(&slots, index, generation, answer)
+                    }
+                };
+                if slept && notify {
+                    self.slot_ready(index, generation);
                 }
-            },
+            }
             ReplyTo::Ring { request_id } => self.answer_ring(request_id, answer),
         }
     }
 
-    fn answer_slot(&self, slots: &SlotTable<Futex>, index: u32, generation: u32, answer: &Answer) {
+    /// Tell the renderer that the reply in slot `(index, generation)` is published and its
+    /// requester, a future, had announced that it sleeps. Sent after the publish, so the
+    /// future, woken by it, finds the reply (see `SlotTable::poll_reply` for why no wake-up
+    /// is lost).
+    fn slot_ready(&self, index: u32, generation: u32) {
+        let env = Envelope {
+            slot_index: index,
+            slot_gen: generation,
+            ..Envelope::default()
+        };
+        match self.send(Kind::SlotReady, &env, "", Body::Values(&[])) {
+            Ok(()) | Err(SendError::Disconnected) => {}
+            Err(e) => tracing::warn!(renderer = self.id, error = %e, "cannot wake an async invoke"),
+        }
+    }
+
+    /// Answer in the slot; returns whether the requester had announced that it sleeps.
+    fn answer_slot(
+        &self,
+        slots: &SlotTable<Futex>,
+        index: u32,
+        generation: u32,
+        answer: &Answer,
+    ) -> bool {
         let encoded = reply::encoded(answer);
         let aux = encoded.aux() | if answer.is_err() { AUX_ERROR } else { 0 };
         let (values, plan) = match &encoded {
@@ -84,7 +116,7 @@ impl Conn {
         if hint > slots.slot_size() {
             // Claimed first: a requester that gave up (a stale slot) is sent nothing.
             let Ok(grant) = slots.start_reply(index, generation, slots.slot_size()) else {
-                return;
+                return false;
             };
             let env = Envelope {
                 flags: if answer.is_err() { FLAG_ERROR } else { 0 },
@@ -115,11 +147,14 @@ impl Conn {
                 }
             };
             // A stale slot (the requester gave up) is left alone.
-            if let Ok(mut grant) = slots.start_reply(index, generation, n) {
-                grant.as_mut_slice().copy_from_slice(&buf.as_slice()[..n]);
-                grant.publish(n, aux);
+            match slots.start_reply(index, generation, n) {
+                Ok(mut grant) => {
+                    grant.as_mut_slice().copy_from_slice(&buf.as_slice()[..n]);
+                    grant.publish(n, aux)
+                }
+                Err(_) => false,
             }
-        });
+        })
     }
 
     /// A typed reply: its archive is copied into the slot as it is, or sent through the ring
@@ -131,10 +166,10 @@ impl Conn {
         generation: u32,
         bytes: &[u8],
         aux: u32,
-    ) {
+    ) -> bool {
         if bytes.len() > slots.slot_size() {
             let Ok(grant) = slots.start_reply(index, generation, slots.slot_size()) else {
-                return;
+                return false;
             };
             let env = Envelope {
                 slot_index: index,
@@ -147,9 +182,12 @@ impl Conn {
             };
         }
         // A stale slot (the requester gave up) is left alone.
-        if let Ok(mut grant) = slots.start_reply(index, generation, bytes.len()) {
-            grant.as_mut_slice().copy_from_slice(bytes);
-            grant.publish(bytes.len(), aux);
+        match slots.start_reply(index, generation, bytes.len()) {
+            Ok(mut grant) => {
+                grant.as_mut_slice().copy_from_slice(bytes);
+                grant.publish(bytes.len(), aux)
+            }
+            Err(_) => false,
         }
     }
 
@@ -177,7 +215,7 @@ impl Conn {
 }
 
 /// A large reply could not be sent through the ring: the slot says why instead.
-fn publish_failure(mut grant: electrode_shm::ReplyGrant<'_, Futex>, e: SendError) {
+fn publish_failure(mut grant: electrode_shm::ReplyGrant<'_, Futex>, e: SendError) -> bool {
     let why = RemoteError::new(format!("the reply could not be sent: {e}"));
     match wire::encode_into(&reply::values_of_error(&why), grant.as_mut_slice()) {
         Ok(n) => grant.publish(n, AUX_ERROR),

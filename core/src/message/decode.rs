@@ -103,6 +103,8 @@ pub(crate) enum FromMain<'a> {
         channel: &'a str,
         payload: Payload<'a>,
     },
+    /// An async slot request's reply is published (its requester must be woken).
+    SlotReady { slot_index: u32, slot_gen: u32 },
 }
 
 /// A rejection, boxed: it is rare, and a small `Result` keeps the accepting path lean.
@@ -137,6 +139,7 @@ impl<'a> Head<'a> {
             Kind::SendSync => Some(Unanswered::Requester(ReplyTo::Slot {
                 index: env.slot_index,
                 generation: env.slot_gen,
+                notify: false,
             })),
             Kind::Invoke => Some(Unanswered::Requester(ReplyTo::of(&env))),
             _ => None,
@@ -219,6 +222,7 @@ impl<'a> Head<'a> {
                 let reply = ReplyTo::Slot {
                     index: env.slot_index,
                     generation: env.slot_gen,
+                    notify: false,
                 };
                 FromRenderer::SendSync {
                     frame_id: env.frame_id,
@@ -249,7 +253,11 @@ impl<'a> Head<'a> {
             Kind::FrameOpen => FromRenderer::FrameOpen {
                 frame_id: env.frame_id,
             },
-            Kind::Message | Kind::LargeReply | Kind::Reply | Kind::InvokeRenderer => {
+            Kind::Message
+            | Kind::LargeReply
+            | Kind::Reply
+            | Kind::InvokeRenderer
+            | Kind::SlotReady => {
                 unreachable!("main's kinds were refused above")
             }
         })
@@ -284,6 +292,10 @@ impl<'a> Head<'a> {
                 request_id: env.request_id,
                 channel,
                 payload: payload()?,
+            },
+            Kind::SlotReady => FromMain::SlotReady {
+                slot_index: env.slot_index,
+                slot_gen: env.slot_gen,
             },
             other => return Err(format!("{other:?} is not a main-to-renderer message")),
         })
@@ -328,7 +340,8 @@ mod tests {
                     reply,
                     ReplyTo::Slot {
                         index: 5,
-                        generation: 6
+                        generation: 6,
+                        notify: false
                     }
                 );
             }
@@ -365,7 +378,8 @@ mod tests {
             r.answer,
             Some(Unanswered::Requester(ReplyTo::Slot {
                 index: 3,
-                generation: 4
+                generation: 4,
+                notify: false
             }))
         ));
         // A channel length past the message.
@@ -383,6 +397,7 @@ mod tests {
             Kind::LargeReply,
             Kind::Reply,
             Kind::InvokeRenderer,
+            Kind::SlotReady,
         ] {
             assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
             assert!(!k.sent_by_renderer());

@@ -11,7 +11,8 @@ pub(crate) enum Kind {
     Send = 1,
     /// `ipcRenderer.sendSync`: reply into the slot named by the envelope.
     SendSync = 2,
-    /// `ipcRenderer.invoke`: reply into the slot (blocking) or as a `Reply` message (async).
+    /// `ipcRenderer.invoke`: reply into the slot (blocking and async), or as a `Reply`
+    /// message (an async invoke that found no free slot).
     Invoke = 3,
     /// A renderer handler's answer to main's `WebContents::invoke`.
     HandlerReply = 4,
@@ -23,16 +24,19 @@ pub(crate) enum Kind {
     /// A reply too large for its slot (slot named by the envelope); the slot itself then says
     /// only "large" ([`AUX_LARGE`](super::reply::AUX_LARGE)).
     LargeReply = 17,
-    /// A reply to an async invoke (request id in the envelope).
+    /// A reply to an async invoke sent without a slot (request id in the envelope).
     Reply = 18,
     /// Main invokes a renderer handler.
     InvokeRenderer = 19,
+    /// An async slot's reply is published and its requester had announced that it sleeps
+    /// (slot named by the envelope): the receive thread wakes the future waiting on it.
+    SlotReady = 20,
 }
 
 impl Kind {
     /// Every kind, in tag order.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 9] = [
+    pub(crate) const ALL: [Kind; 10] = [
         Kind::Send,
         Kind::SendSync,
         Kind::Invoke,
@@ -42,6 +46,7 @@ impl Kind {
         Kind::LargeReply,
         Kind::Reply,
         Kind::InvokeRenderer,
+        Kind::SlotReady,
     ];
 
     /// The kind a frame tag names, if any.
@@ -57,6 +62,7 @@ impl Kind {
             17 => Kind::LargeReply,
             18 => Kind::Reply,
             19 => Kind::InvokeRenderer,
+            20 => Kind::SlotReady,
             _ => return None,
         })
     }
@@ -71,6 +77,10 @@ impl Kind {
 pub const FLAG_ERROR: u8 = 1;
 /// Envelope flag: reply through the ring (async invoke), not the slot.
 pub const FLAG_REPLY_VIA_RING: u8 = 2;
+/// Envelope flag: the requester of this slot request waits as a future, not on the slot's
+/// futex: when main publishes the reply and finds the slot announced as sleeping, it also
+/// sends a `SlotReady` message naming the slot.
+pub const FLAG_ASYNC_SLOT: u8 = 4;
 
 /// Longest channel name accepted, in bytes. Longer names are refused at the call
 /// ([`SendError::ChannelTooLong`](crate::SendError::ChannelTooLong)).

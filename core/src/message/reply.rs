@@ -5,7 +5,7 @@
 
 use super::body::Body;
 use super::envelope::{Codec, Envelope};
-use super::kind::FLAG_REPLY_VIA_RING;
+use super::kind::{FLAG_ASYNC_SLOT, FLAG_REPLY_VIA_RING};
 use crate::error::{RemoteError, ReplyError};
 use crate::value::Value;
 use crate::wire::ArgsView;
@@ -68,14 +68,17 @@ pub const AUX_UNENCODABLE: u32 = 4;
 /// Where the answer to one request goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ReplyTo {
-    /// The requester's response slot (blocking `sendSync` / `invoke`).
+    /// The requester's response slot (`sendSync`, `invoke`).
     Slot {
         /// Slot index.
         index: u32,
         /// The request's generation of that slot.
         generation: u32,
+        /// The requester is a future ([`FLAG_ASYNC_SLOT`]): a publish that finds it asleep
+        /// is followed by a `SlotReady` message.
+        notify: bool,
     },
-    /// A `Reply` message through the ring (async `invoke`).
+    /// A `Reply` message through the ring (an async `invoke` that found no free slot).
     Ring {
         /// The requester's id for the call.
         request_id: u64,
@@ -93,6 +96,7 @@ impl ReplyTo {
             ReplyTo::Slot {
                 index: env.slot_index,
                 generation: env.slot_gen,
+                notify: env.flags & FLAG_ASYNC_SLOT != 0,
             }
         }
     }

@@ -5,7 +5,7 @@
 use super::event::IpcRendererEvent;
 use super::ipc_renderer::IpcRenderer;
 use super::options::RendererOptions;
-use crate::call::{PendingCalls, SlotMailbox};
+use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
 use crate::listeners::ListenerTable;
 use crate::message::body::{Payload, Refusal};
 use crate::message::reply::Answer;
@@ -32,17 +32,24 @@ pub(crate) struct Shared {
     pub handlers: RwLock<HashMap<String, Arc<RHandler>>>,
     /// Answers too large for their slot, left by the receive thread for their requester.
     pub large: SlotMailbox,
-    /// Async invokes waiting for a `Reply` message.
+    /// Async invokes waiting for a `Reply` message (those that found no free slot).
     pub pending: Arc<PendingCalls>,
+    /// Async invokes parked on their response slots, woken by `SlotReady` messages.
+    pub slot_wakers: SlotWakers,
     /// The user-held lifetime, weakly (so the receive thread does not keep it alive).
     pub lifetime: OnceLock<Weak<Lifetime>>,
 }
 
 impl Shared {
     /// Main is gone (or the connection closes): fail every call that waits for it.
+    ///
+    /// Called after the slots were failed (the watcher's `Waker::wake_all`) or the receive
+    /// thread stopped: a parked async invoke, woken here, finds its slot GONE or its peer gone
+    /// (and one that registers later is refused, and does not park).
     pub(crate) fn fail_all(&self) {
         self.pending.fail_all();
         self.large.close();
+        self.slot_wakers.close();
     }
 
     /// A handle for `frame_id`, for the receive thread to give listeners; `None` once the user

@@ -7,7 +7,7 @@ use super::options::RendererOptions;
 use super::post::post;
 use super::receive::receive_loop;
 use super::request::request;
-use crate::call::{CallKind, SlotMailbox};
+use crate::call::{CallKind, PendingCalls, SlotMailbox, SlotWakers};
 use crate::error::{CallError, ConnectError, RegisterError, RemoteError, SendError};
 use crate::listeners::ListenerId;
 use crate::message::body::{Body, Payload, Refusal};
@@ -83,7 +83,8 @@ impl IpcRenderer {
             announced: Mutex::new(HashSet::from([0])),
             handlers: RwLock::new(HashMap::new()),
             large: SlotMailbox::default(),
-            pending: Arc::default(),
+            pending: Arc::new(PendingCalls::new(options.wait_mode)),
+            slot_wakers: SlotWakers::default(),
             lifetime: OnceLock::new(),
         });
         shared.frames.write().insert(0, Arc::default());
@@ -225,7 +226,9 @@ impl IpcRenderer {
     }
 
     /// Invoke main's handler for `channel` (Electron's `ipcRenderer.invoke`): a future that
-    /// works on any executor (the receive thread completes it).
+    /// works on any executor. The request is posted now; the answer comes in a response slot,
+    /// which the future's first poll spins on as `invoke_blocking` does, and which wakes it
+    /// (through the receive thread) when it had to park.
     pub fn invoke(&self, channel: &str, args: &[Value]) -> Invoke {
         invoke::start(&self.shared, self.frame_id, channel, args)
     }

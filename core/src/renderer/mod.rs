@@ -3,9 +3,10 @@
 //! Outgoing, in the order a call runs: [`ipc_renderer`] (the API: `send`, `send_sync`,
 //! `invoke`, listeners, handlers) → [`post`] (encode one message straight into the ring) →
 //! [`request`] (a blocking call: take a response slot, post, wait in the slot) or [`invoke`]
-//! (an async call: the pending-call table, a `Reply` through the ring). Incoming: [`receive`],
-//! the receive thread, which decodes what main sent and runs listeners and handlers, completes
-//! async calls and delivers answers too large for their slot. [`connection`] holds the state
+//! (an async call: a response slot too, polled by its future, which parks with its waker;
+//! without a free slot, the pending-call table and a `Reply` through the ring). Incoming:
+//! [`receive`], the receive thread, which decodes what main sent and runs listeners and
+//! handlers, wakes or completes async calls and delivers answers too large for their slot. [`connection`] holds the state
 //! they share and ends the connection when the last handle goes.
 
 pub(crate) mod connection;

@@ -1,7 +1,7 @@
 //! The renderer's receive thread: messages from main, in order. Each is copied out of the
 //! ring, decoded (`message::decode`) and acted on: listeners run, main's invokes are answered
-//! by the renderer's handlers, async calls complete, and answers too large for their slot are
-//! left in the mailbox for their requester.
+//! by the renderer's handlers, async calls complete (or, parked on their slots, are woken),
+//! and answers too large for their slot are left in the mailbox for their requester.
 
 use super::connection::Shared;
 use super::event::IpcRendererEvent;
@@ -86,6 +86,10 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                 .large
                 .deliver(slot_index, slot_gen, answer.map_err(CallError::from));
         }
+        FromMain::SlotReady {
+            slot_index,
+            slot_gen,
+        } => shared.slot_wakers.wake(slot_index, slot_gen),
         FromMain::Reply { request_id, answer } => {
             shared
                 .pending

@@ -6,6 +6,7 @@ use super::codec::{self, Archivable, Rkyv};
 use crate::call::{self, CallKind, Outcome, PendingCall};
 use crate::error::{CallError, RemoteError, SendError};
 use crate::message::reply::{Answer, AnswerRef, Returned};
+use crate::renderer::invoke::AsyncCall;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -22,7 +23,10 @@ pub struct TypedInvoke<Rep, C = Rkyv> {
 }
 
 enum State {
+    /// Main's invoke of a renderer handler.
     Pending(PendingCall),
+    /// A renderer's invoke of main's handler.
+    Renderer(AsyncCall),
     /// Refused before it was sent (the request could not be encoded).
     Failed(Option<CallError>),
 }
@@ -31,6 +35,7 @@ impl<Rep, C> fmt::Debug for TypedInvoke<Rep, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let channel = match &self.state {
             State::Pending(p) => p.channel(),
+            State::Renderer(c) => c.channel(),
             State::Failed(_) => "(failed)",
         };
         f.debug_struct("TypedInvoke")
@@ -43,6 +48,13 @@ impl<Rep, C> TypedInvoke<Rep, C> {
     pub(crate) fn pending(call: PendingCall) -> Self {
         TypedInvoke {
             state: State::Pending(call),
+            _types: PhantomData,
+        }
+    }
+
+    pub(crate) fn renderer(call: AsyncCall) -> Self {
+        TypedInvoke {
+            state: State::Renderer(call),
             _types: PhantomData,
         }
     }
@@ -60,6 +72,7 @@ impl<Rep, C> TypedInvoke<Rep, C> {
                 let channel = p.channel().to_string();
                 call::settle_returned(CallKind::Invoke, &channel, p.wait_outcome(timeout))
             }
+            State::Renderer(c) => c.wait_returned(timeout),
             State::Failed(e) => Err(e.unwrap_or(CallError::Disconnected)),
         }
     }
@@ -69,6 +82,7 @@ impl<Rep, C> TypedInvoke<Rep, C> {
             State::Pending(p) => p.poll_outcome(cx).map(|outcome: Outcome| {
                 call::settle_returned(CallKind::Invoke, p.channel(), outcome)
             }),
+            State::Renderer(c) => c.poll_returned(cx),
             State::Failed(e) => Poll::Ready(Err(e.take().unwrap_or(CallError::Disconnected))),
         }
     }

@@ -163,7 +163,7 @@ impl<Req: Archivable, Rep: Archivable> InvokeChannel<Req, Rep, Rkyv> {
             ))
         });
         match started {
-            Ok(call) => TypedInvoke::pending(call),
+            Ok(call) => TypedInvoke::renderer(call),
             Err(e) => TypedInvoke::failed(e),
         }
     }

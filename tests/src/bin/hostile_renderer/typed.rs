@@ -308,7 +308,7 @@ pub(crate) fn typed_good() -> i32 {
             Ok(reply) if reply == echoed(job) => {}
             other => return fail(&format!("typed call {i}: answer {other:?}")),
         }
-        if i % 16 == 0 {
+        if i.is_multiple_of(16) {
             if let Err(e) = NOTE.send(&ipc, job) {
                 return fail(&format!("typed note {i}: {e}"));
             }

@@ -9,14 +9,16 @@
 //! real ring: a relative pointer out of range, an invalid enum tag, a string that is not
 //! UTF-8, a length past the end, a truncated archive, a misaligned and an undersized one (the
 //! *malformed* lies), and a perfectly valid archive under the other build's fingerprint
-//! (`contract::v2`). Each as an `invoke` waiting in a response slot and as a one-way `send`.
+//! (`contract::v2`). Each as an `invoke` waiting in a response slot and as a one-way `send`
+//! (and one malformed async `invoke`, answered through main's ring).
 //!
 //! What the tests show:
 //! - each malformed archive is refused with a logged reason naming the channel (a protocol
 //!   violation, counted); the wrong fingerprint is logged as a type mismatch naming the
 //!   channel and both fingerprints;
-//! - the hostile requester is answered at once, in its slot, with a `TypeError` saying why
-//!   (the role checks the text; for the fingerprint, both fingerprints);
+//! - the hostile requester is answered at once, in its slot (or its ring, for the async
+//!   invoke), with a `TypeError` saying why (the role checks the text; for the fingerprint,
+//!   both fingerprints);
 //! - the typed handler and listener never ran on any of it (they saw only the liar's valid
 //!   messages), and main kept serving the liar and the good renderer, whose every answer was
 //!   right;
@@ -49,8 +51,12 @@ const MALFORMED: [&str; 7] = [
     "undersized",
 ];
 
-/// Violations tolerated: the `typed` role's 14 (7 lies, each as invoke and send) and two more.
-const MAX_VIOLATIONS: u32 = 2 * MALFORMED.len() as u32 + 2;
+/// The `typed` role's violations: 7 malformed lies, each as a slot invoke and a send, and one
+/// malformed async invoke.
+const TYPED_VIOLATIONS: u32 = 2 * MALFORMED.len() as u32 + 1;
+
+/// Violations tolerated: the `typed` role's and one more.
+const MAX_VIOLATIONS: u32 = TYPED_VIOLATIONS + 1;
 
 /// The `id` of the one valid note the `typed` role sends after its lies.
 const SENTINEL_ID: u64 = 4242;
@@ -190,15 +196,18 @@ fn typed_lies_are_refused_answered_and_never_reach_the_typed_code() {
     let name = "typed_lies_are_refused_answered_and_never_reach_the_typed_code";
     if let Some(log) = kit::rerun_for_stderr(name) {
         // Every malformed archive: refused with the channel named, counted as a violation.
-        for channel in [ECHO_JOB.name(), NOTE.name()] {
+        for (channel, n) in [
+            (ECHO_JOB.name(), MALFORMED.len() + 1),
+            (NOTE.name(), MALFORMED.len()),
+        ] {
             let reason = format!("rejected message: channel '{channel}': invalid archive");
             assert_eq!(
                 kit::count_lines(&log, &reason),
-                MALFORMED.len(),
+                n,
                 "one `{reason}` per malformed lie"
             );
         }
-        let n = 2 * MALFORMED.len();
+        let n = TYPED_VIOLATIONS as usize;
         assert!(log.contains(&format!("(violation {n} of {MAX_VIOLATIONS})")));
         assert_eq!(kit::count_lines(&log, "(violation "), n, "only they count");
         // The wrong fingerprint: logged with the channel and both fingerprints.
@@ -222,6 +231,7 @@ fn typed_lies_are_refused_answered_and_never_reach_the_typed_code() {
         h.expect_ok(&format!("typed-invoke-{variant}-answered"));
         h.expect_ok(&format!("typed-send-{variant}-sent"));
     }
+    h.expect_ok("typed-async-invoke-answered");
     h.expect_ok("typed-valid-invoke-after-lies");
     // The typed code ran only on the liar's two valid messages.
     assert_eq!(seen.invoked(h.pid()), vec![base_job()]);

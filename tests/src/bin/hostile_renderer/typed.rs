@@ -200,7 +200,7 @@ fn valid_invoke(h: &mut Hostile, job: &Job) -> Result<(), String> {
 
 /// Role `typed VARIANT..` (no variant: all of [`TYPED_LIES`]): each lie as an invoke on
 /// [`ECHO_JOB`] waiting in a slot (the answer must be a `TypeError` saying why) and as a send
-/// on [`NOTE`]; then one valid note ([`SENTINEL_ID`]) and a valid invoke, which main must
+/// on [`NOTE`]; a malformed async invoke (answered through the ring); then one valid note ([`SENTINEL_ID`]) and a valid invoke, which main must
 /// still serve. Exits 0 when every check held (main tolerated the violations).
 pub(crate) fn typed(variants: &[String]) -> i32 {
     let all: Vec<String> = TYPED_LIES.iter().map(|v| v.to_string()).collect();
@@ -228,6 +228,30 @@ pub(crate) fn typed(variants: &[String]) -> i32 {
         let (archive, fp) = forged_archive(variant, note_fp, note_wrong).expect("a known variant");
         typed_send(&mut h, NOTE.name(), fp, &archive);
         ok(&format!("typed-send-{variant}-sent"));
+    }
+    // An async invoke (answered through main's ring) with a malformed archive: answered too.
+    let (bad, fp) = forged_archive("rel-ptr", ECHO_JOB.fingerprint(), 0).expect("a variant");
+    let fields = EnvelopeFields {
+        flags: kit::FLAG_REPLY_VIA_RING,
+        request_id: 77,
+        fingerprint: fp,
+        ..EnvelopeFields::default()
+    };
+    h.send(
+        kind::INVOKE,
+        &encode_archive_message(fields, ECHO_JOB.name(), &bad),
+    );
+    let answered = match h.recv_from_main(kind::REPLY) {
+        Ok((env, args)) if env.request_id == 77 && env.flags & kit::FLAG_ERROR != 0 => {
+            let needles = [invalid_archive(ECHO_JOB.name())];
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            expect_type_error("async rel-ptr", (kit::AUX_ERROR, args), &needles)
+        }
+        other => Err(format!("async invoke: {:?}", other.map(|r| r.0))),
+    };
+    match answered {
+        Ok(()) => ok("typed-async-invoke-answered"),
+        Err(e) => return fail(&e),
     }
     // Main still serves us: a valid note (the listener's only call from us), then an invoke
     // (answered after the note was handled: one ring, in order).

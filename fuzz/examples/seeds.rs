@@ -1,7 +1,8 @@
 //! Write seed corpora: for `decode`, valid messages of every kind; for `ring`, scripts that
-//! write valid frames (whole, chunked, after padding) and take them. The fuzzers then start
-//! from inputs that pass the first checks. `cargo run --example seeds` (from `fuzz/`) writes
-//! `corpus/{decode,ring}/seed-*`.
+//! write valid frames (whole, chunked, after padding) and take them; for `typed`, valid
+//! archives of `fuzzing::FUZZ_JOB` under each request kind. The fuzzers then start from inputs
+//! that pass the first checks. `cargo run --example seeds` (from `fuzz/`) writes
+//! `corpus/{decode,ring,typed}/seed-*`.
 
 use electrode::wire::encode_to_vec;
 use electrode::Value;
@@ -65,6 +66,25 @@ fn main() {
     }
     println!("wrote {n} seeds to {dir}");
     ring_seeds(&message(0, "echo", &[Value::from(1)]));
+    typed_seeds();
+}
+
+/// Valid typed messages: every sample job under `Send`, `SendSync` and `Invoke` (the target's
+/// first byte 0, 1, 2).
+fn typed_seeds() {
+    let dir = "corpus/typed";
+    fs::create_dir_all(dir).expect("create the corpus directory");
+    let mut n = 0;
+    for job in electrode::fuzzing::sample_fuzz_jobs() {
+        let m = electrode::fuzzing::encode_fuzz_job(&job);
+        for kind in 0u8..3 {
+            let mut input = vec![kind];
+            input.extend_from_slice(&m);
+            fs::write(format!("{dir}/seed-{n}"), input).expect("write a seed");
+            n += 1;
+        }
+    }
+    println!("wrote {n} seeds to {dir}");
 }
 
 /// A frame header: len, kind, tag, meta.

@@ -150,7 +150,8 @@ fn envelopes() -> Vec<EnvelopeFields> {
         slot_index: 0x2122_2324,
         slot_gen: 0x3132_3334,
         request_id: 0x4142_4344_4546_4748,
-        ..EnvelopeFields::default()
+        // The kit forges `Value` messages only: no schema fingerprint.
+        fingerprint: 0,
     });
     v
 }

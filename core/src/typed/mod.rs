@@ -101,7 +101,7 @@
 
 mod call;
 mod channel;
-mod codec;
+pub(crate) mod codec;
 mod fingerprint;
 
 pub use call::TypedInvoke;

@@ -27,13 +27,16 @@
 //! | `big-hold`, `big-loop`, `call KIND CHANNEL` | to be killed mid-write / mid-request |
 //! | `flood N`, `flood-full N FIFO`, `slow-reader FIFO N` | backpressure both ways |
 //! | `victim`, `snoop VICTIM BAIT`, `bait` | isolation: who can reach whose segment |
+//! | `typed [VARIANT..]` | malformed and wrong-fingerprint archives on typed channels, as slot invokes and sends |
+//! | `typed-flood N` | `N` wrong-fingerprint invokes, then malformed archives until disconnected |
+//! | `typed-good` | invokes the contract's `ECHO_JOB` in a loop, checks every answer, until `stop` |
 
 //!
 //! One module per kind of attack: [`ring`] (ring positions and frame headers), [`envelope`]
 //! (envelopes and kinds), [`args`] (argument archives), [`slots`] (slot words), [`segment`]
 //! (the segment header, double fetches), [`mutate`] (random mutation of all of it), [`load`]
-//! (backpressure), [`crash`] (killed mid-message) and [`isolation`]; [`good`] is the
-//! well-behaved renderer.
+//! (backpressure), [`crash`] (killed mid-message), [`isolation`] and [`typed`] (typed-channel
+//! archives); [`good`] is the well-behaved renderer (`typed-good` its typed twin).
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod args;
@@ -49,6 +52,7 @@ mod report;
 mod ring;
 mod segment;
 mod slots;
+mod typed;
 
 use electrode_tests::hostile_kit as kit;
 
@@ -96,6 +100,9 @@ const ROLES: &[Role] = &[
         isolation::snoop(a.num(0) as u32, a.num(1) as u32)
     }),
     ("bait", |_| isolation::bait()),
+    ("typed", |a| typed::typed(a.0)),
+    ("typed-flood", |a| typed::typed_flood(a.num(0))),
+    ("typed-good", |_| typed::typed_good()),
 ];
 
 fn main() {

@@ -6,10 +6,16 @@
 //! Main's side of every path answers for real: `handle(ECHO)` returns its argument,
 //! `on(ECHO_SYNC)` sets it as the return value, `on(PING)` answers with `event.reply(PONG)`,
 //! and `on(DATA)` checks every one-way message's sequence number and payload per renderer.
+//! The typed channels of [`super::typed_protocol`] likewise: `ADD16` adds, `ECHO64` and
+//! `ECHO_BYTES` echo (reading the request in place), `DATA16`'s listener checks and counts.
 
 use super::protocol::{
     check_echo, decode_samples, restamp, Command, Op, Payload, CMD, DATA, ECHO, ECHO_SYNC, ERROR,
     FLUSH, PING, PONG, READY, RESULT, WC_DATA, WC_DONE,
+};
+use super::typed_protocol::{
+    ArchivedMsg16, Block64, ADD16, DATA16, ECHO64, ECHO_BYTES, MSG16_PAYLOAD, MSG_CHECK,
+    RENDERER_ECHO64,
 };
 use super::BenchError;
 use crate::pingpong::{pin_current_thread, ticks, ticks_to_ns, Samples};
@@ -46,6 +52,8 @@ enum Event {
 struct DataCounts {
     /// Next expected sequence number per WebContents id.
     next: Vec<AtomicU64>,
+    /// Next expected typed `DATA16` sequence number per WebContents id.
+    typed_next: Vec<AtomicU64>,
     total: AtomicU64,
     /// Say `Counted` when `total` reaches this.
     target: AtomicU64,
@@ -69,6 +77,34 @@ impl DataCounts {
             return;
         }
         next.store(seq + 1, Ordering::Relaxed);
+        self.count_one(tx);
+    }
+
+    /// A typed `DATA16` message, read in place: in sequence and intact.
+    fn on_typed(&self, e: &IpcMainEvent, m: &ArchivedMsg16, tx: &mpsc::Sender<Event>) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let wc = e.sender().id();
+        let Some(next) = self.typed_next.get(wc as usize) else {
+            self.fail(tx, wc, format!("renderer id {wc} out of range"));
+            return;
+        };
+        let seq = next.load(Ordering::Relaxed);
+        let (got, check) = (m.seq.to_native(), m.check.to_native());
+        if got != seq || check != got ^ MSG_CHECK {
+            self.fail(
+                tx,
+                wc,
+                format!("typed send stream: expected message {seq}, got {got} (check {check:x})"),
+            );
+            return;
+        }
+        next.store(seq + 1, Ordering::Relaxed);
+        self.count_one(tx);
+    }
+
+    fn count_one(&self, tx: &mpsc::Sender<Event>) {
         let total = self.total.load(Ordering::Relaxed) + 1;
         self.total.store(total, Ordering::Relaxed);
         if total == self.target.load(Ordering::Relaxed) {
@@ -157,6 +193,7 @@ impl Host {
         let (tx, events) = mpsc::channel();
         let counts = Arc::new(DataCounts {
             next: (0..MAX_RENDERERS).map(|_| AtomicU64::new(0)).collect(),
+            typed_next: (0..MAX_RENDERERS).map(|_| AtomicU64::new(0)).collect(),
             total: AtomicU64::new(0),
             target: AtomicU64::new(u64::MAX),
             failed: AtomicBool::new(false),
@@ -371,6 +408,45 @@ impl Host {
         Ok(Samples::from_nanos(ns))
     }
 
+    /// Main → renderer typed `RendererInvokeChannel<Block64, Block64>` round trips (64 bytes
+    /// each way; `invoke(..)` waited on, i.e. `invoke_blocking`), timed by main on its own
+    /// thread (pinned to main's CPU meanwhile); each echo is checked.
+    pub fn main_typed_invoke_latency(
+        &mut self,
+        wc: &WebContents,
+        iters: u64,
+        warmup: u64,
+        cap: Option<Duration>,
+    ) -> Result<Samples, BenchError> {
+        let _pin = self.main_cpu.map(pin_current_thread).transpose()?;
+        let call = |seq: u64| {
+            let req = Block64::new(seq);
+            RENDERER_ECHO64.invoke_blocking(wc, &req, Some(WATCHDOG))
+        };
+        let mut seq = 0;
+        for _ in 0..warmup {
+            seq += 1;
+            let r = call(seq).map_err(BenchError::ipc("typed WebContents invoke"))?;
+            Block64::check(&r, seq).map_err(BenchError::wrong)?;
+        }
+        let deadline = cap.map(|c| Instant::now() + c);
+        let mut ns = Vec::with_capacity(iters.min(1 << 20) as usize);
+        for i in 0..iters {
+            seq += 1;
+            let req = Block64::new(seq);
+            let t0 = ticks();
+            let r = RENDERER_ECHO64.invoke_blocking(wc, &req, Some(WATCHDOG));
+            let t1 = ticks();
+            let r = r.map_err(BenchError::ipc("typed WebContents invoke"))?;
+            Block64::check(&r, seq).map_err(BenchError::wrong)?;
+            ns.push(ticks_to_ns(t1.wrapping_sub(t0)));
+            if i % 16 == 15 && deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        Ok(Samples::from_nanos(ns))
+    }
+
     /// One-way `send` throughput into main's `DATA` listener: every renderer in `renderers`
     /// sends `per_renderer` messages of [`DATA_PAYLOAD`] bytes at once; the time runs from the
     /// first start order to main's listener counting (and checking) the last message.
@@ -379,13 +455,33 @@ impl Host {
         renderers: &[WebContents],
         per_renderer: u64,
     ) -> Result<Throughput, BenchError> {
+        self.burst_throughput(renderers, per_renderer, Op::SendBurst, DATA_PAYLOAD)
+    }
+
+    /// [`send_throughput`](Self::send_throughput) over the typed `SendChannel<Msg16>`
+    /// (16-byte messages; main's listener reads each in place and checks its sequence).
+    pub fn typed_send_throughput(
+        &mut self,
+        renderers: &[WebContents],
+        per_renderer: u64,
+    ) -> Result<Throughput, BenchError> {
+        self.burst_throughput(renderers, per_renderer, Op::TypedSendBurst, MSG16_PAYLOAD)
+    }
+
+    fn burst_throughput(
+        &mut self,
+        renderers: &[WebContents],
+        per_renderer: u64,
+        op: Op,
+        payload: usize,
+    ) -> Result<Throughput, BenchError> {
         let total = per_renderer * renderers.len() as u64;
         let counted = self.counts.total.load(Ordering::Relaxed);
         self.counts.target.store(counted + total, Ordering::Relaxed);
         let start = Instant::now();
         let mut ids = Vec::with_capacity(renderers.len());
         for wc in renderers {
-            ids.push(self.start(wc, Op::SendBurst, per_renderer, DATA_PAYLOAD, 0, None)?);
+            ids.push(self.start(wc, op, per_renderer, payload, 0, None)?);
         }
         self.wait_for("main to count every one-way message", |e| {
             matches!(e, Event::Counted).then_some(())
@@ -396,7 +492,7 @@ impl Host {
         }
         Ok(Throughput {
             messages: total,
-            payload: DATA_PAYLOAD,
+            payload,
             elapsed,
         })
     }
@@ -508,6 +604,14 @@ fn register(
             .map_or(0, |a| a.load(Ordering::Relaxed));
         Ok(Value::from(n as i64))
     })?;
+    ADD16.handle(ipc, |_e, r| {
+        Ok(r.a.to_native().wrapping_add(r.b.to_native()))
+    })?;
+    ECHO64.handle(ipc, |_e, b| Ok(Block64::from_archived(b)))?;
+    ECHO_BYTES.handle(ipc, |_e, v| Ok(v.as_slice().to_vec()))?;
+    let c = counts.clone();
+    let t = tx.clone();
+    DATA16.on(ipc, move |e, m| c.on_typed(e, m, &t));
     let t = tx.clone();
     ipc.on(READY, move |e, _args| {
         let _ = t.send(Event::Ready(e.sender().id()));

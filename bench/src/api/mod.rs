@@ -24,8 +24,12 @@ mod block_on;
 mod host;
 pub(crate) mod protocol;
 mod renderer;
+pub(crate) mod typed_protocol;
+mod typed_renderer;
 
 pub use host::{Host, Throughput, DATA_PAYLOAD};
+/// Payload bytes of every typed one-way message (`Msg16`).
+pub const TYPED_SEND_PAYLOAD: usize = typed_protocol::MSG16_PAYLOAD;
 pub(crate) use renderer::serve_renderer;
 
 use crate::pingpong::Samples;
@@ -45,6 +49,19 @@ pub enum RoundTrip {
     SendSync,
     /// `ipcRenderer.send` → main's listener `event.reply` → the renderer's listener.
     Reply,
+    /// `ipcRenderer.invoke(...).await` on a tokio current-thread runtime.
+    InvokeTokio,
+    /// Typed `InvokeChannel<Req16, u64>::invoke_blocking` (16-byte request, 8-byte reply; the
+    /// `payload` argument is ignored).
+    TypedInvoke16,
+    /// Typed `InvokeChannel<Block64, Block64>::invoke_blocking` (64 bytes each way; `payload`
+    /// ignored).
+    TypedInvoke64,
+    /// Typed `InvokeChannel<Req16, u64>::invoke(...).await` on a tokio current-thread runtime.
+    TypedInvoke16Tokio,
+    /// Typed `InvokeChannel<Vec<u8>, Vec<u8>>::invoke_with` of `payload` bytes, the reply read
+    /// in place (main's handler reads the request in place and returns a copy).
+    TypedEchoBytes,
 }
 
 impl RoundTrip {
@@ -54,6 +71,11 @@ impl RoundTrip {
             RoundTrip::InvokeAsync => Op::InvokeAsync,
             RoundTrip::SendSync => Op::SendSync,
             RoundTrip::Reply => Op::Reply,
+            RoundTrip::InvokeTokio => Op::InvokeTokio,
+            RoundTrip::TypedInvoke16 => Op::TypedInvoke16,
+            RoundTrip::TypedInvoke64 => Op::TypedInvoke64,
+            RoundTrip::TypedInvoke16Tokio => Op::TypedInvoke16Tokio,
+            RoundTrip::TypedEchoBytes => Op::TypedEchoBytes,
         }
     }
 }

@@ -54,9 +54,21 @@ pub(crate) enum Op {
     SendBurst,
     /// Expect `iters` WC_DATA messages, then say WC_DONE: result = 0 (armed).
     Expect,
+    /// `invoke(ECHO).await` on a tokio current-thread runtime: result = samples.
+    InvokeTokio,
+    /// Typed `ADD16.invoke_blocking` round trips: result = samples.
+    TypedInvoke16,
+    /// Typed `ECHO64.invoke_blocking` round trips: result = samples.
+    TypedInvoke64,
+    /// Typed `ADD16.invoke(..).await` on a tokio current-thread runtime: result = samples.
+    TypedInvoke16Tokio,
+    /// Typed `ECHO_BYTES.invoke_with` of `payload` bytes, read in place: result = samples.
+    TypedEchoBytes,
+    /// `iters` typed DATA16 sends as fast as possible: result = nanoseconds.
+    TypedSendBurst,
 }
 
-const OPS: [(Op, &str); 9] = [
+const OPS: [(Op, &str); 15] = [
     (Op::Invoke, "invoke"),
     (Op::InvokeAsync, "invoke-async"),
     (Op::SendSync, "send-sync"),
@@ -66,6 +78,12 @@ const OPS: [(Op, &str); 9] = [
     (Op::SendTimed, "send-timed"),
     (Op::SendBurst, "send-burst"),
     (Op::Expect, "expect"),
+    (Op::InvokeTokio, "invoke-tokio"),
+    (Op::TypedInvoke16, "typed-invoke16"),
+    (Op::TypedInvoke64, "typed-invoke64"),
+    (Op::TypedInvoke16Tokio, "typed-invoke16-tokio"),
+    (Op::TypedEchoBytes, "typed-echo-bytes"),
+    (Op::TypedSendBurst, "typed-send-burst"),
 ];
 
 impl Op {

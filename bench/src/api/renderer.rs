@@ -13,6 +13,8 @@ use super::protocol::{
     check_echo, encode_samples, restamp, Command, Op, Payload, CMD, DATA, ECHO, ECHO_SYNC, ERROR,
     FLUSH, PING, PONG, READY, RESULT, WC_DATA, WC_DONE,
 };
+use super::typed_protocol::{Block64, RENDERER_ECHO64};
+use super::typed_renderer;
 use crate::pingpong::{ticks, ticks_to_ns};
 use electrode::{CallError, IpcRenderer, IpcRendererEvent, RendererOptions, Value, WaitMode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -57,6 +59,8 @@ struct Renderer {
     wc: Arc<WcStream>,
     /// Next `DATA` sequence number (main expects them in order from 0).
     data_seq: u64,
+    /// Next typed `DATA16` sequence number (likewise).
+    typed_seq: u64,
 }
 
 /// Play the renderer (its blocking calls waiting in `wait_mode`, or Electrode's default) until
@@ -78,6 +82,9 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
         Ok(args.get(0).map_or(Value::Null, |v| v.to_value()))
     })
     .map_err(ipc_err("handle"))?;
+    RENDERER_ECHO64
+        .handle(&ipc, |b| Ok(Block64::from_archived(b)))
+        .map_err(ipc_err("typed handle"))?;
 
     let wc = Arc::new(WcStream {
         next: AtomicU64::new(0),
@@ -98,6 +105,7 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
         chain,
         wc,
         data_seq: 0,
+        typed_seq: 0,
     };
     // Ends when main kills us (or dies: PR_SET_PDEATHSIG).
     for cmd in cmd_rx {
@@ -254,6 +262,16 @@ impl Renderer {
                 self.send_data(&cmd)?;
                 Ok(int(start.elapsed().as_nanos() as u64))
             }
+            Op::InvokeTokio => typed_renderer::value_invoke_tokio(&ipc, &cmd).map(samples),
+            Op::TypedInvoke16 => typed_renderer::invoke16(&ipc, &cmd).map(samples),
+            Op::TypedInvoke64 => typed_renderer::invoke64(&ipc, &cmd).map(samples),
+            Op::TypedInvoke16Tokio => typed_renderer::invoke16_tokio(&ipc, &cmd).map(samples),
+            Op::TypedEchoBytes => typed_renderer::echo_bytes(&ipc, &cmd).map(samples),
+            Op::TypedSendBurst => {
+                let start = Instant::now();
+                typed_renderer::send_burst(&ipc, cmd.iters, &mut self.typed_seq)?;
+                Ok(int(start.elapsed().as_nanos() as u64))
+            }
             Op::Expect => {
                 if self.wc.failed.load(Ordering::Relaxed) {
                     return Err("the WebContents::send stream already failed".into());
@@ -312,6 +330,10 @@ impl Renderer {
             Err(_) => Err("the event.reply chain stalled".into()),
         }
     }
+}
+
+fn samples(ns: Vec<u64>) -> Value {
+    encode_samples(&ns)
 }
 
 fn int(v: u64) -> Value {

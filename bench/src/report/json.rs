@@ -104,6 +104,9 @@ pub struct LatencyJson {
 /// One entry of `large_invoke_echo`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LargeJson {
+    /// `Value` or `typed` (missing in reports from before typed channels: `Value`).
+    #[serde(default = "value_kind")]
+    pub kind: String,
     /// Payload bytes (each way).
     pub payload_bytes: usize,
     /// Echoes, all rounds pooled.
@@ -120,6 +123,10 @@ pub struct LargeJson {
     pub electron_ms_low: Option<f64>,
     /// The same, high end (ms).
     pub electron_ms_high: Option<f64>,
+}
+
+fn value_kind() -> String {
+    "Value".into()
 }
 
 /// One entry of `throughput`.
@@ -206,7 +213,7 @@ impl From<&Report> for ReportJson {
                         system: row.label(),
                         kind: row.subject.role().name().into(),
                         placement: row.placement.name().into(),
-                        payload_bytes: super::measure::PAYLOAD,
+                        payload_bytes: row.subject.request_bytes(),
                         round_trips: x.count,
                         p50_ns: x.p50,
                         p99_ns: x.p99,
@@ -227,6 +234,7 @@ impl From<&Report> for ReportJson {
                 .map(|l| {
                     let x = &l.summary;
                     LargeJson {
+                        kind: l.echo.name().into(),
                         payload_bytes: l.bytes,
                         echoes: x.count,
                         p50_ns: x.p50,
@@ -244,7 +252,7 @@ impl From<&Report> for ReportJson {
                 .map(|t| ThroughputJson {
                     flow: t.flow.label(),
                     renderers: t.flow.renderers(),
-                    payload_bytes: super::measure::PAYLOAD,
+                    payload_bytes: t.flow.payload(),
                     messages_per_round: t.runs.first().map(|x| x.messages),
                     median_messages_per_s: t.median_per_sec(),
                     median_payload_gb_per_s: t.median_gb_per_sec(),
@@ -320,6 +328,7 @@ mod tests {
                 vs_peer: None,
             }],
             large: vec![LargeRow {
+                echo: super::super::Echo::Value,
                 bytes: 1 << 20,
                 samples: Samples::default(),
                 summary: Samples::from_nanos(vec![3_000_000]).summary(),

@@ -51,7 +51,10 @@ pub fn render(r: &Report) -> String {
         r.settings.rounds
     );
 
-    let _ = writeln!(s, "## Round trips, 64-byte argument\n");
+    let _ = writeln!(
+        s,
+        "## Round trips, 64-byte argument (typed rows: the request and reply their label says)\n"
+    );
     let _ = writeln!(
         s,
         "| placement | system | kind | p50 ns | p99 ns | p99.9 ns | mean ns | round trips | round p50 min-max | vs busy-spin | vs fastest peer |"
@@ -84,9 +87,15 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s, "\n## Large invoke echo (blocking invoke, cross-core)\n");
     let _ = writeln!(
         s,
-        "| payload | p50 ms | p99 ms | mean ms | echoes | Electron (Linux, published) | Electron p50 / electrode p50 |"
+        "`Value`: one `Bytes` argument, copied out on both sides. typed: \
+         `InvokeChannel<Vec<u8>, Vec<u8>>`, main's handler reads the request in place and \
+         returns a copy, the renderer reads the reply in place (`invoke_with`).\n"
     );
-    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| payload | codec | p50 ms | p99 ms | mean ms | echoes | Electron (Linux, published) | Electron p50 / electrode p50 |"
+    );
+    let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|");
     for l in &r.large {
         let x = &l.summary;
         let ms = |ns: f64| ns / 1e6;
@@ -107,8 +116,9 @@ pub fn render(r: &Report) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} KiB | {:.3} | {:.3} | {:.3} | {} | {} | {} |",
+            "| {} KiB | {} | {:.3} | {:.3} | {:.3} | {} | {} | {} |",
             l.bytes >> 10,
+            l.echo.name(),
             ms(x.p50 as f64),
             ms(x.p99 as f64),
             ms(x.mean),
@@ -120,13 +130,13 @@ pub fn render(r: &Report) -> String {
 
     let _ = writeln!(
         s,
-        "\n## One-way throughput, 64-byte argument (renderers on CPU 1, main on CPU 0)\n"
+        "\n## One-way throughput (renderers on CPU 1, main on CPU 0)\n"
     );
     let _ = writeln!(
         s,
-        "| flow | messages per round | M msg/s (median) | payload GB/s (median) | each round, M msg/s |"
+        "| flow | payload B | messages per round | M msg/s (median) | payload GB/s (median) | each round, M msg/s |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|");
     for t in &r.throughput {
         let each: Vec<String> = t
             .runs
@@ -135,8 +145,9 @@ pub fn render(r: &Report) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "| {} | {} | {:.2} | {:.3} | {} |",
+            "| {} | {} | {} | {:.2} | {:.3} | {} |",
             t.flow.label(),
+            t.flow.payload(),
             thousands(t.runs.first().map_or(0, |x| x.messages)),
             t.median_per_sec() / 1e6,
             t.median_gb_per_sec(),

@@ -49,6 +49,14 @@ pub fn latency_once(
             host.main_invoke_latency(&r[0], PAYLOAD, s.iters, s.warmup, cap)
                 .map_err(BenchError::during(what))
         }
+        Subject::MainTypedInvoke => {
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
+            let r = host
+                .spawn(1, peer_cpu(placement))
+                .map_err(BenchError::during(&what))?;
+            host.main_typed_invoke_latency(&r[0], s.iters, s.warmup, cap)
+                .map_err(BenchError::during(what))
+        }
         Subject::Transport(system) => {
             let mut session = Session::start_with(exe, system, placement, PAYLOAD)
                 .map_err(BenchError::during(&what))?;
@@ -80,19 +88,44 @@ fn capped_iters(s: &Settings, warmup_took: Duration, warmup: u64) -> u64 {
     fit.clamp(200, s.iters.max(200))
 }
 
+/// How a large echo travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Echo {
+    /// `invoke_blocking(ECHO, [Bytes])`: one `Value::Bytes` argument, copied out both ways.
+    Value,
+    /// The typed `InvokeChannel<Vec<u8>, Vec<u8>>`: main's handler reads the request in
+    /// place and returns a copy; the renderer reads the reply in place (`invoke_with`).
+    Typed,
+}
+
+impl Echo {
+    /// Short name (tables, JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            Echo::Value => "Value",
+            Echo::Typed => "typed",
+        }
+    }
+}
+
 /// `echoes` blocking invoke echoes of `bytes` bytes (after `warmup`), cross-core.
 pub fn large_once(
     exe: &Path,
+    echo: Echo,
     bytes: usize,
     echoes: u64,
     warmup: u64,
 ) -> Result<Samples, BenchError> {
-    let what = format!("invoke echo of {bytes} bytes");
+    let what = format!("{} invoke echo of {bytes} bytes", echo.name());
+    let path = match echo {
+        Echo::Value => RoundTrip::Invoke,
+        Echo::Typed => RoundTrip::TypedEchoBytes,
+    };
     let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
     let r = host
         .spawn(1, peer_cpu(Placement::CrossCore))
         .map_err(BenchError::during(&what))?;
-    host.latency(&r[0], RoundTrip::Invoke, bytes, echoes, warmup, None)
+    host.latency(&r[0], path, bytes, echoes, warmup, None)
         .map_err(BenchError::during(what))
 }
 
@@ -105,6 +138,9 @@ pub enum Flow {
     SendFanIn(usize),
     /// Main `WebContents::send`s to one renderer's listener.
     WebContentsSend,
+    /// One renderer sends 16-byte messages over a typed `SendChannel<Msg16>` into main's
+    /// listener (which reads each in place).
+    TypedSendOne,
 }
 
 impl Flow {
@@ -114,6 +150,15 @@ impl Flow {
             Flow::SendOne => "send, 1 renderer → main".into(),
             Flow::SendFanIn(n) => format!("send, {n} renderers → main (fan-in)"),
             Flow::WebContentsSend => "WebContents::send, main → 1 renderer".into(),
+            Flow::TypedSendOne => "typed send (16 B), 1 renderer → main".into(),
+        }
+    }
+
+    /// Payload bytes per message.
+    pub fn payload(self) -> usize {
+        match self {
+            Flow::TypedSendOne => crate::api::TYPED_SEND_PAYLOAD,
+            _ => PAYLOAD,
         }
     }
 
@@ -126,7 +171,7 @@ impl Flow {
     }
 }
 
-/// One throughput run of `messages` 64-byte messages (renderers on CPU 1, main on CPU 0),
+/// One throughput run of `messages` messages (renderers on CPU 1, main on CPU 0),
 /// after an untimed warm-up of a tenth as many.
 pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughput, BenchError> {
     let what = flow.label();
@@ -141,6 +186,12 @@ pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughp
             host.send_throughput(&rs, warm)
                 .map_err(BenchError::during(&what))?;
             host.send_throughput(&rs, per)
+                .map_err(BenchError::during(what))
+        }
+        Flow::TypedSendOne => {
+            host.typed_send_throughput(&rs, warm)
+                .map_err(BenchError::during(&what))?;
+            host.typed_send_throughput(&rs, per)
                 .map_err(BenchError::during(what))
         }
         Flow::WebContentsSend => {

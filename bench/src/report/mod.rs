@@ -23,7 +23,7 @@ pub mod svg;
 pub mod targets;
 
 use crate::BenchError;
-pub use measure::{Flow, IdleCpu};
+pub use measure::{Echo, Flow, IdleCpu};
 pub use plan::{Role, Settings, Subject};
 pub use proc_stat::Machine;
 pub use targets::Target;
@@ -87,6 +87,8 @@ impl LatencyRow {
 /// Invoke echoes of one large payload size, all rounds pooled.
 #[derive(Clone, Debug)]
 pub struct LargeRow {
+    /// `Value` or typed.
+    pub echo: Echo,
     /// Payload bytes (each way).
     pub bytes: usize,
     /// Every echo.
@@ -309,10 +311,16 @@ fn compare(rows: &mut [LatencyRow]) {
 }
 
 fn large_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LargeRow>, BenchError> {
-    let mut rows: Vec<LargeRow> = s
+    let plan: Vec<(Echo, (usize, u64, u64))> = s
         .large
         .iter()
-        .map(|&(bytes, _, _)| LargeRow {
+        .map(|&l| (Echo::Value, l))
+        .chain(s.typed_large.iter().map(|&l| (Echo::Typed, l)))
+        .collect();
+    let mut rows: Vec<LargeRow> = plan
+        .iter()
+        .map(|&(echo, (bytes, _, _))| LargeRow {
+            echo,
             bytes,
             samples: Samples::default(),
             summary: Summary::default(),
@@ -323,12 +331,13 @@ fn large_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<LargeRow>
     for round in 0..s.rounds {
         for k in 0..n {
             let i = (round + k) % n;
-            let (bytes, echoes, warmup) = s.large[i];
-            let samples = measure::large_once(&o.exe, bytes, echoes, warmup)?;
+            let (echo, (bytes, echoes, warmup)) = plan[i];
+            let samples = measure::large_once(&o.exe, echo, bytes, echoes, warmup)?;
             p.say(format_args!(
-                "large round {}/{}: invoke echo {:>8} B  p50 {:>9.3} ms",
+                "large round {}/{}: {:<5} invoke echo {:>8} B  p50 {:>9.3} ms",
                 round + 1,
                 s.rounds,
+                echo.name(),
                 bytes,
                 samples.summary().p50 as f64 / 1e6
             ));
@@ -348,6 +357,7 @@ fn throughput_rounds(
 ) -> Result<Vec<ThroughputRow>, BenchError> {
     let flows = [
         Flow::SendOne,
+        Flow::TypedSendOne,
         Flow::SendFanIn(s.renderers),
         Flow::WebContentsSend,
     ];

@@ -17,8 +17,11 @@ pub struct Settings {
     pub warmup: u64,
     /// Time cap per latency measurement (slow systems make fewer round trips).
     pub cap: Duration,
-    /// Large-payload echoes: `(bytes, echoes per round, warm-up echoes)`.
+    /// Large-payload echoes (`Value` invoke): `(bytes, echoes per round, warm-up echoes)`.
     pub large: Vec<(usize, u64, u64)>,
+    /// Large-payload echoes over the typed `InvokeChannel<Vec<u8>, Vec<u8>>`, read in place:
+    /// `(bytes, echoes per round, warm-up echoes)`; interleaved with `large`.
+    pub typed_large: Vec<(usize, u64, u64)>,
     /// Interleaved rounds of the throughput rows.
     pub throughput_rounds: usize,
     /// Messages per throughput measurement (split across renderers in the fan-in).
@@ -38,6 +41,7 @@ impl Settings {
             warmup: 1_000,
             cap: Duration::from_millis(250),
             large: vec![(64 << 10, 200, 20), (1 << 20, 40, 4), (16 << 20, 4, 1)],
+            typed_large: vec![(1 << 20, 40, 4), (16 << 20, 4, 1)],
             throughput_rounds: 5,
             messages: 1_000_000,
             renderers: 8,
@@ -53,6 +57,7 @@ impl Settings {
             warmup: 300,
             cap: Duration::from_millis(60),
             large: vec![(64 << 10, 40, 5), (1 << 20, 10, 2), (16 << 20, 2, 1)],
+            typed_large: vec![(1 << 20, 10, 2), (16 << 20, 2, 1)],
             throughput_rounds: 2,
             messages: 200_000,
             renderers: 8,
@@ -68,6 +73,9 @@ pub enum Subject {
     Api(RoundTrip),
     /// `WebContents::invoke` (main → renderer handler → main), timed by main.
     MainInvoke,
+    /// Typed `RendererInvokeChannel<Block64, Block64>` (main → renderer handler → main, 64
+    /// bytes each way), timed by main.
+    MainTypedInvoke,
     /// A transport ping-pong of [`crate::pingpong`] (Electrode's rings, or a baseline).
     Transport(System),
     /// A peer library.
@@ -107,7 +115,19 @@ impl Subject {
             Subject::Api(RoundTrip::InvokeAsync) => "electrode invoke (async)".into(),
             Subject::Api(RoundTrip::SendSync) => "electrode sendSync".into(),
             Subject::Api(RoundTrip::Reply) => "electrode send + event.reply".into(),
+            Subject::Api(RoundTrip::InvokeTokio) => "electrode invoke (async, tokio)".into(),
+            Subject::Api(RoundTrip::TypedInvoke16) => {
+                "electrode typed invoke, 16-byte request, 8-byte reply".into()
+            }
+            Subject::Api(RoundTrip::TypedInvoke64) => {
+                "electrode typed invoke, 64-byte request and reply".into()
+            }
+            Subject::Api(RoundTrip::TypedInvoke16Tokio) => {
+                "electrode typed invoke 16 B (async, tokio)".into()
+            }
+            Subject::Api(RoundTrip::TypedEchoBytes) => "electrode typed bytes echo".into(),
             Subject::MainInvoke => "electrode WebContents::invoke".into(),
+            Subject::MainTypedInvoke => "electrode typed RendererInvokeChannel, 64 B".into(),
             Subject::Transport(System::BusySpin) => "busy-spin (floor)".into(),
             Subject::Transport(System::RawFutex) => "raw futex (floor)".into(),
             Subject::Transport(System::UnixSocket) => "unix socket".into(),
@@ -116,10 +136,19 @@ impl Subject {
         }
     }
 
+    /// Request bytes of the row's round trips (the `Value` rows carry one 64-byte argument;
+    /// the 16-byte typed rows a `Req16`).
+    pub fn request_bytes(self) -> usize {
+        match self {
+            Subject::Api(RoundTrip::TypedInvoke16 | RoundTrip::TypedInvoke16Tokio) => 16,
+            _ => super::measure::PAYLOAD,
+        }
+    }
+
     /// The row's role.
     pub fn role(self) -> Role {
         match self {
-            Subject::Api(_) | Subject::MainInvoke => Role::Electrode,
+            Subject::Api(_) | Subject::MainInvoke | Subject::MainTypedInvoke => Role::Electrode,
             Subject::Transport(System::Shm(_)) => Role::Transport,
             Subject::Transport(System::BusySpin | System::RawFutex) => Role::Floor,
             Subject::Transport(System::UnixSocket) | Subject::Peer(_) => Role::Peer,
@@ -132,10 +161,15 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
     use Placement::{CrossCore, SameCore};
     let cross = [
         Subject::Api(RoundTrip::Invoke),
+        Subject::Api(RoundTrip::TypedInvoke16),
+        Subject::Api(RoundTrip::TypedInvoke64),
         Subject::Api(RoundTrip::InvokeAsync),
+        Subject::Api(RoundTrip::InvokeTokio),
+        Subject::Api(RoundTrip::TypedInvoke16Tokio),
         Subject::Api(RoundTrip::SendSync),
         Subject::Api(RoundTrip::Reply),
         Subject::MainInvoke,
+        Subject::MainTypedInvoke,
         Subject::Transport(System::shm_default()),
         Subject::Transport(System::BusySpin),
         Subject::Transport(System::RawFutex),

@@ -86,7 +86,11 @@ fn lines(r: &Report) -> Vec<Line> {
         ));
         for l in large {
             out.push(Line::Row {
-                label: format!("electrode invoke echo {} KiB", l.bytes >> 10),
+                label: format!(
+                    "electrode {} invoke echo {} KiB",
+                    l.echo.name(),
+                    l.bytes >> 10
+                ),
                 bold: true,
                 s: l.summary,
             });

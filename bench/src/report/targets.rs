@@ -1,7 +1,7 @@
 //! The performance targets, judged from a [`Report`]'s figures (not timed tests: a verdict is
 //! a statement about this run on this machine).
 
-use super::{median, round_ratio, Flow, LatencyRow, Report, Subject};
+use super::{median, round_ratio, Echo, Flow, LatencyRow, Report, Subject};
 use crate::api::RoundTrip;
 use crate::peers::Library;
 use crate::pingpong::{Placement, System};
@@ -52,6 +52,172 @@ fn versus(r: &Report, other: Subject) -> Option<(u64, u64, f64)> {
     let o = row(r, other, Placement::CrossCore)?;
     let x = round_ratio(&inv.round_p50, &o.round_p50)?;
     Some((inv.summary.p50, o.summary.p50, x))
+}
+
+/// Compare two cross-core rows: `(a p50, a p99, b p50, median of per-round ratios a / b)`.
+fn pair(r: &Report, a: Subject, b: Subject) -> Option<(u64, u64, u64, f64)> {
+    let x = row(r, a, Placement::CrossCore)?;
+    let y = row(r, b, Placement::CrossCore)?;
+    let q = round_ratio(&x.round_p50, &y.round_p50)?;
+    Some((x.summary.p50, x.summary.p99, y.summary.p50, q))
+}
+
+/// A target "row `a` p50 <= `limit` x row `b` p50" (cross-core, median of per-round ratios).
+fn at_most(
+    r: &Report,
+    name: &str,
+    goal: &str,
+    (a, a_name): (Subject, &str),
+    (b, b_name): (Subject, &str),
+    limit: f64,
+) -> Target {
+    match pair(r, a, b) {
+        Some((p50, p99, other, x)) => Target {
+            name: name.into(),
+            goal: goal.into(),
+            measured: format!(
+                "{a_name} {p50} ns (p99 {p99} ns), {b_name} {other} ns: {x:.2}x{}",
+                if x <= limit {
+                    String::new()
+                } else {
+                    format!(" ({:.0}% over)", (x / limit - 1.0) * 100.0)
+                }
+            ),
+            met: Some(x <= limit),
+        },
+        None => missing(name, goal),
+    }
+}
+
+/// The typed-channel targets, and the `Value` invoke's next to them.
+fn typed(r: &Report, t: &mut Vec<Target>) {
+    let transport = (Subject::Transport(System::shm_default()), "transport");
+    let typed16 = (Subject::Api(RoundTrip::TypedInvoke16), "typed 16 B");
+    let typed64 = (Subject::Api(RoundTrip::TypedInvoke64), "typed 64 B");
+    let value = (Subject::Api(RoundTrip::Invoke), "Value invoke");
+    t.push(at_most(
+        r,
+        "typed invoke 16 B vs transport",
+        "typed invoke (16 B request, 8 B reply) p50 <= 1.3x the transport round trip (cross-core)",
+        typed16,
+        transport,
+        1.3,
+    ));
+    t.push(at_most(
+        r,
+        "typed invoke 16 B vs busy-spin floor",
+        "typed invoke (16 B request, 8 B reply) p50 <= 2x busy-spin (cross-core)",
+        typed16,
+        (Subject::Transport(System::BusySpin), "busy-spin"),
+        2.0,
+    ));
+    t.push(at_most(
+        r,
+        "typed invoke 64 B vs transport",
+        "typed invoke (64 B request and reply) p50 <= 1.5x the transport round trip (cross-core)",
+        typed64,
+        transport,
+        1.5,
+    ));
+    t.push(at_most(
+        r,
+        "Value invoke 64 B vs transport",
+        "Value invoke (64 B) p50 <= 2.5x the transport round trip (shm spin-then-park, cross-core)",
+        value,
+        transport,
+        2.5,
+    ));
+    t.push(at_most(
+        r,
+        "typed invoke async vs blocking",
+        "typed invoke(..).await (16 B, tokio current-thread) p50 <= 1.5x its blocking form",
+        (Subject::Api(RoundTrip::TypedInvoke16Tokio), "async"),
+        (typed16.0, "blocking"),
+        1.5,
+    ));
+    t.push(at_most(
+        r,
+        "Value invoke async vs blocking",
+        "Value invoke(..).await (64 B, tokio current-thread) p50 <= 1.5x its blocking form",
+        (Subject::Api(RoundTrip::InvokeTokio), "async"),
+        (value.0, "blocking"),
+        1.5,
+    ));
+    t.push(at_most(
+        r,
+        "typed main → renderer invoke",
+        "typed RendererInvokeChannel invoke (64 B, main waits) p50 <= 1.5x the renderer's \
+         blocking typed invoke of the same types",
+        (Subject::MainTypedInvoke, "main → renderer"),
+        (typed64.0, "renderer → main"),
+        1.5,
+    ));
+    for (bytes, limit_ns, what) in [
+        (1usize << 20, 200_000u64, "0.2 ms"),
+        (16 << 20, 4_000_000, "4 ms"),
+    ] {
+        let name = format!("typed {} MiB bytes echo", bytes >> 20);
+        let goal = format!(
+            "typed InvokeChannel<Vec<u8>, Vec<u8>> echo of {} MiB, read in place, p50 < {what} \
+             (cross-core)",
+            bytes >> 20
+        );
+        let large = r
+            .large
+            .iter()
+            .find(|l| l.echo == Echo::Typed && l.bytes == bytes && l.summary.count > 0);
+        let value = r
+            .large
+            .iter()
+            .find(|l| l.echo == Echo::Value && l.bytes == bytes && l.summary.count > 0);
+        t.push(match large {
+            Some(l) => Target {
+                name,
+                goal,
+                measured: format!(
+                    "p50 {:.3} ms (p99 {:.3} ms, {} echoes; Value {}){}",
+                    l.summary.p50 as f64 / 1e6,
+                    l.summary.p99 as f64 / 1e6,
+                    l.summary.count,
+                    value.map_or_else(
+                        || "not measured".into(),
+                        |v| format!("{:.3} ms", v.summary.p50 as f64 / 1e6)
+                    ),
+                    if l.summary.p50 < limit_ns {
+                        String::new()
+                    } else {
+                        format!(" ({:.2}x the goal)", l.summary.p50 as f64 / limit_ns as f64)
+                    }
+                ),
+                met: Some(l.summary.p50 < limit_ns),
+            },
+            None => missing(&name, &goal),
+        });
+    }
+    let (name, goal) = (
+        "typed one-way send",
+        "typed SendChannel<Msg16> send >= 15 M messages/s (16 B, one renderer)",
+    );
+    t.push(
+        match r.throughput.iter().find(|x| x.flow == Flow::TypedSendOne) {
+            Some(a) if !a.runs.is_empty() => Target {
+                name: name.into(),
+                goal: goal.into(),
+                measured: format!(
+                    "{:.2} M msg/s, median of {} rounds{}",
+                    a.median_per_sec() / 1e6,
+                    a.runs.len(),
+                    if a.median_per_sec() >= 15e6 {
+                        String::new()
+                    } else {
+                        format!(" ({:.2}x the goal)", a.median_per_sec() / 15e6)
+                    }
+                ),
+                met: Some(a.median_per_sec() >= 15e6),
+            },
+            _ => missing(name, goal),
+        },
+    );
 }
 
 /// Judge every target.
@@ -175,19 +341,7 @@ pub fn judge(r: &Report) -> Vec<Target> {
         None => missing("idle CPU", &goal),
     });
 
-    let (name, goal) = (
-        "API: invoke vs transport",
-        "invoke p50 within 2x the transport round trip (shm spin-then-park, cross-core)",
-    );
-    t.push(match versus(r, Subject::Transport(System::shm_default())) {
-        Some((a, b, x)) => Target {
-            name: name.into(),
-            goal: goal.into(),
-            measured: format!("invoke {a} ns, transport {b} ns: {x:.2}x"),
-            met: Some(x <= 2.0),
-        },
-        None => missing(name, goal),
-    });
+    typed(r, &mut t);
 
     let (name, goal) = (
         "API: one-way send",

@@ -66,7 +66,7 @@ impl<Rep, C> TypedInvoke<Rep, C> {
         }
     }
 
-    fn wait_returned(self, timeout: Option<Duration>) -> Result<Returned, CallError> {
+    pub(crate) fn wait_returned(self, timeout: Option<Duration>) -> Result<Returned, CallError> {
         match self.state {
             State::Pending(p) => {
                 let channel = p.channel().to_string();
@@ -77,7 +77,10 @@ impl<Rep, C> TypedInvoke<Rep, C> {
         }
     }
 
-    fn poll_returned(&mut self, cx: &mut Context<'_>) -> Poll<Result<Returned, CallError>> {
+    pub(crate) fn poll_returned(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Returned, CallError>> {
         match &mut self.state {
             State::Pending(p) => p.poll_outcome(cx).map(|outcome: Outcome| {
                 call::settle_returned(CallKind::Invoke, p.channel(), outcome)

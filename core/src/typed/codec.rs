@@ -23,12 +23,13 @@ use type_hash::TypeHash;
 /// such type; never implement it by hand.
 ///
 /// Its archive is validated (bytecheck) before anyone reads it, so a malformed or hostile
-/// archive is refused, never misread.
+/// archive is refused, never misread. Validation errors are `rancor::BoxedError`s, which keep
+/// their reason in release builds too (the log and the error answer say what was wrong).
 pub trait Archivable:
     TypeHash
     + rkyv::Archive<
-        Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
-                      + rkyv::Deserialize<Self, HighDeserializer<rancor::Error>>,
+        Archived: for<'a> CheckBytes<HighValidator<'a, rancor::BoxedError>>
+                      + rkyv::Deserialize<Self, HighDeserializer<rancor::BoxedError>>,
     > + for<'a> rkyv::Serialize<HighSerializer<Archive, ArenaHandle<'a>, rancor::Error>>
     + Sized
 {
@@ -37,8 +38,8 @@ pub trait Archivable:
 impl<T> Archivable for T where
     T: TypeHash
         + rkyv::Archive<
-            Archived: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>
-                          + rkyv::Deserialize<T, HighDeserializer<rancor::Error>>,
+            Archived: for<'a> CheckBytes<HighValidator<'a, rancor::BoxedError>>
+                          + rkyv::Deserialize<T, HighDeserializer<rancor::BoxedError>>,
         > + for<'a> rkyv::Serialize<HighSerializer<Archive, ArenaHandle<'a>, rancor::Error>>
 {
 }
@@ -128,7 +129,7 @@ pub(crate) fn access<'a, T: Archivable>(
 ) -> Result<&'a Archived<T>, Refusal> {
     match payload.data {
         Data::Archive(bytes) if payload.fingerprint == fingerprint => {
-            rkyv::access::<Archived<T>, rancor::Error>(bytes).map_err(|e| {
+            rkyv::access::<Archived<T>, rancor::BoxedError>(bytes).map_err(|e| {
                 Refusal::Malformed(format!("channel '{channel}': invalid archive: {e}"))
             })
         }
@@ -175,7 +176,7 @@ pub(crate) fn read_reply<T: Archivable, R>(
     read: impl FnOnce(&Archived<T>) -> R,
 ) -> Result<R, CallError> {
     match answer {
-        AnswerRef::Archive(bytes) => rkyv::access::<Archived<T>, rancor::Error>(bytes)
+        AnswerRef::Archive(bytes) => rkyv::access::<Archived<T>, rancor::BoxedError>(bytes)
             .map(read)
             .map_err(|e| CallError::BrokenReply(ReplyError::InvalidArchive(e.to_string()))),
         AnswerRef::Value(_) => Err(CallError::BrokenReply(ReplyError::WrongShape)),
@@ -184,7 +185,7 @@ pub(crate) fn read_reply<T: Archivable, R>(
 
 /// Deserialize an archived value into an owned one.
 pub(crate) fn to_owned<T: Archivable>(archived: &Archived<T>) -> Result<T, CallError> {
-    rkyv::deserialize::<T, rancor::Error>(archived)
+    rkyv::deserialize::<T, rancor::BoxedError>(archived)
         .map_err(|e| CallError::BrokenReply(ReplyError::InvalidArchive(e.to_string())))
 }
 
@@ -195,6 +196,6 @@ pub(crate) fn request_to_owned<T: Archivable>(
     channel: &str,
     archived: &Archived<T>,
 ) -> Result<T, Refusal> {
-    rkyv::deserialize::<T, rancor::Error>(archived)
+    rkyv::deserialize::<T, rancor::BoxedError>(archived)
         .map_err(|e| Refusal::Malformed(format!("channel '{channel}': cannot deserialize: {e}")))
 }

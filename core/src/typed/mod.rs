@@ -103,6 +103,8 @@ mod call;
 mod channel;
 pub(crate) mod codec;
 mod fingerprint;
+#[cfg(feature = "serde")]
+mod serde_channels;
 
 pub use call::TypedInvoke;
 pub use channel::{

@@ -89,14 +89,19 @@ pub(crate) enum Refusal {
     /// reverse, or another fingerprint). The text says what each side has.
     Type(String),
     /// An archive with the right fingerprint that failed validation: a protocol violation.
-    Malformed(String),
+    Malformed {
+        /// What the sender is told (no addresses of the receiver's memory).
+        why: String,
+        /// The validator's reason, for the receiver's log only (it may name addresses).
+        detail: String,
+    },
 }
 
 impl Refusal {
-    /// The text an error answer or the log carries.
+    /// The text an error answer carries.
     pub(crate) fn why(&self) -> &str {
         match self {
-            Refusal::Type(s) | Refusal::Malformed(s) => s,
+            Refusal::Type(s) | Refusal::Malformed { why: s, .. } => s,
         }
     }
 }

@@ -129,8 +129,9 @@ pub(crate) fn access<'a, T: Archivable>(
 ) -> Result<&'a Archived<T>, Refusal> {
     match payload.data {
         Data::Archive(bytes) if payload.fingerprint == fingerprint => {
-            rkyv::access::<Archived<T>, rancor::BoxedError>(bytes).map_err(|e| {
-                Refusal::Malformed(format!("channel '{channel}': invalid archive: {e}"))
+            rkyv::access::<Archived<T>, rancor::BoxedError>(bytes).map_err(|e| Refusal::Malformed {
+                why: format!("channel '{channel}': invalid archive"),
+                detail: e.to_string(),
             })
         }
         _ => Err(Refusal::Type(mismatch(
@@ -196,6 +197,8 @@ pub(crate) fn request_to_owned<T: Archivable>(
     channel: &str,
     archived: &Archived<T>,
 ) -> Result<T, Refusal> {
-    rkyv::deserialize::<T, rancor::BoxedError>(archived)
-        .map_err(|e| Refusal::Malformed(format!("channel '{channel}': cannot deserialize: {e}")))
+    rkyv::deserialize::<T, rancor::BoxedError>(archived).map_err(|e| Refusal::Malformed {
+        why: format!("channel '{channel}': cannot deserialize the request"),
+        detail: e.to_string(),
+    })
 }

@@ -165,7 +165,7 @@ fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
             );
             Ok(())
         }
-        Refusal::Malformed(why) => Err(why),
+        Refusal::Malformed { why, detail } => Err(format!("{why}: {detail}")),
     }
 }
 

@@ -161,6 +161,7 @@
 #![warn(missing_docs)]
 
 mod aligned;
+mod bulk;
 mod bytes;
 mod event;
 mod frame;
@@ -191,8 +192,11 @@ mod spin;
 mod sys;
 
 pub use aligned::AlignedBuf;
+pub use bulk::BulkGrant;
 pub use event::Event;
-pub use frame::{frame_size, FrameHeader, FrameKind, FRAME_ALIGN, FRAME_HEADER_LEN};
+pub use frame::{
+    frame_size, FrameHeader, FrameKind, BULK_FRAME_PAYLOAD, FRAME_ALIGN, FRAME_HEADER_LEN,
+};
 pub use liveness::Liveness;
 pub use receiver::{Message, Receiver, DEFAULT_MAX_MESSAGE};
 pub use ring::{
@@ -212,7 +216,7 @@ pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]
 pub use segment::{
     Layout, MainEnd, OpenError, RendererEnd, Segment, SegmentConfig, SegmentHeader, Waker,
-    LAYOUT_VERSION, MAGIC,
+    BULK_CAPACITY, LAYOUT_VERSION, MAGIC,
 };
 #[cfg(not(loom))]
 pub use sys::hardening::{harden_process, is_dumpable};

@@ -405,14 +405,12 @@ impl<P: Park> Producer<P> {
         let r = ring
             .header()
             .space
-            .wait_until(&park, mode, deadline, live.flag(), || {
-                match ready(self) {
-                    Ok(true) => Some(()),
-                    Ok(false) => None,
-                    Err(c) => {
-                        corrupt = Some(c);
-                        Some(())
-                    }
+            .wait_until(&park, mode, deadline, live.flag(), || match ready(self) {
+                Ok(true) => Some(()),
+                Ok(false) => None,
+                Err(c) => {
+                    corrupt = Some(c);
+                    Some(())
                 }
             });
         if let Some(c) = corrupt {

@@ -449,10 +449,18 @@ impl Segment {
         let slots = Arc::new(self.slots(live.clone()));
         MainEnd {
             rx: Receiver::new(
-                Consumer::new(self.ring(l.r2m, l.config.r2m_capacity, 0), Futex, live.clone()),
+                Consumer::new(
+                    self.ring(l.r2m, l.config.r2m_capacity, 0),
+                    Futex,
+                    live.clone(),
+                ),
                 DEFAULT_MAX_MESSAGE,
             ),
-            tx: Producer::new(self.ring(l.m2r, l.config.m2r_capacity, 1), Futex, live.clone()),
+            tx: Producer::new(
+                self.ring(l.m2r, l.config.m2r_capacity, 1),
+                Futex,
+                live.clone(),
+            ),
             waker: self.waker(slots.clone()),
             slots,
             live,
@@ -468,7 +476,11 @@ impl Segment {
             .store(std::process::id(), Ordering::Relaxed);
         let slots = Arc::new(self.slots(live.clone()));
         let mut rx = Receiver::new(
-            Consumer::new(self.ring(l.m2r, l.config.m2r_capacity, 1), Futex, live.clone()),
+            Consumer::new(
+                self.ring(l.m2r, l.config.m2r_capacity, 1),
+                Futex,
+                live.clone(),
+            ),
             DEFAULT_MAX_MESSAGE,
         );
         // SAFETY: this ring's producer is main (the other end of `into_main`), which the
@@ -476,7 +488,11 @@ impl Segment {
         // and it writes the bulk area only after the renderer released its last bulk frame.
         unsafe { rx.trust_producer() };
         RendererEnd {
-            tx: Producer::new(self.ring(l.r2m, l.config.r2m_capacity, 0), Futex, live.clone()),
+            tx: Producer::new(
+                self.ring(l.r2m, l.config.r2m_capacity, 0),
+                Futex,
+                live.clone(),
+            ),
             rx,
             waker: self.waker(slots.clone()),
             slots,

@@ -159,6 +159,9 @@ impl<P: Park> ReadGrant<'_, P> {
         let mut raw = [0u8; BULK_FRAME_PAYLOAD];
         self.copy_to(&mut raw);
         let len = u64::from_le_bytes(raw);
+        if self.consumer.ring.bulk.is_none() {
+            return Err(Corrupt("bulk frame on a ring without a bulk area"));
+        }
         if len > self.consumer.max_bulk() as u64 {
             return Err(Corrupt("bulk message larger than the bulk area"));
         }
@@ -182,5 +185,65 @@ impl<P: Park> ReadGrant<'_, P> {
         // SAFETY: the producer published the area with this frame, which we hold; reads are
         // bounds-checked against the area, and only copied out (then validated by the caller).
         unsafe { bulk.read(0, dst) }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::frame::{FrameKind, BULK_FRAME_PAYLOAD};
+    use crate::{heap, Futex, Liveness, Receiver};
+
+    /// A bulk frame written by hand: `len` in its payload, `payload_len` payload bytes.
+    fn hand_made(len: u64, payload_len: usize) -> Receiver<Futex> {
+        let (mut tx, rx) = heap::ring_pair_with_bulk(4096, 1024, Futex, Liveness::new());
+        let mut g = tx.try_reserve(payload_len).unwrap();
+        g.write(0, &len.to_le_bytes()[..payload_len.min(8)]);
+        g.commit_kind(payload_len, FrameKind::Bulk, 1, 2);
+        Receiver::new(rx, 1 << 20)
+    }
+
+    #[test]
+    fn a_bulk_frame_naming_more_than_the_area_is_corrupt() {
+        let mut rx = hand_made(1025, BULK_FRAME_PAYLOAD);
+        let err = rx.try_recv().err().expect("past the area");
+        assert_eq!(err.0, "bulk message larger than the bulk area");
+        // The whole area is fine.
+        let mut rx = hand_made(1024, BULK_FRAME_PAYLOAD);
+        assert_eq!(rx.try_recv().unwrap().expect("whole area").tag(), 1);
+    }
+
+    #[test]
+    fn a_bulk_frame_of_the_wrong_size_is_corrupt() {
+        let mut rx = hand_made(16, 4);
+        let err = rx.try_recv().err().expect("short bulk frame");
+        assert_eq!(err.0, "bulk frame of the wrong size");
+    }
+
+    #[test]
+    fn a_bulk_frame_over_the_message_limit_is_corrupt() {
+        let (mut tx, rx) = heap::ring_pair_with_bulk(4096, 1024, Futex, Liveness::new());
+        let mut g = tx.try_reserve_bulk(1000).unwrap();
+        g.as_mut_slice().fill(1);
+        g.commit(1000, 1, 2);
+        let mut rx = Receiver::new(rx, 999);
+        let err = rx.try_recv().err().expect("over the limit");
+        assert_eq!(err.0, "message larger than the limit");
+    }
+
+    #[test]
+    fn a_ring_without_a_bulk_area_refuses_bulk() {
+        let (mut tx, rx) = heap::ring_pair(4096, Futex, Liveness::new());
+        assert_eq!(tx.max_bulk(), 0);
+        assert!(matches!(
+            tx.try_reserve_bulk(1),
+            Err(crate::TryReserveError::TooLarge)
+        ));
+        // And a bulk frame sent to it anyway is corrupt, not a read out of bounds.
+        let mut g = tx.try_reserve(BULK_FRAME_PAYLOAD).unwrap();
+        g.write(0, &0u64.to_le_bytes());
+        g.commit_kind(BULK_FRAME_PAYLOAD, FrameKind::Bulk, 1, 2);
+        let mut rx = Receiver::new(rx, 1 << 20);
+        let err = rx.try_recv().err().expect("no bulk area");
+        assert_eq!(err.0, "bulk frame on a ring without a bulk area");
     }
 }

@@ -116,6 +116,11 @@ impl RingRef {
     /// A ring on the heap (loom models, in-process pairs). `capacity` must be a power of two,
     /// at least 64.
     pub(crate) fn new_heap(capacity: u64) -> Self {
+        Self::new_heap_owning(capacity, Arc::new(()))
+    }
+
+    /// As [`new_heap`](Self::new_heap), also keeping `extra` alive (a bulk area's bytes).
+    pub(crate) fn new_heap_owning(capacity: u64, extra: Arc<dyn Any + Send + Sync>) -> Self {
         assert!(
             capacity.is_power_of_two() && capacity >= 64,
             "ring capacity"
@@ -124,7 +129,7 @@ impl RingRef {
         let (data, bytes_owner) = Bytes::heap(capacity as usize);
         let ptr = NonNull::from(&*header);
         // SAFETY: `header` and the heap bytes are kept alive by the owner, which holds both.
-        unsafe { RingRef::new(ptr, data, capacity, Arc::new((header, bytes_owner))) }
+        unsafe { RingRef::new(ptr, data, capacity, Arc::new((header, bytes_owner, extra))) }
     }
 }
 

@@ -2,6 +2,8 @@
 //! goes back to its producer only when the consumer releases the bulk frame. Both ends of a
 //! segment in one process; every blocking wait has a deadline, so a hang fails as `TimedOut`.
 
+#![cfg(not(loom))]
+
 use electrode_shm::{
     heap, AlignedBuf, FrameKind, Futex, Liveness, Message, Receiver, Segment, SegmentConfig,
     TryReserveError, WaitMode, BULK_CAPACITY,

@@ -61,6 +61,8 @@ impl<P: Park> Producer<P> {
     /// or the ring has no room for a frame, [`TryReserveError::TooLarge`] past
     /// [`max_bulk`](Self::max_bulk).
     pub fn try_reserve_bulk(&mut self, len: usize) -> Result<BulkGrant<'_, P>, TryReserveError> {
+        // `Bytes` is `Copy` outside loom only (under loom it shares its cells through an Arc).
+        #[allow(clippy::clone_on_copy)]
         let Some((bulk, cap)) = self.ring.bulk.clone() else {
             return Err(TryReserveError::TooLarge);
         };

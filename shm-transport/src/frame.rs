@@ -10,7 +10,9 @@
 //!
 //! All fields little-endian. Every frame starts 16-byte aligned, so a payload that is an rkyv
 //! archive can be accessed in place. `kind` says whether the frame is padding (skip to the end of
-//! the ring), a whole message, or one chunk of a message larger than a frame may be.
+//! the ring), a whole message, one chunk of a message larger than a frame may be, or a message
+//! in the ring's bulk area (the frame's payload is then the message's length; see
+//! `ring::BulkGrant`).
 
 /// Size of a frame header in bytes (also the frame alignment).
 pub const FRAME_HEADER_LEN: usize = 16;
@@ -31,7 +33,14 @@ pub enum FrameKind {
     Middle = 4,
     /// The last chunk.
     Last = 5,
+    /// A whole message in the ring's bulk area; the frame's payload is its length
+    /// ([`BULK_FRAME_PAYLOAD`] bytes, little-endian `u64`). The bulk bytes belong to the
+    /// consumer until it releases this frame.
+    Bulk = 6,
 }
+
+/// Payload bytes of a [`FrameKind::Bulk`] frame: the bulk message's length.
+pub const BULK_FRAME_PAYLOAD: usize = 8;
 
 impl FrameKind {
     fn from_u8(v: u8) -> Option<Self> {
@@ -41,6 +50,7 @@ impl FrameKind {
             3 => FrameKind::First,
             4 => FrameKind::Middle,
             5 => FrameKind::Last,
+            6 => FrameKind::Bulk,
             _ => return None,
         })
     }

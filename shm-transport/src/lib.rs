@@ -28,8 +28,8 @@
 //! A [`Producer`] reserves room for a frame, writes it in place and commits it; the
 //! [`Consumer`] peeks at it, copies it out (or reads it in place, if it trusts the producer:
 //! [`ReadGrant::as_slice`] is `unsafe`) and releases it. [`Producer::send`] and
-//! [`Receiver::recv`] do the same for whole messages of any size, chunking those larger than
-//! a frame.
+//! [`Receiver::recv`] do the same for whole messages of any size: one larger than a frame goes
+//! whole through the ring's bulk area when that is free, in chunks otherwise.
 //!
 //! ```
 //! use electrode_shm::{Liveness, Segment, SegmentConfig, WaitMode};
@@ -51,8 +51,8 @@
 //! frame.release();
 //! assert_eq!(&bytes, b"hello");
 //!
-//! // Main to renderer, a whole message of any size; the receiver reassembles chunks.
-//! let big = vec![9u8; 3 << 20]; // larger than the 1 MiB ring: sent in chunks
+//! // Main to renderer, a whole message of any size (the renderer reads it in place).
+//! let big = vec![9u8; 3 << 20]; // larger than a frame: sent whole, in the bulk area
 //! let sender = std::thread::spawn(move || {
 //!     main.tx.send(1, 0, &big, WaitMode::default(), None).unwrap();
 //! });
@@ -161,6 +161,7 @@
 #![warn(missing_docs)]
 
 mod aligned;
+mod bulk;
 mod bytes;
 mod event;
 mod frame;
@@ -191,8 +192,11 @@ mod spin;
 mod sys;
 
 pub use aligned::AlignedBuf;
+pub use bulk::BulkGrant;
 pub use event::Event;
-pub use frame::{frame_size, FrameHeader, FrameKind, FRAME_ALIGN, FRAME_HEADER_LEN};
+pub use frame::{
+    frame_size, FrameHeader, FrameKind, BULK_FRAME_PAYLOAD, FRAME_ALIGN, FRAME_HEADER_LEN,
+};
 pub use liveness::Liveness;
 pub use receiver::{Message, Receiver, DEFAULT_MAX_MESSAGE};
 pub use ring::{
@@ -215,7 +219,7 @@ pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]
 pub use segment::{
     Layout, MainEnd, OpenError, RendererEnd, Segment, SegmentConfig, SegmentHeader, Waker,
-    LAYOUT_VERSION, MAGIC,
+    BULK_CAPACITY, LAYOUT_VERSION, MAGIC,
 };
 #[cfg(not(loom))]
 pub use sys::hardening::{harden_process, is_dumpable};
@@ -246,6 +250,39 @@ pub mod heap {
         live: Liveness,
     ) -> (Producer<P>, Consumer<P>) {
         let r = ring::RingRef::new_heap(capacity);
+        (
+            Producer::new(r.clone(), park.clone(), live.clone()),
+            Consumer::new(r, park, live),
+        )
+    }
+
+    /// As [`ring_pair`], with a bulk area of `bulk` bytes: messages larger than a frame (up
+    /// to `bulk` bytes) then travel whole ([`Producer::try_reserve_bulk`]).
+    ///
+    /// ```
+    /// use electrode_shm::{heap, Futex, Liveness, Receiver, WaitMode};
+    ///
+    /// let (mut tx, rx) = heap::ring_pair_with_bulk(4096, 1 << 16, Futex, Liveness::new());
+    /// let big = vec![7u8; 10_000]; // more than a frame of a 4 KiB ring
+    /// tx.send(3, 9, &big, WaitMode::default(), None)?;
+    /// let mut rx = Receiver::new(rx, 1 << 20);
+    /// let msg = rx.try_recv()?.expect("sent whole");
+    /// assert_eq!((msg.tag(), msg.meta()), (3, 9));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`ring_pair`].
+    pub fn ring_pair_with_bulk<P: Park>(
+        capacity: u64,
+        bulk: usize,
+        park: P,
+        live: Liveness,
+    ) -> (Producer<P>, Consumer<P>) {
+        let (bytes, owner) = crate::bytes::Bytes::heap(bulk);
+        // SAFETY: `bytes` is `bulk` heap bytes used by this ring alone; the ring keeps their
+        // owner alive (a clone of it travels with each end).
+        let r = unsafe { ring::RingRef::new_heap_owning(capacity, owner).with_bulk(bytes, bulk) };
         (
             Producer::new(r.clone(), park.clone(), live.clone()),
             Consumer::new(r, park, live),

@@ -4,10 +4,13 @@
 //! arrives as `First, Middle*, Last` chunks that all carry the same tag and meta; the receiver
 //! copies them into its own buffer as they arrive (never blocking on a partial message, so one
 //! slow producer cannot stall a dispatcher that serves many) and hands out the whole
-//! ([`Message::Assembled`]). Any break in the chunk sequence, or a message beyond the size
-//! limit, is a [`Corrupt`] error.
+//! ([`Message::Assembled`]). A message in the ring's bulk area (`crate::bulk`) is copied
+//! into the same buffer in one go and handed out the same way, or, by a receiver that trusts
+//! its producer ([`Receiver::trust_producer`]), handed out in place. Any break in the chunk
+//! sequence, or a message beyond the size limit, is a [`Corrupt`] error.
 
 use crate::aligned::AlignedBuf;
+use crate::bytes::InPlace;
 use crate::frame::{FrameHeader, FrameKind};
 use crate::ring::{Consumer, Corrupt, ReadGrant, RecvError};
 use crate::wait::{Park, WaitMode};
@@ -20,7 +23,8 @@ pub const DEFAULT_MAX_MESSAGE: usize = 128 << 20;
 pub enum Message<'a, P: Park> {
     /// A message in one frame, still in the ring: read it, then [`ReadGrant::release`] it.
     Frame(ReadGrant<'a, P>),
-    /// A reassembled message in the receiver's private buffer.
+    /// A reassembled or bulk message in the receiver's private buffer, or, for a receiver
+    /// that trusts its producer, a bulk message in place.
     Assembled {
         /// The message's tag.
         tag: u16,
@@ -76,6 +80,8 @@ enum Progress {
     Partial,
     Whole,
     Assembled(u16, u64),
+    /// A bulk message read in place (its frame is held until the next step).
+    BulkInPlace(u16, u64, usize),
 }
 
 /// Reads whole messages from a ring (see the module docs).
@@ -85,6 +91,11 @@ pub struct Receiver<P: Park> {
     partial: Option<(u16, u64)>,
     ready: Option<(u16, u64)>,
     max_message: usize,
+    /// Whether bulk messages are read in place ([`trust_producer`](Self::trust_producer)).
+    trusted: bool,
+    /// A bulk frame handed out in place, to release before anything else is read.
+    held_bulk: bool,
+    in_place: InPlace,
 }
 
 impl<P: Park> std::fmt::Debug for Receiver<P> {
@@ -105,6 +116,33 @@ impl<P: Park> Receiver<P> {
             partial: None,
             ready: None,
             max_message,
+            trusted: false,
+            held_bulk: false,
+            in_place: InPlace::new(),
+        }
+    }
+
+    /// Hand out bulk messages in place ([`Message::Assembled`] then borrows the bulk area)
+    /// instead of copying them into the receiver's buffer. The bulk frame is released, and the
+    /// area handed back to the producer, by [`finish_message`](Self::finish_message) or the
+    /// next receive.
+    ///
+    /// # Safety
+    /// The producer must be trusted not to write the bulk area while it is handed out: the
+    /// protocol gives the area to the consumer from the bulk frame's publication until its
+    /// release, but only an honest producer keeps to it (see [`ReadGrant::as_slice`]).
+    pub unsafe fn trust_producer(&mut self) {
+        self.trusted = true;
+    }
+
+    /// Done with the last message: a bulk message read in place goes back to the producer now
+    /// rather than at the next receive (so the producer can send the next one sooner).
+    pub fn finish_message(&mut self) {
+        if self.held_bulk {
+            self.held_bulk = false;
+            if let Ok(Some(g)) = self.consumer.try_peek() {
+                g.release();
+            }
         }
     }
 
@@ -124,6 +162,7 @@ impl<P: Park> Receiver<P> {
     }
 
     fn step(&mut self) -> Result<Progress, Corrupt> {
+        self.finish_message();
         if self.ready.take().is_some() {
             self.buf.clear();
         }
@@ -140,6 +179,7 @@ impl<P: Park> Receiver<P> {
             };
             match (kind, self.partial) {
                 (FrameKind::Whole, None) => return Ok(Progress::Whole),
+                (FrameKind::Bulk, None) => return self.take_bulk(tag, meta),
                 (FrameKind::First, None) => {
                     self.partial = Some((tag, meta));
                     self.buf.clear();
@@ -163,6 +203,27 @@ impl<P: Park> Receiver<P> {
         }
     }
 
+    /// Copy the bulk message named by the frame at the head into our buffer, then release
+    /// the frame (which hands the bulk area back to the producer).
+    fn take_bulk(&mut self, tag: u16, meta: u64) -> Result<Progress, Corrupt> {
+        let g = self.consumer.try_peek()?.expect("header just peeked");
+        let len = g.bulk_len()?;
+        if len > self.max_message {
+            return Err(Corrupt("message larger than the limit"));
+        }
+        if self.trusted {
+            // Kept (not released) while it is read in place; `finish_message` releases it.
+            self.held_bulk = true;
+            return Ok(Progress::BulkInPlace(tag, meta, len));
+        }
+        // The buffer is reused: once it has grown, this writes no new pages and zeroes nothing.
+        self.buf.resize(len);
+        g.copy_bulk_to(self.buf.as_mut_slice());
+        g.release();
+        self.ready = Some((tag, meta));
+        Ok(Progress::Assembled(tag, meta))
+    }
+
     fn message(&mut self, p: Progress) -> Result<Option<Message<'_, P>>, Corrupt> {
         Ok(match p {
             Progress::Empty | Progress::Partial => None,
@@ -176,6 +237,21 @@ impl<P: Park> Receiver<P> {
                 meta,
                 bytes: self.buf.as_slice(),
             }),
+            Progress::BulkInPlace(tag, meta, len) => {
+                let (bulk, _) = self
+                    .consumer
+                    .ring
+                    .bulk
+                    .as_ref()
+                    .ok_or(Corrupt("bulk frame on a ring without a bulk area"))?;
+                self.in_place = InPlace::new();
+                // SAFETY: `len` was validated against the area, which the producer published
+                // with the bulk frame we hold until `finish_message`, after this borrow of the
+                // receiver ends; the producer is trusted not to write it meanwhile
+                // (`trust_producer`'s contract).
+                let bytes = unsafe { bulk.slice(0, len, &self.in_place) };
+                Some(Message::Assembled { tag, meta, bytes })
+            }
         })
     }
 

@@ -60,12 +60,15 @@ const _: () = assert!(
             && std::mem::offset_of!(RingHeader, space) == 384)
 );
 
-/// Where a ring lives: its header, its data bytes and what keeps them mapped.
+/// Where a ring lives: its header, its data bytes, its bulk area (if any; see
+/// `crate::bulk`) and what keeps them mapped.
 #[derive(Clone)]
 pub(crate) struct RingRef {
     header: NonNull<RingHeader>,
-    data: Bytes,
+    pub(crate) data: Bytes,
     capacity: u64,
+    /// Where messages larger than a frame go whole (`FrameKind::Bulk`), and its size.
+    pub(crate) bulk: Option<(Bytes, usize)>,
     _owner: Arc<dyn Any + Send + Sync>,
 }
 
@@ -89,8 +92,19 @@ impl RingRef {
             header,
             data,
             capacity,
+            bulk: None,
             _owner: owner,
         }
+    }
+
+    /// The same ring with a bulk area of `len` bytes.
+    ///
+    /// # Safety
+    /// `bulk` must be `len` bytes kept mapped by this ring's owner, used by no other ring or
+    /// table.
+    pub(crate) unsafe fn with_bulk(mut self, bulk: Bytes, len: usize) -> Self {
+        self.bulk = Some((bulk, len));
+        self
     }
 
     #[inline]
@@ -102,6 +116,11 @@ impl RingRef {
     /// A ring on the heap (loom models, in-process pairs). `capacity` must be a power of two,
     /// at least 64.
     pub(crate) fn new_heap(capacity: u64) -> Self {
+        Self::new_heap_owning(capacity, Arc::new(()))
+    }
+
+    /// As [`new_heap`](Self::new_heap), also keeping `extra` alive (a bulk area's bytes).
+    pub(crate) fn new_heap_owning(capacity: u64, extra: Arc<dyn Any + Send + Sync>) -> Self {
         assert!(
             capacity.is_power_of_two() && capacity >= 64,
             "ring capacity"
@@ -110,7 +129,7 @@ impl RingRef {
         let (data, bytes_owner) = Bytes::heap(capacity as usize);
         let ptr = NonNull::from(&*header);
         // SAFETY: `header` and the heap bytes are kept alive by the owner, which holds both.
-        unsafe { RingRef::new(ptr, data, capacity, Arc::new((header, bytes_owner))) }
+        unsafe { RingRef::new(ptr, data, capacity, Arc::new((header, bytes_owner, extra))) }
     }
 }
 
@@ -221,11 +240,14 @@ impl From<Corrupt> for RecvError {
 
 /// The writing end of a ring.
 pub struct Producer<P: Park> {
-    ring: RingRef,
+    pub(crate) ring: RingRef,
     /// Our position; the shared `tail` is only ever a copy of it.
-    tail: u64,
+    pub(crate) tail: u64,
     /// Last validated consumer position.
-    head: u64,
+    pub(crate) head: u64,
+    /// Ring position just past the last bulk frame: the bulk area is ours again once the
+    /// consumer's `head` reaches it (it releases a bulk frame only after reading the area).
+    pub(crate) bulk_until: u64,
     pub(crate) park: P,
     pub(crate) live: Liveness,
 }
@@ -260,6 +282,7 @@ impl<P: Park> Producer<P> {
             ring,
             tail: 0,
             head: 0,
+            bulk_until: 0,
             park,
             live,
         }
@@ -286,7 +309,7 @@ impl<P: Park> Producer<P> {
     }
 
     /// Where a frame of `len` payload bytes goes and how much free space that takes.
-    fn placement(&self, len: usize) -> Option<(u64, u64)> {
+    pub(crate) fn placement(&self, len: usize) -> Option<(u64, u64)> {
         if len > self.max_frame_payload() {
             return None;
         }
@@ -301,7 +324,7 @@ impl<P: Park> Producer<P> {
     }
 
     /// Re-read the consumer's position and validate it.
-    fn refresh_head(&mut self) -> Result<(), Corrupt> {
+    pub(crate) fn refresh_head(&mut self) -> Result<(), Corrupt> {
         // SYNC POINT: acquires the consumer's release of the bytes before `head`.
         let h = self.ring.header().head.load(Ordering::Acquire);
         if h < self.head || h > self.tail {
@@ -311,7 +334,7 @@ impl<P: Park> Producer<P> {
         Ok(())
     }
 
-    fn fits(&mut self, total: u64) -> Result<bool, Corrupt> {
+    pub(crate) fn fits(&mut self, total: u64) -> Result<bool, Corrupt> {
         let cap = self.ring.capacity;
         if cap - (self.tail - self.head) >= total {
             return Ok(true);
@@ -363,7 +386,18 @@ impl<P: Park> Producer<P> {
         mode: WaitMode,
         deadline: Option<Instant>,
     ) -> Result<(), SendError> {
-        if self.fits(total).map_err(SendError::Corrupt)? {
+        self.wait_for_space(mode, deadline, |p| p.fits(total))
+    }
+
+    /// Wait per `mode` until `deadline` for the consumer to release enough that `ready` holds
+    /// (it is re-checked after every release the consumer announces).
+    pub(crate) fn wait_for_space(
+        &mut self,
+        mode: WaitMode,
+        deadline: Option<Instant>,
+        mut ready: impl FnMut(&mut Self) -> Result<bool, Corrupt>,
+    ) -> Result<(), SendError> {
+        if ready(self).map_err(SendError::Corrupt)? {
             return Ok(());
         }
         if self.live.is_gone() {
@@ -376,14 +410,12 @@ impl<P: Park> Producer<P> {
         let r = ring
             .header()
             .space
-            .wait_until(&park, mode, deadline, live.flag(), || {
-                match self.fits(total) {
-                    Ok(true) => Some(()),
-                    Ok(false) => None,
-                    Err(c) => {
-                        corrupt = Some(c);
-                        Some(())
-                    }
+            .wait_until(&park, mode, deadline, live.flag(), || match ready(self) {
+                Ok(true) => Some(()),
+                Ok(false) => None,
+                Err(c) => {
+                    corrupt = Some(c);
+                    Some(())
                 }
             });
         if let Some(c) = corrupt {
@@ -426,6 +458,19 @@ impl<P: Park> Producer<P> {
         payload: &[u8],
         progress: &mut usize,
     ) -> Result<bool, Corrupt> {
+        if *progress == 0 && payload.len() > self.max_frame_payload() {
+            // Whole, in the bulk area, if it is free now; otherwise in chunks as below.
+            match self.try_reserve_bulk(payload.len()) {
+                Ok(mut g) => {
+                    g.as_mut_slice()[..payload.len()].copy_from_slice(payload);
+                    g.commit(payload.len(), tag, meta);
+                    *progress = payload.len();
+                    return Ok(true);
+                }
+                Err(TryReserveError::Corrupt(c)) => return Err(c),
+                Err(TryReserveError::Full | TryReserveError::TooLarge) => {}
+            }
+        }
         if *progress == 0 && payload.len() <= self.max_frame_payload() {
             return match self.try_frame(FrameKind::Whole, tag, meta, payload) {
                 Ok(()) => {
@@ -515,7 +560,7 @@ impl<P: Park> Producer<P> {
     }
 }
 
-impl<P: Park> WriteGrant<'_, P> {
+impl<'a, P: Park> WriteGrant<'a, P> {
     /// Payload bytes reserved.
     pub fn len(&self) -> usize {
         self.len
@@ -548,7 +593,14 @@ impl<P: Park> WriteGrant<'_, P> {
         self.commit_kind(len, FrameKind::Whole, tag, meta);
     }
 
-    fn commit_kind(self, len: usize, kind: FrameKind, tag: u16, meta: u64) {
+    /// Publish the first `len` bytes as one frame of `kind`; the producer is handed back.
+    pub(crate) fn commit_kind(
+        self,
+        len: usize,
+        kind: FrameKind,
+        tag: u16,
+        meta: u64,
+    ) -> &'a mut Producer<P> {
         assert!(len <= self.len, "commit longer than the reservation");
         self.payload.finish(len);
         let p = self.producer;
@@ -585,12 +637,13 @@ impl<P: Park> WriteGrant<'_, P> {
         p.ring.header().tail.store(p.tail, Ordering::Release);
         p.ring.header().data.notify(&p.park);
         p.prepare_next();
+        p
     }
 }
 
 /// The reading end of a ring.
 pub struct Consumer<P: Park> {
-    ring: RingRef,
+    pub(crate) ring: RingRef,
     /// Our position; the shared `head` is only ever a copy of it.
     head: u64,
     /// Last validated producer position.
@@ -614,9 +667,9 @@ impl<P: Park> fmt::Debug for Consumer<P> {
 /// A frame at the head of the ring, readable in place until [`release`](Self::release)d.
 /// Dropping it without releasing leaves the frame in the ring (a later peek sees it again).
 pub struct ReadGrant<'a, P: Park> {
-    consumer: &'a mut Consumer<P>,
+    pub(crate) consumer: &'a mut Consumer<P>,
     /// Data offset of the payload.
-    at: usize,
+    pub(crate) at: usize,
     header: FrameHeader,
     /// Where [`as_slice`](Self::as_slice) keeps its view.
     in_place: InPlace,

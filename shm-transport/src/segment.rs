@@ -14,7 +14,14 @@
 //!                    | SlotHeader x slot_count      |  rounded to a page
 //!                    | payload    x slot_count      |  slot_size each (64-byte stride)
 //!                    +------------------------------+
+//!                    | bulk area  renderer -> main  |  BULK_CAPACITY (not populated)
+//!                    | bulk area  main -> renderer  |  BULK_CAPACITY (not populated)
+//!                    +------------------------------+
 //! ```
+//!
+//! Everything up to the bulk areas is mapped populated, so no message faults a page in; the
+//! bulk areas (where messages larger than a ring frame go whole, see `crate::bulk`) are
+//! mapped separately and lazily: a page costs memory only once a message has reached it.
 //!
 //! The region is a `memfd` (anonymous: no name in `/dev/shm` to guess, nothing to clean up when
 //! main dies) whose size is sealed, handed to the renderer as an inherited file descriptor. Main
@@ -39,8 +46,11 @@ use std::sync::Arc;
 /// `b"ELECTRD\x01"`: the first eight bytes of every segment.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"ELECTRD\x01");
 /// Layout version; bumped on any change to the shared structures.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 const PAGE: usize = 4096;
+/// Bytes of each ring's bulk area: the largest message that travels whole instead of in
+/// chunks. Address space only until used (see the module docs).
+pub const BULK_CAPACITY: usize = 64 << 20;
 
 /// The segment header at offset 0. `#[repr(C)]`; written by main before the renderer exists,
 /// except `renderer_pid`, which the renderer stores when it connects.
@@ -123,6 +133,9 @@ pub struct Layout {
     pub slot_payloads: usize,
     /// Distance between two slot payloads.
     pub slot_stride: usize,
+    /// Offset of the renderer-to-main ring's bulk area ([`BULK_CAPACITY`] bytes; the
+    /// main-to-renderer one follows it). Page aligned; everything before it is populated.
+    pub bulk: usize,
     /// Total size.
     pub total: usize,
 }
@@ -155,7 +168,8 @@ impl Layout {
         let slot_payloads =
             slot_headers + round_up(slot_count * std::mem::size_of::<SlotHeader>(), PAGE);
         let slot_stride = round_up(config.slot_size as usize, 64);
-        let total = round_up(slot_payloads + slot_count * slot_stride, PAGE);
+        let bulk = round_up(slot_payloads + slot_count * slot_stride, PAGE);
+        let total = bulk + 2 * BULK_CAPACITY;
         Ok(Layout {
             config,
             r2m,
@@ -163,6 +177,7 @@ impl Layout {
             slot_headers,
             slot_payloads,
             slot_stride,
+            bulk,
             total,
         })
     }
@@ -228,12 +243,34 @@ impl From<nix::Error> for OpenError {
     }
 }
 
-/// The mapping, shared by every endpoint made from it.
-struct Mapping(MmapRaw);
+/// The mappings, shared by every endpoint made from them: everything before the bulk areas
+/// (populated), and the bulk areas (faulted in on use).
+struct Mapping {
+    front: MmapRaw,
+    bulk: MmapRaw,
+}
 
 impl Mapping {
+    /// Map `layout` of `file` (whose size was checked to be the layout's).
+    fn new(file: &File, layout: &Layout) -> io::Result<Mapping> {
+        // Populated (MAP_POPULATE): every page is allocated and mapped now, not on first touch
+        // in the middle of the first lap through the rings, where each fault would add
+        // microseconds to one message (and a renderer's first ~10,000 invokes would carry
+        // them). The bulk areas are not: populating them would make every renderer cost
+        // 2 * BULK_CAPACITY of memory whether or not it ever sends a large message.
+        let front = MmapOptions::new()
+            .len(layout.bulk)
+            .populate()
+            .map_raw(file)?;
+        let bulk = MmapOptions::new()
+            .offset(layout.bulk as u64)
+            .len(layout.total - layout.bulk)
+            .map_raw(file)?;
+        Ok(Mapping { front, bulk })
+    }
+
     fn ptr(&self) -> *mut u8 {
-        self.0.as_mut_ptr()
+        self.front.as_mut_ptr()
     }
 }
 
@@ -258,15 +295,9 @@ impl Segment {
     pub fn create(config: SegmentConfig) -> Result<Segment, OpenError> {
         let layout = Layout::new(config)?;
         let file = crate::sys::memfd::create("electrode-segment", layout.total as u64)?;
-        // Populated (MAP_POPULATE): every page is allocated and mapped now, not on first touch
-        // in the middle of the first lap through the rings, where each fault would add
-        // microseconds to one message (and a renderer's first ~10,000 invokes would carry them).
-        let map = MmapOptions::new()
-            .len(layout.total)
-            .populate()
-            .map_raw(&file)?;
+        let map = Mapping::new(&file, &layout)?;
         let seg = Segment {
-            map: Arc::new(Mapping(map)),
+            map: Arc::new(map),
             layout,
             file,
         };
@@ -299,12 +330,12 @@ impl Segment {
         if len < PAGE {
             return Err(OpenError::BadLayout("file smaller than a header"));
         }
-        // Populated for the same reason as in `create` (the pages exist already: this only
-        // fills our page tables).
-        let map = MmapOptions::new().len(len).populate().map_raw(&file)?;
-        // SAFETY: at least one page is mapped and a SegmentHeader fits at offset 0; every field
-        // is a plain integer (any bit pattern is valid). It is read once, then validated.
-        let hdr = unsafe { std::ptr::read(map.as_ptr().cast::<SegmentHeader>()) };
+        // Only the header page first: the layout it names is checked before the rest is mapped.
+        let head = MmapOptions::new().len(PAGE).map_raw(&file)?;
+        // SAFETY: one page is mapped and a SegmentHeader fits at offset 0; every field is a
+        // plain integer (any bit pattern is valid). It is read once, then validated.
+        let hdr = unsafe { std::ptr::read(head.as_ptr().cast::<SegmentHeader>()) };
+        drop(head);
         if hdr.magic != MAGIC {
             return Err(OpenError::BadMagic(hdr.magic));
         }
@@ -329,8 +360,10 @@ impl Segment {
         if layout.total as u64 != hdr.total_size || layout.total != len {
             return Err(OpenError::BadLayout("total size does not match the file"));
         }
+        // Populated as in `create` (the pages exist already: this only fills our page tables).
+        let map = Mapping::new(&file, &layout)?;
         Ok(Segment {
-            map: Arc::new(Mapping(map)),
+            map: Arc::new(map),
             layout,
             file,
         })
@@ -362,18 +395,22 @@ impl Segment {
         self.header().renderer_pid.load(Ordering::Relaxed)
     }
 
-    fn ring(&self, at: usize, capacity: usize) -> RingRef {
+    /// The ring whose header is at `at`, with the `nth` bulk area (0: renderer to main).
+    fn ring(&self, at: usize, capacity: usize, nth: usize) -> RingRef {
         let base = self.map.ptr();
         // SAFETY: the layout was validated against the mapping's length: `at` is page aligned
-        // and the header page plus `capacity` data bytes lie inside the mapping, kept alive by
-        // the Arc handed to RingRef.
+        // and the header page plus `capacity` data bytes lie inside the front mapping; the
+        // bulk mapping holds both bulk areas, this ring's alone at `nth * BULK_CAPACITY`; both
+        // are kept alive by the Arc handed to RingRef.
         unsafe {
+            let bulk = self.map.bulk.as_mut_ptr().add(nth * BULK_CAPACITY);
             RingRef::new(
                 NonNull::new_unchecked(base.add(at).cast::<RingHeader>()),
                 Bytes::new(base.add(at + PAGE), capacity),
                 capacity as u64,
                 self.map.clone(),
             )
+            .with_bulk(Bytes::new(bulk, BULK_CAPACITY), BULK_CAPACITY)
         }
     }
 
@@ -400,8 +437,8 @@ impl Segment {
 
     fn waker(&self, slots: Arc<SlotTable<Futex>>) -> Waker {
         Waker {
-            r2m: self.ring(self.layout.r2m, self.layout.config.r2m_capacity),
-            m2r: self.ring(self.layout.m2r, self.layout.config.m2r_capacity),
+            r2m: self.ring(self.layout.r2m, self.layout.config.r2m_capacity, 0),
+            m2r: self.ring(self.layout.m2r, self.layout.config.m2r_capacity, 1),
             slots,
         }
     }
@@ -412,10 +449,18 @@ impl Segment {
         let slots = Arc::new(self.slots(live.clone()));
         MainEnd {
             rx: Receiver::new(
-                Consumer::new(self.ring(l.r2m, l.config.r2m_capacity), Futex, live.clone()),
+                Consumer::new(
+                    self.ring(l.r2m, l.config.r2m_capacity, 0),
+                    Futex,
+                    live.clone(),
+                ),
                 DEFAULT_MAX_MESSAGE,
             ),
-            tx: Producer::new(self.ring(l.m2r, l.config.m2r_capacity), Futex, live.clone()),
+            tx: Producer::new(
+                self.ring(l.m2r, l.config.m2r_capacity, 1),
+                Futex,
+                live.clone(),
+            ),
             waker: self.waker(slots.clone()),
             slots,
             live,
@@ -430,12 +475,25 @@ impl Segment {
             .renderer_pid
             .store(std::process::id(), Ordering::Relaxed);
         let slots = Arc::new(self.slots(live.clone()));
-        RendererEnd {
-            tx: Producer::new(self.ring(l.r2m, l.config.r2m_capacity), Futex, live.clone()),
-            rx: Receiver::new(
-                Consumer::new(self.ring(l.m2r, l.config.m2r_capacity), Futex, live.clone()),
-                DEFAULT_MAX_MESSAGE,
+        let mut rx = Receiver::new(
+            Consumer::new(
+                self.ring(l.m2r, l.config.m2r_capacity, 1),
+                Futex,
+                live.clone(),
             ),
+            DEFAULT_MAX_MESSAGE,
+        );
+        // SAFETY: this ring's producer is main (the other end of `into_main`), which the
+        // renderer trusts by design, as for `slots_trusting_main`: it spawned this renderer,
+        // and it writes the bulk area only after the renderer released its last bulk frame.
+        unsafe { rx.trust_producer() };
+        RendererEnd {
+            tx: Producer::new(
+                self.ring(l.r2m, l.config.r2m_capacity, 0),
+                Futex,
+                live.clone(),
+            ),
+            rx,
             waker: self.waker(slots.clone()),
             slots,
             live,
@@ -508,7 +566,8 @@ pub struct MainEnd {
 pub struct RendererEnd {
     /// Messages to main.
     pub tx: Producer<Futex>,
-    /// Messages from main.
+    /// Messages from main. Main is trusted: bulk messages are read in place
+    /// ([`Receiver::trust_producer`]).
     pub rx: Receiver<Futex>,
     /// Response slots (the renderer waits for replies).
     pub slots: Arc<SlotTable<Futex>>,

@@ -114,6 +114,8 @@ pub mod ring {
     pub const MIDDLE: u8 = 4;
     /// Last chunk.
     pub const LAST: u8 = 5;
+    /// A message in the ring's bulk area (payload: its length, u64 LE).
+    pub const BULK: u8 = 6;
 
     /// A 16-byte frame header.
     pub fn frame_header(len: u32, kind: u8, tag: u16, meta: u64) -> [u8; 16] {

@@ -1,8 +1,8 @@
 //! A renderer SIGKILLed in the middle of something cannot hurt main.
 //!
-//! Killed mid-write (main holds part of a 16 MiB chunked message), mid-`sendSync` and
-//! mid-`invoke` (main's listener or handler is still running when the renderer dies, and
-//! answers afterwards), each test checks that main:
+//! Killed mid-write (main holds part of an 80 MiB chunked message, larger than the bulk area),
+//! mid-`sendSync` and mid-`invoke` (main's listener or handler is still running when the
+//! renderer dies, and answers afterwards), each test checks that main:
 //!
 //! - emits `render-process-gone` exactly once, reason `killed` (SIGKILL);
 //! - frees the region: the renderer's segment (the mapping that appeared when it was spawned,
@@ -95,8 +95,9 @@ fn killed_while_main_holds_a_partial_chunked_message() {
     let _serial = kit::serial();
     let _dog = watchdog(DOG, "killed_while_main_holds_a_partial_chunked_message");
     let s = setup(Main::new().unwrap());
-    // `hold` keeps the dispatcher busy, so the renderer's 16 MiB send fills the ring and blocks
-    // part-way; the kill comes then, and main reads the chunks after the renderer is dead.
+    // `hold` keeps the dispatcher busy, so the renderer's 80 MiB send (chunked: past the bulk
+    // area) fills the ring and blocks part-way; the kill comes then, and main reads the chunks
+    // after the renderer is dead.
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel::<()>();
     let (entered_tx, release_rx) = (Mutex::new(entered_tx), Mutex::new(release_rx));

@@ -391,13 +391,32 @@ fn ring_and_slot_offsets_are_where_electrode_shm_works() {
         "HEAD after"
     );
 
-    // A message in chunks. Catches: FIRST / MIDDLE / LAST renumbered or the kit's frame walk
-    // (frame_size) not the producer's.
+    // A message larger than a frame goes whole, in the bulk area: one frame naming its length.
+    // Catches: BULK renumbered, or its payload not the length.
     let big: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    rend.tx
+        .send(kind::INVOKE, 7, &big, mode, None)
+        .expect("send bulk");
+    let pos = raw.u64(r2m + ring::HEAD) as usize;
+    let h = raw.read(r2m + ring::DATA + pos % config.r2m_capacity, 24);
+    assert_eq!(
+        (h[4], u32::from_le_bytes(h[0..4].try_into().unwrap())),
+        (ring::BULK, 8),
+        "bulk frame kind and payload length"
+    );
+    assert_eq!(u64::from_le_bytes(h[16..24].try_into().unwrap()), 5000);
+    assert_eq!(
+        pos + ring::frame_size(8),
+        raw.u64(r2m + ring::TAIL) as usize,
+        "one frame"
+    );
+
+    // While main holds that one (not yet received), the next goes in chunks. Catches: FIRST /
+    // MIDDLE / LAST renumbered or the kit's frame walk (frame_size) not the producer's.
     rend.tx
         .send(kind::INVOKE, 0, &big, mode, None)
         .expect("send chunks");
-    let mut pos = raw.u64(r2m + ring::HEAD) as usize;
+    let mut pos = pos + ring::frame_size(8);
     let tail = raw.u64(r2m + ring::TAIL) as usize;
     let (mut kinds, mut total) = (Vec::new(), 0);
     while pos < tail {
@@ -415,6 +434,10 @@ fn ring_and_slot_offsets_are_where_electrode_shm_works() {
     assert!(kinds.len() > 2, "middle chunks {kinds:?}");
     assert!(kinds[1..kinds.len() - 1].iter().all(|&k| k == ring::MIDDLE));
     let mut got = electrode_shm::AlignedBuf::new();
+    let m = main.rx.recv(mode, deadline()).expect("main receives bulk");
+    assert_eq!(m.meta(), 7, "the bulk message first");
+    m.copy_into(&mut got);
+    assert_eq!(got.as_slice(), &big[..]);
     main.rx
         .recv(mode, deadline())
         .expect("main receives chunks")

@@ -89,6 +89,18 @@ impl Outbox {
                 Err(TryReserveError::Corrupt(c)) => return Err(OutboxError::Corrupt(c)),
                 Err(TryReserveError::Full) | Err(TryReserveError::TooLarge) => {}
             }
+        } else if self.queue.is_empty() && hint <= self.tx.max_bulk() {
+            // Too large for a frame: encoded straight into the bulk area if the renderer has
+            // released the last bulk message (else queued below, and sent in bulk or chunks).
+            match self.tx.try_reserve_bulk(hint) {
+                Ok(mut g) => {
+                    let n = fill(g.as_mut_slice())?;
+                    g.commit(n, tag, meta);
+                    return Ok(false);
+                }
+                Err(TryReserveError::Corrupt(c)) => return Err(OutboxError::Corrupt(c)),
+                Err(TryReserveError::Full) | Err(TryReserveError::TooLarge) => {}
+            }
         }
         // Refused before the buffer is allocated when it could not be queued anyway.
         if !self.queue.is_empty() && !self.fits(hint) {

@@ -1,6 +1,7 @@
 //! Writing one message into the renderer's ring to main: checked and sized first (nothing over
 //! the limits is encoded), then encoded straight into the ring's reservation when it fits one
-//! frame, or encoded once and sent in chunks when it does not.
+//! frame, or straight into the ring's bulk area when it fits that (once main has released the
+//! last bulk message), or encoded once and sent in chunks when it fits neither.
 
 use super::connection::Shared;
 use crate::error::SendError;
@@ -31,6 +32,14 @@ pub(crate) fn post(
             .reserve(hint, mode, deadline)
             .map_err(|e| ring_error(e, hint))?;
         let n = planned.write(env, channel, body, g.as_mut_slice())?;
+        g.commit(n, kind as u16, env.request_id);
+        return Ok(());
+    }
+    if hint <= tx.max_bulk() {
+        let mut g = tx
+            .reserve_bulk(hint, mode, deadline)
+            .map_err(|e| ring_error(e, hint))?;
+        let n = planned.write(env, channel, args, g.as_mut_slice())?;
         g.commit(n, kind as u16, env.request_id);
         return Ok(());
     }

@@ -35,12 +35,16 @@ pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
                 frame.release();
                 buf.as_slice()
             }
-            // Reassembled chunks are already in the receiver's own buffer.
+            // Reassembled chunks are in the receiver's own buffer; a bulk message from main
+            // (trusted) is read in place.
             Message::Assembled { bytes, .. } => bytes,
         };
         if let Err(why) = handle(&shared, tag, bytes) {
             tracing::warn!(tag, "renderer: bad message from main: {why}");
         }
+        // A large message read in place goes back to main at once, so its next one can use
+        // the bulk area without waiting for our next receive.
+        rx.finish_message();
     }
     shared.fail_all();
 }

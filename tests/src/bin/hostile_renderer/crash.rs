@@ -8,15 +8,19 @@ use electrode_tests::hostile_kit as kit;
 /// Size of the large message of the crash tests.
 const BIG: usize = 16 << 20;
 
-/// Role `big-hold`: tell main to hold its dispatcher, then send a 16 MiB message (killed
-/// part-way).
+/// Size of `big-hold`'s message: larger than the ring's bulk area, so it goes in chunks and
+/// blocks part-way once the ring is full.
+const CHUNKED: usize = electrode_shm::BULK_CAPACITY + BIG;
+
+/// Role `big-hold`: tell main to hold its dispatcher, then send an 80 MiB message, in chunks
+/// (killed part-way).
 pub(crate) fn big_hold() -> i32 {
     let ipc = connect();
     if let Err(e) = ipc.send("hold", &[]) {
         return fail(&format!("send hold: {e}"));
     }
     ok("big-sending");
-    let r = ipc.send("big", &[Value::Bytes(vec![0x42; BIG])]);
+    let r = ipc.send("big", &[Value::Bytes(vec![0x42; CHUNKED])]);
     fail(&format!("the large send returned ({r:?}) before the kill"))
 }
 

@@ -39,7 +39,7 @@ pub(crate) fn post(
         let mut g = tx
             .reserve_bulk(hint, mode, deadline)
             .map_err(|e| ring_error(e, hint))?;
-        let n = planned.write(env, channel, args, g.as_mut_slice())?;
+        let n = planned.write(env, channel, body, g.as_mut_slice())?;
         g.commit(n, kind as u16, env.request_id);
         return Ok(());
     }

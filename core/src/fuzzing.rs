@@ -141,8 +141,7 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
         Err(rejected) => return Err(rejected.why),
     };
     let (name, fingerprint) = (FUZZ_JOB.name(), FUZZ_JOB.fingerprint());
-    let job =
-        codec::access::<FuzzJob>(name, fingerprint, &payload).map_err(|r| r.why().to_string())?;
+    let job = codec::access::<FuzzJob>(name, fingerprint, &payload).map_err(|r| r.logged())?;
     // Read every field, as a handler would.
     let mut seen = job.id.to_native() as usize ^ job.name.len();
     seen ^= job.tags.iter().map(|t| t.as_str().len()).sum::<usize>();
@@ -155,7 +154,7 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
     std::hint::black_box(seen);
     codec::request_to_owned::<FuzzJob>(name, job)
         .map(drop)
-        .map_err(|r| r.why().to_string())
+        .map_err(|r| r.logged())
 }
 
 /// An [`encode_archive_message`] of `job` on [`FUZZ_JOB`] (its fingerprint, slot 3 generation

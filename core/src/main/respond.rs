@@ -40,6 +40,7 @@ impl Responder {
     /// Give the answer.
     pub(crate) fn send(self, answer: Answer) {
         self.conn.answer(None, self.to, &answer);
+        crate::typed::recycle_answer(answer);
     }
 }
 

@@ -98,6 +98,14 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// The whole reason, for the receiver's log (a malformed archive's detail included).
+    pub(crate) fn logged(&self) -> String {
+        match self {
+            Refusal::Type(s) => s.clone(),
+            Refusal::Malformed { why, detail } => format!("{why}: {detail}"),
+        }
+    }
+
     /// The text an error answer carries.
     pub(crate) fn why(&self) -> &str {
         match self {

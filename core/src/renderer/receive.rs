@@ -78,7 +78,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                 }
             });
             if let Some(why) = refusal {
-                tracing::warn!(channel, "renderer: message not taken: {}", why.why());
+                tracing::warn!(channel, "renderer: message not taken: {}", why.logged());
             }
         }
         FromMain::LargeReply {
@@ -112,7 +112,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                 Some(h) => match guard("renderer handler", channel, || h(&payload)) {
                     Some(Ok(answer)) => answer,
                     Some(Err(why)) => {
-                        tracing::warn!(channel, "renderer: invoke not taken: {}", why.why());
+                        tracing::warn!(channel, "renderer: invoke not taken: {}", why.logged());
                         Err(RemoteError::named("TypeError", why.why()))
                     }
                     None => Err(RemoteError::new("the handler panicked")),

@@ -84,8 +84,10 @@ thread_local! {
     static SCRATCH: Cell<Option<Archive>> = const { Cell::new(None) };
 }
 
-/// Buffers larger than this are not kept for reuse.
-const KEEP_SCRATCH: usize = 1 << 20;
+/// Buffers larger than this are not kept for reuse. A thread that archived a large value keeps
+/// its buffer (up to this size) for the next one: a fresh buffer of a few MiB costs more in
+/// page faults and regrowth than archiving into it does.
+const KEEP_SCRATCH: usize = 16 << 20;
 
 /// Serialize `value` and hand its archive to `f` (a thread's buffer, reused).
 pub(crate) fn with_archive<T: Archivable, R>(
@@ -112,6 +114,13 @@ pub(crate) fn archive<T: Archivable>(value: &T) -> Result<Archive, SendError> {
 pub(crate) fn recycle(buf: Archive) {
     if buf.capacity() <= KEEP_SCRATCH {
         SCRATCH.set(Some(buf));
+    }
+}
+
+/// Give the archive of a sent answer back for reuse.
+pub(crate) fn recycle_answer(answer: crate::message::reply::Answer) {
+    if let Ok(Returned::Archive(buf)) = answer {
+        recycle(buf);
     }
 }
 

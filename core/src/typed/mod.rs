@@ -110,5 +110,6 @@ pub use call::TypedInvoke;
 pub use channel::{
     EventChannel, InvokeChannel, RendererInvokeChannel, SendChannel, SendSyncChannel, TypedReply,
 };
+pub(crate) use codec::recycle_answer;
 pub use codec::{Archivable, Archived, Codec, Rkyv, Serde};
 pub use type_hash::{self, TypeHash};

@@ -40,6 +40,7 @@ impl Peer<'_> {
     /// Answer now, from the dispatcher.
     fn answer(self, to: ReplyTo, answer: Answer) {
         self.conn.answer(self.slots, to, &answer);
+        crate::typed::recycle_answer(answer);
     }
 
     /// The owned form, for answers given later.
@@ -165,7 +166,7 @@ fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
             );
             Ok(())
         }
-        Refusal::Malformed { why, detail } => Err(format!("{why}: {detail}")),
+        malformed @ Refusal::Malformed { .. } => Err(malformed.logged()),
     }
 }
 

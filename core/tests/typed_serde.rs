@@ -44,10 +44,10 @@ fn order(id: u32) -> Order {
     Order {
         id,
         item: "tea ☕".into(),
-        notes: (id % 2 == 0).then(|| "no sugar".into()),
+        notes: id.is_multiple_of(2).then(|| "no sugar".into()),
         lines: vec![("cup".into(), 2), ("pot".into(), 1)],
         extra: BTreeMap::from([("blob".to_string(), vec![0, 255, 7])]),
-        kind: if id % 3 == 0 {
+        kind: if id.is_multiple_of(3) {
             Kind::Pickup
         } else {
             Kind::Delivery {

@@ -556,7 +556,7 @@ impl<P: Park> SlotTable<P> {
     /// One look at the slot of `ticket`, without blocking: the reply if it is published, or
     /// the end of the request (`give_up`, or the responder gone: the slot is abandoned and
     /// freed, as [`wait_reply`](Self::wait_reply) does), or else [`SlotPoll::Sleeping`]: the
-    /// requester is now announced as sleeping ([`SlotWord::SLEEPING`]), so the responder's
+    /// requester is now announced as sleeping (the slot word's SLEEPING bit), so the responder's
     /// [`ReplyGrant::publish`] reports `true` and the requester must be woken by whoever
     /// learns of that (a futex wake, or a message: the caller's choice).
     ///

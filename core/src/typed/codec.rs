@@ -85,9 +85,10 @@ thread_local! {
 }
 
 /// Buffers larger than this are not kept for reuse. A thread that archived a large value keeps
-/// its buffer (up to this size) for the next one: a fresh buffer of a few MiB costs more in
-/// page faults and regrowth than archiving into it does.
-const KEEP_SCRATCH: usize = 16 << 20;
+/// its one buffer (up to this capacity: an archive of 16 MiB grows its buffer to 32 MiB) for the
+/// next one: a fresh buffer of a few MiB costs more in regrowth copies and page faults than
+/// archiving into it does.
+const KEEP_SCRATCH: usize = 32 << 20;
 
 /// Serialize `value` and hand its archive to `f` (a thread's buffer, reused).
 pub(crate) fn with_archive<T: Archivable, R>(

@@ -113,3 +113,25 @@ pub use channel::{
 pub(crate) use codec::recycle_answer;
 pub use codec::{Archivable, Archived, Codec, Rkyv, Serde};
 pub use type_hash::{self, TypeHash};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    /// Channels are `static`s shared by every thread; futures move between executor threads.
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<SendChannel<String>>();
+        send_sync::<SendSyncChannel<u32, String>>();
+        send_sync::<InvokeChannel<Vec<u8>, Vec<u8>>>();
+        send_sync::<EventChannel<u64>>();
+        send_sync::<RendererInvokeChannel<(), String>>();
+        send_sync::<InvokeChannel<u32, u32, Serde>>();
+        send::<TypedInvoke<String>>();
+        send::<TypedInvoke<String, Serde>>();
+        send::<TypedReply<u64>>();
+    }
+}

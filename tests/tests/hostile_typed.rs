@@ -284,3 +284,35 @@ fn past_the_violation_limit_a_typed_liar_is_disconnected() {
     stop_good(&seen, good);
     drop(main);
 }
+
+/// Mismatches are never violations, so a renderer is never disconnected for them: their log
+/// lines are what is limited (the first 64 in full, then only the n-th for n a power of two).
+const FLOOD: u32 = 300;
+
+#[test]
+fn a_flood_of_type_mismatches_cannot_flood_mains_log() {
+    let name = "a_flood_of_type_mismatches_cannot_flood_mains_log";
+    if let Some(log) = kit::rerun_for_stderr(name) {
+        let (ours, theirs) = (ECHO_JOB.fingerprint(), contract::v2::ECHO_JOB.fingerprint());
+        assert_eq!(mismatch_logged(&log, ECHO_JOB.name(), ours, theirs), 64);
+        for n in [128, 256] {
+            let line = format!("type mismatches: {n} from this renderer so far");
+            assert_eq!(kit::count_lines(&log, &line), 1, "{line}");
+        }
+        assert_eq!(
+            kit::count_lines(&log, "type mismatches: "),
+            2,
+            "only powers of two"
+        );
+        return;
+    }
+    let _dog = watchdog(DOG, name);
+    let (main, seen) = typed_main();
+    let h = Spawned::spawn(&main, role(&["typed-flood", &FLOOD.to_string()]));
+    h.expect_gone(GoneReason::IntegrityFailure);
+    // Every mismatch was still answered, and the renderer served after all of them.
+    h.expect_ok(&format!("served-after-{FLOOD}-mismatches"));
+    h.expect_no_failures();
+    assert_eq!(seen.invoked(h.pid()), vec![base_job()]);
+    drop(main);
+}

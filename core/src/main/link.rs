@@ -17,7 +17,7 @@ use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
 use std::process::Child;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Callback for `render-process-gone`.
@@ -48,6 +48,8 @@ pub(crate) struct Conn {
     pub child: Mutex<Option<Child>>,
     pub watch: Mutex<Option<Watch>>,
     pub violations: AtomicU32,
+    /// Messages refused for their type (not violations: their log lines are rate-limited).
+    pub mismatches: AtomicU64,
     /// Set when the renderer broke the protocol outside the dispatcher (e.g. its ring position
     /// is impossible): the dispatcher disconnects it.
     pub corrupt: AtomicBool,

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -158,6 +158,7 @@ impl Main {
             child: Mutex::new(child),
             watch: Mutex::new(None),
             violations: AtomicU32::new(0),
+            mismatches: AtomicU64::new(0),
             corrupt: AtomicBool::new(false),
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),

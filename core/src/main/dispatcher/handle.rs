@@ -18,6 +18,7 @@ use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
 use electrode_shm::{Futex, SlotTable};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Reply bytes taken over ahead of time, at most.
@@ -152,18 +153,34 @@ pub(crate) fn type_error(why: &str) -> RemoteError {
     RemoteError::named("TypeError", why)
 }
 
+/// Type mismatches from one renderer logged in full; after that, only the `n`th for `n` a
+/// power of two (a renderer built from another contract, or a hostile one, cannot flood
+/// main's log: a mismatch is not a violation, so it is never disconnected for them).
+pub(crate) const MISMATCHES_LOGGED: u64 = 64;
+
 /// What a refusal means for the renderer: a type mismatch is the caller's error (logged, and
 /// answered when someone waits); a malformed archive is a protocol violation.
 #[cold]
 fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
     match why {
         Refusal::Type(why) => {
-            tracing::warn!(
-                renderer = conn.id,
-                pid = conn.pid,
-                channel,
-                "type mismatch: {why}"
-            );
+            let n = conn.mismatches.fetch_add(1, Ordering::Relaxed) + 1;
+            if n <= MISMATCHES_LOGGED {
+                tracing::warn!(
+                    renderer = conn.id,
+                    pid = conn.pid,
+                    channel,
+                    "type mismatch: {why}"
+                );
+            } else if n.is_power_of_two() {
+                tracing::warn!(
+                    renderer = conn.id,
+                    pid = conn.pid,
+                    channel,
+                    "type mismatches: {n} from this renderer so far (the first \
+                     {MISMATCHES_LOGGED} logged, then every power of two); the latest: {why}"
+                );
+            }
             Ok(())
         }
         malformed @ Refusal::Malformed { .. } => Err(malformed.logged()),

@@ -220,34 +220,31 @@ pub struct EnvelopeFields {
     pub fingerprint: u64,
 }
 
+impl EnvelopeFields {
+    /// The real envelope (its codec byte is set by the encoder, from the body).
+    fn envelope(self) -> Envelope {
+        Envelope {
+            flags: self.flags,
+            codec: 0,
+            frame_id: self.frame_id,
+            slot_index: self.slot_index,
+            slot_gen: self.slot_gen,
+            request_id: self.request_id,
+            fingerprint: self.fingerprint,
+        }
+    }
+}
+
 /// A message payload exactly as the real encoder writes it (envelope, channel, padding,
 /// arguments). Panics when the message would be refused.
 pub fn encode_message(fields: EnvelopeFields, channel: &str, args: &[Value]) -> Vec<u8> {
-    let env = Envelope {
-        flags: fields.flags,
-        frame_id: fields.frame_id,
-        slot_index: fields.slot_index,
-        slot_gen: fields.slot_gen,
-        request_id: fields.request_id,
-        fingerprint: fields.fingerprint,
-        codec: 0,
-    };
-    encode::to_vec(&env, channel, Body::Values(args)).expect("encodable message")
+    encode::to_vec(&fields.envelope(), channel, Body::Values(args)).expect("encodable message")
 }
 
-/// A typed message payload exactly as the real encoder writes it: envelope (codec "archive"),
-/// channel, padding, then `archive` as it is.
+/// A typed message payload exactly as the real encoder writes it: envelope (codec "archive",
+/// set from the body), channel, padding, then `archive` as it is.
 pub fn encode_archive_message(fields: EnvelopeFields, channel: &str, archive: &[u8]) -> Vec<u8> {
-    let env = Envelope {
-        flags: fields.flags,
-        frame_id: fields.frame_id,
-        slot_index: fields.slot_index,
-        slot_gen: fields.slot_gen,
-        request_id: fields.request_id,
-        fingerprint: fields.fingerprint,
-        codec: 0,
-    };
-    encode::to_vec(&env, channel, Body::Archive(archive)).expect("encodable message")
+    encode::to_vec(&fields.envelope(), channel, Body::Archive(archive)).expect("encodable message")
 }
 
 /// The argument bytes of a reply exactly as the real encoder writes them (`[value]`, or

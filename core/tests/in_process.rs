@@ -144,3 +144,58 @@ fn listener_changes_show_on_the_next_message() {
     wc.ipc().remove_all_listeners(Some("what"));
     assert_eq!(call(), none);
 }
+
+/// An in-process renderer's blocking call made on main's dispatcher thread (from a listener)
+/// would wait for the thread that must answer it: it fails at once instead, `Value` and typed.
+#[test]
+fn a_blocking_call_on_the_dispatcher_thread_fails_instead_of_hanging() {
+    use electrode::typed::{InvokeChannel, SendSyncChannel};
+    use std::sync::{Arc, Mutex};
+    static TYPED: InvokeChannel<u32, u32> = InvokeChannel::new("typed-double");
+    static TYPED_SYNC: SendSyncChannel<u32, u32> = SendSyncChannel::new("typed-sync");
+    let main = Main::new().unwrap();
+    main.ipc()
+        .handle("double", |_e, a| {
+            Ok(Value::from(
+                a.get(0).and_then(|v| v.as_i64()).unwrap_or(0) * 2,
+            ))
+        })
+        .unwrap();
+    TYPED
+        .handle(main.ipc(), |_e, n| Ok(n.to_native() * 2))
+        .unwrap();
+    let (_wc, renderer) = main.connect_in_process().unwrap();
+    let shared = Arc::new(Mutex::new(Some(renderer.clone())));
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let r = shared.clone();
+    main.ipc().on("nested", move |e, _| {
+        let r = r.lock().unwrap().clone().unwrap();
+        let outcomes = [
+            matches!(
+                r.invoke_blocking("double", &args![2]),
+                Err(CallError::WouldDeadlock)
+            ),
+            matches!(
+                r.send_sync("nested", &args![]),
+                Err(CallError::WouldDeadlock)
+            ),
+            matches!(TYPED.invoke_blocking(&r, &2), Err(CallError::WouldDeadlock)),
+            matches!(TYPED_SYNC.send_sync(&r, &2), Err(CallError::WouldDeadlock)),
+        ];
+        tx.lock().unwrap().send(outcomes).unwrap();
+        e.set_return_value(true);
+    });
+    assert_eq!(
+        renderer.send_sync("nested", &args![]).unwrap(),
+        Value::from(true)
+    );
+    assert_eq!(rx.recv_timeout(Duration::from_secs(30)).unwrap(), [true; 4]);
+    // Off the dispatcher thread, the same calls work.
+    assert_eq!(
+        renderer.invoke_blocking("double", &args![2]).unwrap(),
+        Value::from(4)
+    );
+    assert_eq!(TYPED.invoke_blocking(&renderer, &2).unwrap(), 4);
+    shared.lock().unwrap().take();
+}

@@ -62,6 +62,11 @@ pub(crate) fn request_with<T>(
         fingerprint,
         deadline,
     } = *call;
+    if crate::guard::on_dispatcher_thread() {
+        // An in-process renderer called from one of main's listeners: main's dispatcher,
+        // which would answer, is the thread that would wait.
+        return Err(CallError::WouldDeadlock);
+    }
     let slots = &shared.slots;
     let ticket = slots.acquire(deadline).map_err(wait_error)?;
     post_request(

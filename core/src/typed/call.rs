@@ -2,11 +2,14 @@
 //! [`InvokeChannel::invoke`](super::InvokeChannel::invoke), main's
 //! [`RendererInvokeChannel::invoke`](super::RendererInvokeChannel::invoke)).
 
-use super::codec::{self, Archivable, Rkyv};
+use super::codec::{self, Archivable, Archived, Rkyv};
 use crate::call::{self, CallKind, Outcome, PendingCall};
 use crate::error::{CallError, RemoteError, SendError};
+use crate::message::body::Body;
 use crate::message::reply::{Answer, AnswerRef, Returned};
 use crate::renderer::invoke::AsyncCall;
+use crate::renderer::request::{request_with, Call};
+use crate::renderer::IpcRenderer;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -124,4 +127,22 @@ pub(crate) fn answer_of<Rep: Archivable>(result: Result<Rep, RemoteError>) -> An
 pub(crate) fn encode_reply<Rep: Archivable>(value: &Rep) -> Answer {
     codec::returned(value)
         .map_err(|e| RemoteError::new(format!("the reply could not be sent: {e}")))
+}
+
+/// A blocking typed call from a renderer (invoke or `sendSync`): archive the request, post it
+/// naming a response slot, and read the validated reply where it lies with `read`.
+pub(crate) fn blocking<Req: Archivable, Rep: Archivable, R>(
+    renderer: &IpcRenderer,
+    call: &Call<'_>,
+    request: &Req,
+    read: impl FnOnce(&Archived<Rep>) -> R,
+) -> Result<R, CallError> {
+    codec::with_archive(request, |bytes| {
+        Ok(request_with(
+            &renderer.shared,
+            call,
+            Body::Archive(bytes),
+            |answer| codec::read_reply::<Rep, R>(answer, read),
+        ))
+    })?
 }

@@ -8,9 +8,9 @@ use crate::main::events::{DeferredReply, IpcMainInvokeEvent};
 use crate::main::registry::{refuse_deferred, AnswerFuture, Handler, IpcMain};
 use crate::message::body::{Body, Payload};
 use crate::renderer::invoke::start_body;
-use crate::renderer::request::{request_with, Call};
+use crate::renderer::request::Call;
 use crate::renderer::IpcRenderer;
-use crate::typed::call::{answer_of, encode_reply, TypedInvoke};
+use crate::typed::call::{answer_of, blocking, encode_reply, TypedInvoke};
 use crate::typed::codec::{self, Archivable, Archived, Rkyv};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -130,9 +130,6 @@ impl<Req: Archivable, Rep: Archivable> InvokeChannel<Req, Rep, Rkyv> {
         deadline: Option<Instant>,
         read: impl FnOnce(&Archived<Rep>) -> R,
     ) -> Result<R, CallError> {
-        if crate::guard::on_dispatcher_thread() {
-            return Err(CallError::WouldDeadlock);
-        }
         let call = Call {
             frame_id: renderer.frame_id,
             kind: CallKind::Invoke,
@@ -140,14 +137,7 @@ impl<Req: Archivable, Rep: Archivable> InvokeChannel<Req, Rep, Rkyv> {
             fingerprint: self.fingerprint(),
             deadline,
         };
-        codec::with_archive(request, |bytes| {
-            Ok(request_with(
-                &renderer.shared,
-                &call,
-                Body::Archive(bytes),
-                |answer| codec::read_reply::<Rep, R>(answer, read),
-            ))
-        })?
+        blocking::<Req, Rep, R>(renderer, &call, request, read)
     }
 
     /// Invoke main's handler; the future resolves with the reply, owned.

@@ -7,10 +7,10 @@ use crate::error::CallError;
 use crate::listeners::ListenerId;
 use crate::main::events::IpcMainEvent;
 use crate::main::registry::IpcMain;
-use crate::message::body::{Body, Payload};
-use crate::renderer::request::{request_with, Call};
+use crate::message::body::Payload;
+use crate::renderer::request::Call;
 use crate::renderer::IpcRenderer;
-use crate::typed::call::encode_reply;
+use crate::typed::call::{blocking, encode_reply};
 use crate::typed::codec::{self, Archivable, Archived, Rkyv};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,13 +88,6 @@ impl<Req: Archivable, Rep: Archivable> SendSyncChannel<Req, Rep, Rkyv> {
             fingerprint: self.fingerprint(),
             deadline,
         };
-        codec::with_archive(request, |bytes| {
-            Ok(request_with(
-                &renderer.shared,
-                &call,
-                Body::Archive(bytes),
-                |answer| codec::read_reply::<Rep, R>(answer, read),
-            ))
-        })?
+        blocking::<Req, Rep, R>(renderer, &call, request, read)
     }
 }

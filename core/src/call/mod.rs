@@ -33,7 +33,12 @@ pub(crate) enum CallKind {
 
 /// The caller's result for an outcome of a `Value` call on `channel`.
 pub(crate) fn settle(kind: CallKind, channel: &str, outcome: Outcome) -> Result<Value, CallError> {
-    match settle_returned(kind, channel, outcome)? {
+    value_of(settle_returned(kind, channel, outcome)?)
+}
+
+/// The `Value` a `Value` call's answer carries (a typed archive is a broken reply).
+pub(crate) fn value_of(returned: Returned) -> Result<Value, CallError> {
+    match returned {
         Returned::Value(v) => Ok(v),
         Returned::Archive(_) => Err(CallError::BrokenReply(ReplyError::WrongShape)),
     }

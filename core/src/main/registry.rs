@@ -301,7 +301,7 @@ impl IpcMain {
 /// A deferred handler refusing its message answers through its reply (with the type error)
 /// before the reply is dropped, then reports the refusal.
 pub(crate) fn refuse_deferred(reply: DeferredReply, why: Refusal) -> Result<(), Refusal> {
-    reply.send(Err(RemoteError::named("TypeError", why.why())));
+    reply.send(Err(why.error()));
     Err(why)
 }
 

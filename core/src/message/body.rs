@@ -106,6 +106,12 @@ impl Refusal {
         }
     }
 
+    /// The error a waiting requester is answered with (a `TypeError` carrying [`why`](Self::why)).
+    #[cold]
+    pub(crate) fn error(&self) -> crate::error::RemoteError {
+        crate::error::RemoteError::named("TypeError", self.why())
+    }
+
     /// The text an error answer carries.
     pub(crate) fn why(&self) -> &str {
         match self {

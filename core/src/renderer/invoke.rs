@@ -29,8 +29,8 @@
 use super::connection::Shared;
 use super::post::post;
 use super::request::{answer_in, post_request, read_reply, wait_error};
-use crate::call::{settle_returned, CallKind, CompletionFuture, Outcome, PendingCall};
-use crate::error::{CallError, ReplyError};
+use crate::call::{settle_returned, value_of, CallKind, CompletionFuture, Outcome, PendingCall};
+use crate::error::CallError;
 use crate::message::body::Body;
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ASYNC_SLOT, FLAG_REPLY_VIA_RING};
@@ -151,14 +151,6 @@ impl AsyncCall {
                 .poll_outcome(cx)
                 .map(|outcome| settle_returned(CallKind::Invoke, p.channel(), outcome)),
         }
-    }
-}
-
-/// A `Value` answer, or the broken-reply error of a typed one.
-fn value_of(returned: Returned) -> Result<Value, CallError> {
-    match returned {
-        Returned::Value(v) => Ok(v),
-        Returned::Archive(_) => Err(CallError::BrokenReply(ReplyError::WrongShape)),
     }
 }
 

@@ -113,7 +113,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                     Some(Ok(answer)) => answer,
                     Some(Err(why)) => {
                         tracing::warn!(channel, "renderer: invoke not taken: {}", why.logged());
-                        Err(RemoteError::named("TypeError", why.why()))
+                        Err(why.error())
                     }
                     None => Err(RemoteError::new("the handler panicked")),
                 },

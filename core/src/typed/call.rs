@@ -4,7 +4,7 @@
 
 use super::codec::{self, Archivable, Archived, Rkyv};
 use crate::call::{self, CallKind, Outcome, PendingCall};
-use crate::error::{CallError, RemoteError, SendError};
+use crate::error::{CallError, RemoteError, ReplyError, SendError};
 use crate::message::body::Body;
 use crate::message::reply::{Answer, AnswerRef, Returned};
 use crate::renderer::invoke::AsyncCall;
@@ -110,11 +110,11 @@ impl<Rep: Archivable> Future for TypedInvoke<Rep, Rkyv> {
 
 /// An archived reply, validated and deserialized.
 pub(crate) fn owned_reply<Rep: Archivable>(returned: Returned) -> Result<Rep, CallError> {
-    let bytes = match &returned {
+    let answer = match &returned {
         Returned::Archive(a) => AnswerRef::Archive(a.as_slice()),
-        Returned::Value(v) => AnswerRef::Value(v.clone()),
+        Returned::Value(_) => return Err(CallError::BrokenReply(ReplyError::WrongShape)),
     };
-    codec::read_reply::<Rep, _>(bytes, codec::to_owned::<Rep>)?
+    codec::read_reply::<Rep, _>(answer, codec::to_owned::<Rep>)?
 }
 
 /// A typed handler's result as the answer main or a renderer sends: its reply archived, or

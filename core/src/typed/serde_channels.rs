@@ -7,7 +7,7 @@ use super::call::TypedInvoke;
 use super::channel::{
     EventChannel, InvokeChannel, RendererInvokeChannel, SendChannel, SendSyncChannel,
 };
-use super::codec::{mismatch, Serde};
+use super::codec::{mismatch, Codec as _, Serde};
 use crate::call::CallKind;
 use crate::error::{CallError, RegisterError, RemoteError, ReplyError, SendError};
 use crate::listeners::ListenerId;
@@ -75,8 +75,6 @@ fn call<Req: Serialize, Rep: DeserializeOwned>(
         reply::<Rep>,
     )
 }
-
-use super::codec::Codec as _;
 
 impl<T: Serialize + DeserializeOwned + TypeHash> SendChannel<T, Serde> {
     /// Send `message` to main.

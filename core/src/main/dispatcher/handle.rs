@@ -147,12 +147,6 @@ fn reject(peer: Peer<'_>, rejected: Rejected) -> String {
     why
 }
 
-/// The error a requester gets when its message was not of the channel's type.
-#[cold]
-pub(crate) fn type_error(why: &str) -> RemoteError {
-    RemoteError::named("TypeError", why)
-}
-
 /// Type mismatches from one renderer logged in full; after that, only the `n`th for `n` a
 /// power of two (a renderer built from another contract, or a hostile one, cannot flood
 /// main's log: a mismatch is not a violation, so it is never disconnected for them).
@@ -242,7 +236,7 @@ fn dispatch_send(
         None => Ok(()),
         Some(why) => {
             // A waiting sendSync learns why, unless a listener of its type answered.
-            event.set_error(type_error(why.why()));
+            event.set_error(why.error());
             refused(conn, channel, why)
         }
     }
@@ -322,6 +316,6 @@ fn dispatch_invoke(
             }
         },
     };
-    peer.answer(reply, Err(type_error(refusal.why())));
+    peer.answer(reply, Err(refusal.error()));
     refused(conn, channel, refusal)
 }

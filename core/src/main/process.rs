@@ -154,6 +154,8 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
+            life: super::close::Lifecycle::new(),
+            frame_scopes: Default::default(),
             pending: Arc::new(PendingCalls::new(self.shared.config.wait_mode)),
             child: Mutex::new(child),
             watch: Mutex::new(None),

@@ -1,13 +1,17 @@
 //! The renderer's connection state ([`Shared`]), shared by every [`IpcRenderer`] handle and
-//! the receive thread, and its [`Lifetime`], which stops the receive thread (and, in-process,
-//! tells main) when the last handle goes.
+//! the receive thread, and its [`Lifetime`], which tells main (`Kind::Closing`) and stops the
+//! receive thread when the last handle goes; closing either way (`Shared::close`, main's
+//! `Close`: `Shared::disconnect`).
 
 use super::event::IpcRendererEvent;
 use super::ipc_renderer::IpcRenderer;
 use super::options::RendererOptions;
+use super::post::post;
 use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
 use crate::listeners::ListenerTable;
-use crate::message::body::{Payload, Refusal};
+use crate::message::body::{Body, Payload, Refusal};
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
 use crate::message::reply::Answer;
 use electrode_shm::{Futex, Liveness, Producer, TrustingRequester, Watch};
 use parking_lot::{Mutex, RwLock};
@@ -38,6 +42,8 @@ pub(crate) struct Shared {
     pub slot_wakers: SlotWakers,
     /// The user-held lifetime, weakly (so the receive thread does not keep it alive).
     pub lifetime: OnceLock<Weak<Lifetime>>,
+    /// Wakes every local wait on the segment (ring words, and fails pending slots).
+    pub waker: electrode_shm::Waker,
 }
 
 impl Shared {
@@ -50,6 +56,35 @@ impl Shared {
         self.pending.fail_all();
         self.large.close();
         self.slot_wakers.close();
+    }
+
+    /// The connection is over (main sent `Close`, or this side closed): count main as gone,
+    /// so every call fails with `Disconnected`, wake every wait (a blocked `invoke_blocking` or
+    /// `send_sync` returns at once, its slot failed) and fail every pending call.
+    pub(crate) fn disconnect(&self) {
+        self.live.mark_gone();
+        self.waker.wake_all();
+        self.fail_all();
+    }
+
+    /// Close this side while main lives: tell main ([`Kind::Closing`]: its pending invokes to
+    /// us fail and the WebContents is destroyed), then [`disconnect`](Self::disconnect).
+    /// Nothing is said when main is already gone, and nothing on main's dispatcher thread (an
+    /// in-process renderer dropped from a listener: a full ring would wait for that very
+    /// thread; main then learns of it from the drop itself).
+    pub(crate) fn close(&self) {
+        if !self.live.is_gone() && !crate::guard::on_dispatcher_thread() {
+            if let Err(e) = post(
+                self,
+                Kind::Closing,
+                &Envelope::default(),
+                "",
+                Body::Values(&[]),
+            ) {
+                tracing::debug!("renderer: telling main of the close failed: {e}");
+            }
+        }
+        self.disconnect();
     }
 
     /// A handle for `frame_id`, for the receive thread to give listeners; `None` once the user
@@ -75,6 +110,9 @@ pub(crate) struct Lifetime {
 
 impl Drop for Lifetime {
     fn drop(&mut self) {
+        // The last handle went while main may live: say so (Kind::Closing), so main's invokes
+        // to us fail instead of waiting for ever.
+        self.shared.close();
         if let Some(f) = self.on_drop.take() {
             f();
         }

@@ -226,7 +226,8 @@ fn frame_scope_runs_first_for_its_frame_and_its_handler_wins() {
         .unwrap()
         .ipc()
         .handle("who", |e, _| {
-            Ok(Value::from(format!("frame-{}", e.frame_id())))
+            let frame = e.sender_frame().map_or(99, |f| f.frame_id());
+            Ok(Value::from(format!("frame-{frame}")))
         })
         .unwrap();
     f2.ipc()

@@ -359,3 +359,33 @@ fn in_process_close_from_main_fails_blocked_calls() {
     held.lock().unwrap().clear();
     events.lock().unwrap().clear();
 }
+
+#[test]
+fn close_from_a_listener_fails_the_sync_call_that_asked() {
+    let _dog = watchdog(
+        LIMIT,
+        "close_from_a_listener_fails_the_sync_call_that_asked",
+    );
+    let main = Main::new().unwrap();
+    // On main's dispatcher thread: the event, dropped unanswered, would say "reply was never
+    // sent"; after the close nothing more is written, and the renderer fails on `Close`.
+    main.ipc().on("close-me", |e, _| e.sender().close());
+    main.ipc().on("destroy-me", |e, _| e.sender().destroy());
+    for channel in ["close-me", "destroy-me"] {
+        let (wc, renderer) = main.connect_in_process().unwrap();
+        let destroyed = Arc::new(AtomicUsize::new(0));
+        let d = destroyed.clone();
+        wc.on_destroyed(move || {
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(
+            matches!(
+                renderer.send_sync(channel, &args![]),
+                Err(CallError::Disconnected)
+            ),
+            "{channel}"
+        );
+        assert!(wc.is_destroyed() && renderer.is_disconnected(), "{channel}");
+        assert_eq!(destroyed.load(Ordering::SeqCst), 1, "{channel}");
+    }
+}

@@ -262,9 +262,11 @@ fn in_process_close_and_drop_fail_mains_pending_invoke() {
     for how in ["close", "drop"] {
         let (wc, renderer) = main.connect_in_process().unwrap();
         let destroyed = Arc::new(AtomicUsize::new(0));
-        let d = destroyed.clone();
+        let (d, (destroyed_tx, destroyed_rx)) = (destroyed.clone(), mpsc::channel());
+        let destroyed_tx = Mutex::new(destroyed_tx);
         wc.on_destroyed(move || {
             d.fetch_add(1, Ordering::SeqCst);
+            let _ = destroyed_tx.lock().unwrap().send(());
         });
         let (gone_tx, gone) = mpsc::channel();
         let gone_tx = Mutex::new(gone_tx);
@@ -291,7 +293,10 @@ fn in_process_close_and_drop_fail_mains_pending_invoke() {
             "{how}"
         );
         assert!(wc.is_destroyed(), "{how}");
-        assert_eq!(destroyed.load(Ordering::SeqCst), 1, "{how}");
+        // Fired by the dispatcher as it handles `Closing` (after failing the calls).
+        destroyed_rx
+            .recv_timeout(HANG_GUARD)
+            .expect("`destroyed` fires");
         assert_eq!(
             wc.send("x", &args![]),
             Err(SendError::Disconnected),
@@ -374,9 +379,11 @@ fn close_from_a_listener_fails_the_sync_call_that_asked() {
     for channel in ["close-me", "destroy-me"] {
         let (wc, renderer) = main.connect_in_process().unwrap();
         let destroyed = Arc::new(AtomicUsize::new(0));
-        let d = destroyed.clone();
+        let (d, (destroyed_tx, destroyed_rx)) = (destroyed.clone(), mpsc::channel());
+        let destroyed_tx = Mutex::new(destroyed_tx);
         wc.on_destroyed(move || {
             d.fetch_add(1, Ordering::SeqCst);
+            let _ = destroyed_tx.lock().unwrap().send(());
         });
         assert!(
             matches!(
@@ -386,6 +393,10 @@ fn close_from_a_listener_fails_the_sync_call_that_asked() {
             "{channel}"
         );
         assert!(wc.is_destroyed() && renderer.is_disconnected(), "{channel}");
-        assert_eq!(destroyed.load(Ordering::SeqCst), 1, "{channel}");
+        destroyed_rx
+            .recv_timeout(HANG_GUARD)
+            .expect("`destroyed` fires");
+        drop(renderer);
+        assert_eq!(destroyed.load(Ordering::SeqCst), 1, "{channel}: once");
     }
 }

@@ -400,3 +400,38 @@ fn close_from_a_listener_fails_the_sync_call_that_asked() {
         assert_eq!(destroyed.load(Ordering::SeqCst), 1, "{channel}: once");
     }
 }
+
+#[test]
+fn in_process_renderer_closed_on_mains_dispatcher_thread_tells_main() {
+    let _dog = watchdog(
+        LIMIT,
+        "in_process_renderer_closed_on_mains_dispatcher_thread_tells_main",
+    );
+    let main = Main::new().unwrap();
+    let (wc, renderer) = main.connect_in_process().unwrap();
+    let (destroyed_tx, destroyed) = mpsc::channel();
+    let destroyed_tx = Mutex::new(destroyed_tx);
+    wc.on_destroyed(move || {
+        let _ = destroyed_tx.lock().unwrap().send(());
+    });
+    // The renderer's own handle, closed from one of main's listeners (the dispatcher thread,
+    // which must not wait for itself): main still learns of it at once.
+    let held = Mutex::new(Some(renderer.clone()));
+    main.ipc().on("close-yourself", move |_, _| {
+        if let Some(r) = held.lock().unwrap().as_ref() {
+            r.close();
+        }
+    });
+    assert_eq!(main.web_contents(), [wc.clone()]);
+    renderer.send("close-yourself", &args![]).unwrap();
+    destroyed
+        .recv_timeout(HANG_GUARD)
+        .expect("`destroyed` fires");
+    assert!(wc.is_destroyed() && renderer.is_disconnected());
+    assert!(matches!(
+        wc.invoke("x", &args![]).wait(None),
+        Err(CallError::Disconnected)
+    ));
+    // A destroyed WebContents is no longer listed (Electron's getAllWebContents).
+    assert!(main.web_contents().is_empty());
+}

@@ -115,13 +115,15 @@ impl Main {
         &self.shared.config
     }
 
-    /// Every connected renderer.
+    /// Every connected renderer, except those closed (`WebContents::close`, or the renderer's
+    /// own `IpcRenderer::close`) whose process has not exited yet.
     pub fn web_contents(&self) -> Vec<WebContents> {
         let mut v: Vec<WebContents> = self
             .shared
             .conns
             .lock()
             .values()
+            .filter(|c| !c.life.is_closed())
             .map(|c| WebContents { conn: c.clone() })
             .collect();
         v.sort_by_key(|w| w.id());

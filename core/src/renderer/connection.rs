@@ -6,7 +6,7 @@
 use super::event::IpcRendererEvent;
 use super::ipc_renderer::IpcRenderer;
 use super::options::RendererOptions;
-use super::post::post;
+use super::post::{post, try_post};
 use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
 use crate::listeners::ListenerTable;
 use crate::message::body::{Body, Payload, Refusal};
@@ -69,18 +69,20 @@ impl Shared {
 
     /// Close this side while main lives: tell main ([`Kind::Closing`]: its pending invokes to
     /// us fail and the WebContents is destroyed), then [`disconnect`](Self::disconnect).
-    /// Nothing is said when main is already gone, and nothing on main's dispatcher thread (an
-    /// in-process renderer dropped from a listener: a full ring would wait for that very
-    /// thread; main then learns of it from the drop itself).
+    /// Nothing is said when main is already gone. On main's dispatcher thread (an in-process
+    /// renderer closed from one of main's listeners) the message goes only if it can go at
+    /// once: waiting there would wait for that very thread (a dropped in-process renderer
+    /// also tells main directly, `Lifetime::on_drop`).
     pub(crate) fn close(&self) {
-        if !self.live.is_gone() && !crate::guard::on_dispatcher_thread() {
-            if let Err(e) = post(
-                self,
-                Kind::Closing,
-                &Envelope::default(),
-                "",
-                Body::Values(&[]),
-            ) {
+        if !self.live.is_gone() {
+            let env = Envelope::default();
+            let body = Body::Values(&[]);
+            let told = if crate::guard::on_dispatcher_thread() {
+                try_post(self, Kind::Closing, &env, "", body)
+            } else {
+                post(self, Kind::Closing, &env, "", body)
+            };
+            if let Err(e) = told {
                 tracing::debug!("renderer: telling main of the close failed: {e}");
             }
         }

@@ -435,3 +435,78 @@ fn in_process_renderer_closed_on_mains_dispatcher_thread_tells_main() {
     // A destroyed WebContents is no longer listed (Electron's getAllWebContents).
     assert!(main.web_contents().is_empty());
 }
+
+#[test]
+fn close_reaches_a_renderer_whose_outbox_is_full() {
+    let _dog = watchdog(LIMIT, "close_reaches_a_renderer_whose_outbox_is_full");
+    let main = Main::builder().outbox_limit(256 * 1024).build().unwrap();
+    let (arrived_tx, arrived) = mpsc::channel::<()>();
+    let arrived_tx = Mutex::new(arrived_tx);
+    let held: Arc<Mutex<Vec<DeferredReply>>> = Arc::default();
+    let h = held.clone();
+    main.ipc()
+        .handle_deferred("hold", move |_, _, reply| {
+            h.lock().unwrap().push(reply);
+            let _ = arrived_tx.lock().unwrap().send(());
+        })
+        .unwrap();
+    let (wc, renderer) = main.connect_in_process().unwrap();
+    // The renderer's receive thread is held in its first `flood` listener: main's output to
+    // it fills the ring, then the outbox, up to its limit.
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let (entered_tx, release_rx) = (Mutex::new(Some(entered_tx)), Mutex::new(release_rx));
+    let received = Arc::new(AtomicUsize::new(0));
+    let n = received.clone();
+    renderer.on("flood", move |_, _| {
+        n.fetch_add(1, Ordering::SeqCst);
+        if let Some(tx) = entered_tx.lock().unwrap().take() {
+            let _ = tx.send(());
+            let _ = release_rx.lock().unwrap().recv_timeout(HANG_GUARD);
+        }
+    });
+    let r = renderer.clone();
+    let call = std::thread::spawn(move || r.invoke_blocking("hold", &args![]));
+    arrived
+        .recv_timeout(HANG_GUARD)
+        .expect("the invoke reaches main");
+    let chunk = Value::from(vec![7u8; 16 * 1024]);
+    wc.send("flood", std::slice::from_ref(&chunk)).unwrap();
+    entered.recv_timeout(HANG_GUARD).expect("the listener runs");
+    let mut sent = 1usize;
+    loop {
+        match wc.send("flood", std::slice::from_ref(&chunk)) {
+            Ok(()) => sent += 1,
+            Err(SendError::Full) => break,
+            Err(e) => panic!("send {sent}: {e}"),
+        }
+        assert!(sent < 100_000, "the outbox never filled");
+    }
+    // Then to the last byte, with messages no larger than `Close` itself.
+    loop {
+        match wc.send("flood", &[]) {
+            Ok(()) => sent += 1,
+            Err(SendError::Full) => break,
+            Err(e) => panic!("send {sent}: {e}"),
+        }
+        assert!(sent < 1_000_000, "the outbox never filled");
+    }
+    let before = wc.queued_memory();
+    assert!(before > 128 * 1024, "{before} bytes queued");
+    // Close is queued whatever the limit, and what still waited is dropped (the queue's own
+    // entries and `Close` remain: less than one of the 16 KiB messages).
+    wc.close();
+    let after = wc.queued_memory();
+    assert!(
+        after < 16 * 1024,
+        "{after} bytes still queued (of {before})"
+    );
+    release.send(()).unwrap();
+    assert!(matches!(call.join().unwrap(), Err(CallError::Disconnected)));
+    let got = received.load(Ordering::SeqCst);
+    assert!(
+        got < sent,
+        "the renderer got {got} of {sent}: the queue was not dropped"
+    );
+    held.lock().unwrap().clear();
+}

@@ -22,6 +22,7 @@
 use super::link::Conn;
 use crate::guard::guard;
 use crate::message::body::Body;
+use crate::message::encode;
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
 use parking_lot::Mutex;
@@ -92,9 +93,7 @@ impl Conn {
         }
         tracing::debug!(renderer = self.id, pid = self.pid, ?by, "renderer closed");
         if by == Closer::Main {
-            // The last message: the renderer fails its own calls on it. A renderer already gone
-            // (or whose ring is broken) needs no telling.
-            let _ = self.write(Kind::Close, &Envelope::default(), "", Body::Values(&[]));
+            self.send_close();
         }
         // After `closed` is set: a call started from now on fails at its send, one started
         // before is in the table and fails here.
@@ -102,5 +101,28 @@ impl Conn {
         self.life.fire_destroyed();
         self.kick();
         true
+    }
+
+    /// The last message to the renderer: it fails its own calls on it. Output still queued
+    /// for it is dropped (Electron drops what a closed page has not received), and `Close`
+    /// is never refused for the outbox's limit. A renderer already gone needs no telling.
+    fn send_close(&self) {
+        if self.live.is_gone() {
+            return;
+        }
+        let Ok(bytes) = encode::to_vec(&Envelope::default(), "", Body::Values(&[])) else {
+            return; // an empty message always encodes
+        };
+        let mut link = self.link.lock();
+        let Some(l) = link.as_mut() else { return };
+        let r = l.out.close_with(Kind::Close as u16, 0, bytes);
+        self.out_queued
+            .store(l.out.has_pending(), Ordering::Release);
+        drop(link);
+        if let Err(c) = r {
+            // The renderer lied about how far it has read our ring: it goes.
+            self.violation(&c.to_string(), 1);
+            self.corrupt.store(true, Ordering::SeqCst);
+        }
     }
 }

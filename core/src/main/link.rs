@@ -82,21 +82,7 @@ impl Conn {
         channel: &str,
         body: Body<'_>,
     ) -> Result<(), SendError> {
-        if self.life.is_closed() {
-            return Err(SendError::Disconnected);
-        }
-        self.write(kind, env, channel, body)
-    }
-
-    /// [`send`](Self::send) without the closed check (the `Close` message itself).
-    pub(crate) fn write(
-        &self,
-        kind: Kind,
-        env: &Envelope,
-        channel: &str,
-        body: Body<'_>,
-    ) -> Result<(), SendError> {
-        if self.live.is_gone() {
+        if self.life.is_closed() || self.live.is_gone() {
             return Err(SendError::Disconnected);
         }
         let planned = encode::plan(channel, body)?;

@@ -28,7 +28,7 @@ pub use crate::message::kind::{FLAG_ASYNC_SLOT, FLAG_ERROR, FLAG_REPLY_VIA_RING}
 pub use crate::message::reply::{AUX_ARCHIVE, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
 /// Every message kind with its frame tag, as the real protocol numbers them.
-pub const KINDS: [(&str, u16); 10] = [
+pub const KINDS: [(&str, u16); 12] = [
     ("Send", Kind::Send as u16),
     ("SendSync", Kind::SendSync as u16),
     ("Invoke", Kind::Invoke as u16),
@@ -39,6 +39,8 @@ pub const KINDS: [(&str, u16); 10] = [
     ("Reply", Kind::Reply as u16),
     ("InvokeRenderer", Kind::InvokeRenderer as u16),
     ("SlotReady", Kind::SlotReady as u16),
+    ("Close", Kind::Close as u16),
+    ("Closing", Kind::Closing as u16),
 ];
 
 /// Run the dispatcher's decoder on one message from a renderer: frame tag `tag` (the message
@@ -65,7 +67,11 @@ pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
             // An archive is validated by its typed channel (`decode_typed_message`).
             true
         }
-        Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => true,
+        Ok(
+            FromRenderer::HandlerReply { .. }
+            | FromRenderer::FrameOpen { .. }
+            | FromRenderer::Closing,
+        ) => true,
         Err(_) => false,
     }
 }
@@ -135,9 +141,11 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
             | FromRenderer::SendSync { payload, .. }
             | FromRenderer::Invoke { payload, .. },
         ) => payload,
-        Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => {
-            return Err("not a request".into())
-        }
+        Ok(
+            FromRenderer::HandlerReply { .. }
+            | FromRenderer::FrameOpen { .. }
+            | FromRenderer::Closing,
+        ) => return Err("not a request".into()),
         Err(rejected) => return Err(rejected.why),
     };
     let (name, fingerprint) = (FUZZ_JOB.name(), FUZZ_JOB.fingerprint());

@@ -294,6 +294,7 @@ pub use error::{CallError, ConnectError, RegisterError, RemoteError, ReplyError,
 pub use listeners::ListenerId;
 pub use main::config::{MainBuilder, MainConfig};
 pub use main::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
+pub use main::frame::WebFrameMain;
 pub use main::gone::{GoneDetails, GoneReason};
 pub use main::process::Main;
 pub use main::registry::{HandlerFuture, IpcMain};

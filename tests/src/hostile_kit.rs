@@ -73,11 +73,23 @@ pub mod kind {
     pub const INVOKE_RENDERER: u16 = 19;
     /// Main to renderer: an async slot's reply is published (wake its future).
     pub const SLOT_READY: u16 = 20;
+    /// Main to renderer: main closed the renderer's WebContents.
+    pub const CLOSE: u16 = 30;
+    /// The renderer closed its side (main then drops what it sends: keep it last, so forgers
+    /// that pick among the first five kinds never close their own connection).
+    pub const CLOSING: u16 = 31;
     /// Every kind a renderer may send.
-    pub const RENDERER_TO_MAIN: [u16; 5] = [SEND, SEND_SYNC, INVOKE, HANDLER_REPLY, FRAME_OPEN];
+    pub const RENDERER_TO_MAIN: [u16; 6] =
+        [SEND, SEND_SYNC, INVOKE, HANDLER_REPLY, FRAME_OPEN, CLOSING];
     /// Every kind only main may send.
-    pub const MAIN_TO_RENDERER: [u16; 5] =
-        [MESSAGE, LARGE_REPLY, REPLY, INVOKE_RENDERER, SLOT_READY];
+    pub const MAIN_TO_RENDERER: [u16; 6] = [
+        MESSAGE,
+        LARGE_REPLY,
+        REPLY,
+        INVOKE_RENDERER,
+        SLOT_READY,
+        CLOSE,
+    ];
 }
 
 /// Envelope flag: the payload is an error.

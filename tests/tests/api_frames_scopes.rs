@@ -1,7 +1,8 @@
 //! Frames and scopes between real processes: `event.reply` goes to the sending frame,
 //! `event.sender().send` to frame 0, `send_to_frame` to the named frame; a WebContents' hooks
 //! and `ipc` scope run before the global listeners and its handler overrides the global one;
-//! `remove_all_listeners` / `event_names` bookkeeping (in-process).
+//! per-frame scopes (`WebFrameMain::ipc`) run first for their own frame only, and their handler
+//! wins (`Value` and typed); `remove_all_listeners` / `event_names` bookkeeping (in-process).
 
 use electrode::{args, ListenerId, Main, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate};
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const RENDERER: &str = env!("CARGO_BIN_EXE_api_renderer");
+const LIFE_RENDERER: &str = env!("CARGO_BIN_EXE_life_renderer");
 const LIMIT: Duration = Duration::from_secs(120);
 
 #[test]
@@ -171,4 +173,153 @@ fn remove_all_listeners_and_event_names() {
     assert_eq!(r.event_names(), ["b"]);
     r.remove_all_listeners(None);
     assert!(r.event_names().is_empty());
+}
+
+#[test]
+fn frame_scope_runs_first_for_its_frame_and_its_handler_wins() {
+    let _dog = watchdog(
+        LIMIT,
+        "frame_scope_runs_first_for_its_frame_and_its_handler_wins",
+    );
+    let main = Main::new().unwrap();
+    let gate = ReadyGate::install(main.ipc());
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let logger = |level: &'static str| {
+        let l = log.clone();
+        move |e: &electrode::IpcMainEvent, a: &electrode::ArgsView<'_>| {
+            let from = a.get(0).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+            let took = e.is_sync() && e.set_return_value(level);
+            l.lock().unwrap().push(format!(
+                "{level}:{}:{from} (frame {}{})",
+                e.channel(),
+                e.frame_id(),
+                if took { ", value taken" } else { "" }
+            ));
+        }
+    };
+    main.ipc().on("order", logger("global"));
+    main.ipc().on("order-sync", logger("global"));
+    main.ipc()
+        .handle("who", |_, _| Ok(Value::from("global")))
+        .unwrap();
+    main.ipc()
+        .handle("only-global", |_, _| Ok(Value::from("global")))
+        .unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let done_tx = Mutex::new(done_tx);
+    main.ipc().on("done", move |e, _| {
+        e.set_return_value(true);
+        let _ = done_tx.lock().unwrap().send(());
+    });
+
+    let child = spawn(&main, LIFE_RENDERER, "frame-scopes", &[]);
+    let (ready, _) = gate.wait();
+    let wc = ready.sender().clone();
+    // Announced before `ready`: known now. Frame 5 never was.
+    let f1 = wc.frame(1).expect("frame 1 announced");
+    let f2 = wc.frame(2).expect("frame 2 announced");
+    assert!(wc.frame(5).is_none());
+    assert_eq!((f1.frame_id(), f1.web_contents()), (1, &wc));
+    assert_eq!(wc.main_frame().frame_id(), 0);
+    // Every handle on a frame shares its scope.
+    wc.frame(1)
+        .unwrap()
+        .ipc()
+        .handle("who", |e, _| {
+            let frame = e.sender_frame().map_or(99, |f| f.frame_id());
+            Ok(Value::from(format!("frame-{frame}")))
+        })
+        .unwrap();
+    f2.ipc()
+        .handle("mine", |_, _| Ok(Value::from("frame-2")))
+        .unwrap();
+    wc.ipc()
+        .handle("who", |_, _| Ok(Value::from("webcontents")))
+        .unwrap();
+    f1.ipc().on("order", logger("frame-1"));
+    f1.ipc().on("order-sync", logger("frame-1"));
+    wc.ipc().on("order", logger("wc"));
+    wc.ipc().on("order-sync", logger("wc"));
+    let l = log.clone();
+    wc.on_ipc_message(move |e, _| {
+        l.lock()
+            .unwrap()
+            .push(format!("hook:{} (frame {})", e.channel(), e.frame_id()))
+    });
+    // Frame 2's scope exists (it has `mine`) but no `order` listener: its messages skip it.
+    assert_eq!(f2.ipc().listener_count("order"), 0);
+    assert_eq!(f1.ipc().listener_count("order"), 1);
+    ready.set_return_value(true);
+    done.recv_timeout(electrode_tests::api_kit::HANG_GUARD)
+        .expect("the renderer's script finishes");
+    child.expect_success();
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "hook:order (frame 1)",
+            "frame-1:order:f1 (frame 1)",
+            "wc:order:f1 (frame 1)",
+            "global:order:f1 (frame 1)",
+            // Frame 2's message: frame 1's scope does not see it.
+            "hook:order (frame 2)",
+            "wc:order:f2 (frame 2)",
+            "global:order:f2 (frame 2)",
+            "frame-1:order-sync:f1 (frame 1, value taken)",
+            "wc:order-sync:f1 (frame 1)",
+            "global:order-sync:f1 (frame 1)",
+        ]
+    );
+}
+
+#[test]
+fn typed_channels_honour_frame_scopes() {
+    use electrode::typed::{InvokeChannel, SendChannel};
+    static DOUBLE: InvokeChannel<u32, u32> = InvokeChannel::new("double");
+    static NOTE: SendChannel<u32> = SendChannel::new("note");
+    let _dog = watchdog(LIMIT, "typed_channels_honour_frame_scopes");
+    let main = Main::new().unwrap();
+    main.ipc().on("sync", |e, _| {
+        e.set_return_value(true);
+    });
+    DOUBLE
+        .handle(main.ipc(), |_, n| Ok(n.to_native() * 2))
+        .unwrap();
+    let (wc, r) = main.connect_in_process().unwrap();
+    let f4 = r.frame(4).unwrap();
+    // The announcement is ordered before this call's request.
+    f4.send_sync("sync", &args![]).unwrap();
+    let frame = wc.frame(4).expect("frame 4 announced");
+    DOUBLE
+        .handle(frame.ipc(), |_, n| Ok(n.to_native() * 100))
+        .unwrap();
+    let log: Arc<Mutex<Vec<(&str, u32)>>> = Arc::default();
+    let l = log.clone();
+    NOTE.on(frame.ipc(), move |_, n| {
+        l.lock().unwrap().push(("frame", n.to_native()))
+    });
+    let l = log.clone();
+    NOTE.on(main.ipc(), move |_, n| {
+        l.lock().unwrap().push(("global", n.to_native()))
+    });
+    assert_eq!(DOUBLE.invoke_blocking(&f4, &3).unwrap(), 300);
+    assert_eq!(DOUBLE.invoke_blocking(&r, &3).unwrap(), 6);
+    NOTE.send(&f4, &1).unwrap();
+    NOTE.send(&r, &2).unwrap();
+    r.send_sync("sync", &args![]).unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("frame", 1), ("global", 1), ("global", 2)]
+    );
+    // `frame.send` reaches that frame's listeners only.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = Mutex::new(tx);
+    f4.on("to-frame", move |e, _| {
+        let _ = tx.lock().unwrap().send(e.frame_id());
+    });
+    frame.send("to-frame", &args![]).unwrap();
+    assert_eq!(
+        rx.recv_timeout(electrode_tests::api_kit::HANG_GUARD)
+            .unwrap(),
+        4
+    );
 }

@@ -1,5 +1,6 @@
 //! The event objects main's listeners and handlers receive, and the answers they owe.
 
+use super::frame::WebFrameMain;
 use super::respond::Responder;
 use super::web_contents::WebContents;
 use crate::error::{RemoteError, SendError};
@@ -72,6 +73,12 @@ impl IpcMainEvent {
     /// The frame that sent it (0 is the renderer's main frame).
     pub fn frame_id(&self) -> u32 {
         self.frame_id
+    }
+
+    /// The frame that sent it, with its own `ipc` scope (Electron's `event.senderFrame`);
+    /// `None` for a frame the renderer never announced.
+    pub fn sender_frame(&self) -> Option<WebFrameMain> {
+        self.sender.frame(self.frame_id)
     }
 
     /// The sending renderer's OS process id.
@@ -149,6 +156,12 @@ impl IpcMainInvokeEvent {
     /// The invoking frame.
     pub fn frame_id(&self) -> u32 {
         self.frame_id
+    }
+
+    /// The invoking frame, with its own `ipc` scope (Electron's `event.senderFrame`); `None`
+    /// for a frame the renderer never announced.
+    pub fn sender_frame(&self) -> Option<WebFrameMain> {
+        self.sender.frame(self.frame_id)
     }
 
     /// The invoking renderer's OS process id.

@@ -4,6 +4,8 @@
 //!
 //! [`WebContents`]: crate::WebContents
 
+use super::close::Lifecycle;
+use super::frame::FrameScopes;
 use super::gone::GoneDetails;
 use super::outbox::{Outbox, OutboxError};
 use super::registry::{IpcMain, Listener};
@@ -43,6 +45,10 @@ pub(crate) struct Conn {
     pub on_gone: Mutex<Vec<Arc<GoneHook>>>,
     pub gone: Mutex<Option<GoneDetails>>,
     pub frames: Mutex<HashSet<u32>>,
+    /// Closed (by either side) and `destroyed` (`main/close.rs`).
+    pub life: Lifecycle,
+    /// Per-frame scopes (`WebFrameMain::ipc`), made on first use (`main/frame.rs`).
+    pub frame_scopes: FrameScopes,
     /// Main's `WebContents::invoke` calls waiting for the renderer's handler.
     pub pending: Arc<PendingCalls>,
     pub child: Mutex<Option<Child>>,
@@ -73,7 +79,8 @@ impl Conn {
     }
 
     /// Send one message to the renderer (queued if its ring is full). Checked before anything
-    /// is encoded: a message the renderer would reject is refused here.
+    /// is encoded: a message the renderer would reject is refused here. Nothing is sent once
+    /// the connection is closed.
     pub(crate) fn send(
         &self,
         kind: Kind,
@@ -81,7 +88,7 @@ impl Conn {
         channel: &str,
         body: Body<'_>,
     ) -> Result<(), SendError> {
-        if self.live.is_gone() {
+        if self.life.is_closed() || self.live.is_gone() {
             return Err(SendError::Disconnected);
         }
         let planned = encode::plan(channel, body)?;

@@ -147,6 +147,27 @@ impl Outbox {
         Ok(true)
     }
 
+    /// The connection closes with `bytes` as its last message: what still waits is dropped
+    /// (but a message already part-way into the ring, which must complete), and `bytes` goes
+    /// behind it whatever the limit (one small message, once). Returns whether it queued.
+    pub(crate) fn close_with(
+        &mut self,
+        tag: u16,
+        meta: u64,
+        bytes: Vec<u8>,
+    ) -> Result<bool, Corrupt> {
+        let keep = usize::from(self.queue.front().is_some_and(|q| q.progress > 0));
+        for q in self.queue.drain(keep..) {
+            self.queued_bytes -= q.held();
+        }
+        match self.enqueue(tag, meta, bytes) {
+            Ok(queued) => Ok(queued),
+            Err(OutboxError::Corrupt(c)) => Err(c),
+            // `enqueue` fails only on corruption.
+            Err(OutboxError::Send(_)) => Ok(false),
+        }
+    }
+
     /// Move queued messages into the ring while it has room. Returns whether any still wait.
     pub(crate) fn flush(&mut self) -> Result<bool, Corrupt> {
         while let Some(q) = self.queue.front_mut() {

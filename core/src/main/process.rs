@@ -117,13 +117,15 @@ impl Main {
         &self.shared.config
     }
 
-    /// Every connected renderer.
+    /// Every connected renderer, except those closed (`WebContents::close`, or the renderer's
+    /// own `IpcRenderer::close`) whose process has not exited yet.
     pub fn web_contents(&self) -> Vec<WebContents> {
         let mut v: Vec<WebContents> = self
             .shared
             .conns
             .lock()
             .values()
+            .filter(|c| !c.life.is_closed())
             .map(|c| WebContents { conn: c.clone() })
             .collect();
         v.sort_by_key(|w| w.id());
@@ -162,6 +164,8 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
+            life: super::close::Lifecycle::new(),
+            frame_scopes: Default::default(),
             pending: Arc::new(PendingCalls::new(self.shared.config.wait_mode)),
             child: Mutex::new(child),
             watch: Mutex::new(None),

@@ -12,7 +12,8 @@
 //! - **Ring** (async `invoke`): a `Reply` message carrying the request id.
 //!
 //! An answer that cannot be sent (nested too deep, or over the message limit) is replaced by
-//! an error saying why: a requester is always answered.
+//! an error saying why: a requester is always answered (once the connection is closed, by its
+//! own side: main writes nothing more, see `main/close.rs`).
 //!
 //! [`Responder`] is the owned form, for answers given later or from another thread
 //! (`DeferredReply`, a `sendSync` event's clones, async handlers).
@@ -53,7 +54,12 @@ fn failed(why: impl std::fmt::Display) -> Answer {
 impl Conn {
     /// Answer a request. `slots` is the renderer's slot table when the caller holds it (the
     /// dispatcher does, so the common answer takes no lock).
+    /// Nothing is written once the connection is closed: the requester fails on its side
+    /// (main's `Close`), and a late answer must not beat that message to it.
     pub(crate) fn answer(&self, slots: Option<&SlotTable<Futex>>, to: ReplyTo, answer: &Answer) {
+        if self.life.is_closed() {
+            return;
+        }
         match to {
             ReplyTo::Slot {
                 index,

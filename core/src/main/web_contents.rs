@@ -1,6 +1,8 @@
 //! [`WebContents`]: main's handle on one renderer.
 
+use super::close::Closer;
 use super::events::IpcMainEvent;
+use super::frame::WebFrameMain;
 use super::gone::GoneDetails;
 use super::link::Conn;
 use super::registry::{value_hook, IpcMain, Listener};
@@ -50,9 +52,76 @@ impl WebContents {
         self.conn.pid
     }
 
-    /// Whether the renderer is gone.
+    /// Whether this WebContents is destroyed: closed (by [`close`](Self::close),
+    /// [`destroy`](Self::destroy) or the renderer's own [`IpcRenderer::close`]) or its renderer
+    /// gone. Sends then fail with [`SendError::Disconnected`].
+    ///
+    /// [`IpcRenderer::close`]: crate::IpcRenderer::close
     pub fn is_destroyed(&self) -> bool {
-        self.conn.live.is_gone()
+        self.conn.life.is_closed() || self.conn.live.is_gone()
+    }
+
+    /// Close this WebContents (Electron's `webContents.close()`): the renderer is told, and
+    /// every call pending on either side fails at once with a disconnected error (main's
+    /// [`invoke`](Self::invoke)s to it, and the renderer's own `invoke`, `send_sync` and typed
+    /// calls); later sends fail on both sides; `destroyed` fires. The process itself is left
+    /// to exit on its own: `render-process-gone` still fires when it does. Closing twice does
+    /// nothing more.
+    ///
+    /// ```
+    /// use electrode::{args, CallError, Main, SendError};
+    ///
+    /// let main = Main::new()?;
+    /// let (wc, renderer) = main.connect_in_process()?;
+    /// let pending = wc.invoke("never-answered", &args![]);
+    /// wc.close();
+    /// assert!(wc.is_destroyed());
+    /// assert!(matches!(pending.wait(None), Err(CallError::Disconnected)));
+    /// assert_eq!(wc.send("x", &args![]), Err(SendError::Disconnected));
+    /// // The renderer learns it at once: its calls fail instead of waiting.
+    /// while !renderer.is_disconnected() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(matches!(renderer.invoke_blocking("x", &args![]), Err(CallError::Disconnected)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(&self) {
+        self.conn.close(Closer::Main);
+    }
+
+    /// Close (as [`close`](Self::close)), then kill the renderer's process (Electron's
+    /// `webContents.destroy()`, beyond which nothing of the page survives). An in-process
+    /// renderer is only closed. `render-process-gone` fires once the process is reaped.
+    pub fn destroy(&self) {
+        self.conn.close(Closer::Main);
+        if let Some(child) = self.conn.child.lock().as_mut() {
+            if let Err(e) = child.kill() {
+                tracing::debug!(renderer = self.conn.id, "destroy: kill failed: {e}");
+            }
+        }
+    }
+
+    /// Electron's `destroyed` event: `f` runs once, when this WebContents is closed (by either
+    /// side) or, failing that, when its renderer goes away (right after
+    /// `render-process-gone`). If it already is destroyed, `f` runs at once.
+    pub fn on_destroyed(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.conn.life.on_destroyed(Arc::new(f));
+    }
+
+    /// Main's handle on frame `frame_id` of this renderer (Electron's `WebFrameMain`), with its
+    /// own `ipc` scope. `None` when the renderer has not announced that frame
+    /// ([`IpcRenderer::frame`]); frame 0 is always known (see
+    /// [`main_frame`](Self::main_frame)).
+    ///
+    /// [`IpcRenderer::frame`]: crate::IpcRenderer::frame
+    pub fn frame(&self, frame_id: u32) -> Option<WebFrameMain> {
+        self.has_frame(frame_id)
+            .then(|| WebFrameMain::new(self, frame_id))
+    }
+
+    /// The renderer's main frame (frame 0; Electron's `webContents.mainFrame`).
+    pub fn main_frame(&self) -> WebFrameMain {
+        WebFrameMain::new(self, 0)
     }
 
     /// Why the renderer went away, once it has.

@@ -74,6 +74,8 @@ pub(crate) enum FromRenderer<'a> {
     HandlerReply { request_id: u64, answer: Answer },
     /// A frame announced itself.
     FrameOpen { frame_id: u32 },
+    /// The renderer closed its side; its process may live on.
+    Closing,
 }
 
 /// What main sent, validated (main is trusted, but a renderer still never acts on bytes it
@@ -105,6 +107,8 @@ pub(crate) enum FromMain<'a> {
     },
     /// An async slot request's reply is published (its requester must be woken).
     SlotReady { slot_index: u32, slot_gen: u32 },
+    /// Main closed this renderer's `WebContents`.
+    Close,
 }
 
 /// A rejection, boxed: it is rare, and a small `Result` keeps the accepting path lean.
@@ -253,11 +257,13 @@ impl<'a> Head<'a> {
             Kind::FrameOpen => FromRenderer::FrameOpen {
                 frame_id: env.frame_id,
             },
+            Kind::Closing => FromRenderer::Closing,
             Kind::Message
             | Kind::LargeReply
             | Kind::Reply
             | Kind::InvokeRenderer
-            | Kind::SlotReady => {
+            | Kind::SlotReady
+            | Kind::Close => {
                 unreachable!("main's kinds were refused above")
             }
         })
@@ -297,6 +303,7 @@ impl<'a> Head<'a> {
                 slot_index: env.slot_index,
                 slot_gen: env.slot_gen,
             },
+            Kind::Close => FromMain::Close,
             other => return Err(format!("{other:?} is not a main-to-renderer message")),
         })
     }
@@ -398,6 +405,7 @@ mod tests {
             Kind::Reply,
             Kind::InvokeRenderer,
             Kind::SlotReady,
+            Kind::Close,
         ] {
             assert!(from_renderer(k as u16, &m).is_err(), "{k:?}");
             assert!(!k.sent_by_renderer());

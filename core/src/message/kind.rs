@@ -31,12 +31,19 @@ pub(crate) enum Kind {
     /// An async slot's reply is published and its requester had announced that it sleeps
     /// (slot named by the envelope): the receive thread wakes the future waiting on it.
     SlotReady = 20,
+    // lifecycles
+    /// Main closed this renderer's `WebContents` (`webContents.close()`): the renderer fails
+    /// every call it has pending at once, and its handles count as disconnected.
+    Close = 30,
+    /// The renderer closed its side (`IpcRenderer::close`, or its last handle dropped) while
+    /// its process lives: main fails its pending invokes and destroys the `WebContents`.
+    Closing = 31,
 }
 
 impl Kind {
     /// Every kind, in tag order.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 10] = [
+    pub(crate) const ALL: [Kind; 12] = [
         Kind::Send,
         Kind::SendSync,
         Kind::Invoke,
@@ -47,6 +54,8 @@ impl Kind {
         Kind::Reply,
         Kind::InvokeRenderer,
         Kind::SlotReady,
+        Kind::Close,
+        Kind::Closing,
     ];
 
     /// The kind a frame tag names, if any.
@@ -63,13 +72,15 @@ impl Kind {
             18 => Kind::Reply,
             19 => Kind::InvokeRenderer,
             20 => Kind::SlotReady,
+            30 => Kind::Close,
+            31 => Kind::Closing,
             _ => return None,
         })
     }
 
     /// Whether a renderer may send this kind (the rest only main sends).
     pub(crate) fn sent_by_renderer(self) -> bool {
-        (self as u16) < 16
+        (self as u16) < 16 || self == Kind::Closing
     }
 }
 

@@ -1,13 +1,17 @@
 //! The renderer's connection state ([`Shared`]), shared by every [`IpcRenderer`] handle and
-//! the receive thread, and its [`Lifetime`], which stops the receive thread (and, in-process,
-//! tells main) when the last handle goes.
+//! the receive thread, and its [`Lifetime`], which tells main (`Kind::Closing`) and stops the
+//! receive thread when the last handle goes; closing either way (`Shared::close`, main's
+//! `Close`: `Shared::disconnect`).
 
 use super::event::IpcRendererEvent;
 use super::ipc_renderer::IpcRenderer;
 use super::options::RendererOptions;
+use super::post::{post, try_post};
 use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
 use crate::listeners::ListenerTable;
-use crate::message::body::{Payload, Refusal};
+use crate::message::body::{Body, Payload, Refusal};
+use crate::message::envelope::Envelope;
+use crate::message::kind::Kind;
 use crate::message::reply::Answer;
 use electrode_shm::{FdSocket, Futex, Liveness, Producer, TrustingRequester, Watch};
 use parking_lot::{Mutex, RwLock};
@@ -43,6 +47,8 @@ pub(crate) struct Shared {
     // Kept open for the fds main sends later (MessagePort segments, issue 13).
     #[allow(dead_code)]
     pub fds: FdSocket,
+    /// Wakes every local wait on the segment (ring words, and fails pending slots).
+    pub waker: electrode_shm::Waker,
 }
 
 impl Shared {
@@ -55,6 +61,37 @@ impl Shared {
         self.pending.fail_all();
         self.large.close();
         self.slot_wakers.close();
+    }
+
+    /// The connection is over (main sent `Close`, or this side closed): count main as gone,
+    /// so every call fails with `Disconnected`, wake every wait (a blocked `invoke_blocking` or
+    /// `send_sync` returns at once, its slot failed) and fail every pending call.
+    pub(crate) fn disconnect(&self) {
+        self.live.mark_gone();
+        self.waker.wake_all();
+        self.fail_all();
+    }
+
+    /// Close this side while main lives: tell main ([`Kind::Closing`]: its pending invokes to
+    /// us fail and the WebContents is destroyed), then [`disconnect`](Self::disconnect).
+    /// Nothing is said when main is already gone. On main's dispatcher thread (an in-process
+    /// renderer closed from one of main's listeners) the message goes only if it can go at
+    /// once: waiting there would wait for that very thread (a dropped in-process renderer
+    /// also tells main directly, `Lifetime::on_drop`).
+    pub(crate) fn close(&self) {
+        if !self.live.is_gone() {
+            let env = Envelope::default();
+            let body = Body::Values(&[]);
+            let told = if crate::guard::on_dispatcher_thread() {
+                try_post(self, Kind::Closing, &env, "", body)
+            } else {
+                post(self, Kind::Closing, &env, "", body)
+            };
+            if let Err(e) = told {
+                tracing::debug!("renderer: telling main of the close failed: {e}");
+            }
+        }
+        self.disconnect();
     }
 
     /// A handle for `frame_id`, for the receive thread to give listeners; `None` once the user
@@ -80,6 +117,9 @@ pub(crate) struct Lifetime {
 
 impl Drop for Lifetime {
     fn drop(&mut self) {
+        // The last handle went while main may live: say so (Kind::Closing), so main's invokes
+        // to us fail instead of waiting for ever.
+        self.shared.close();
         if let Some(f) = self.on_drop.take() {
             f();
         }

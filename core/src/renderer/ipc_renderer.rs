@@ -95,6 +95,7 @@ impl IpcRenderer {
             slot_wakers: SlotWakers::default(),
             lifetime: OnceLock::new(),
             fds,
+            waker: waker.clone(),
         });
         shared.frames.write().insert(0, Arc::default());
         let watch = match main {
@@ -132,9 +133,35 @@ impl IpcRenderer {
         self.frame_id
     }
 
-    /// Whether main is gone.
+    /// Whether main is gone, or the connection was closed (by [`close`](Self::close) or by
+    /// main's `WebContents::close`): every call then fails with `Disconnected`.
     pub fn is_disconnected(&self) -> bool {
         self.shared.live.is_gone()
+    }
+
+    /// Close the connection, for every frame and handle, while this process lives on (what
+    /// dropping the last handle does too). Main is told at once: its pending
+    /// `WebContents::invoke`s to this renderer fail, the WebContents is destroyed, and its
+    /// `render-process-gone` still fires when the process exits. Calls pending here fail
+    /// with [`CallError::Disconnected`], and so does every later call.
+    ///
+    /// ```
+    /// use electrode::{args, CallError, Main};
+    ///
+    /// let main = Main::new()?;
+    /// let (wc, renderer) = main.connect_in_process()?;
+    /// let destroyed = std::sync::Arc::new(std::sync::Barrier::new(2));
+    /// let d = destroyed.clone();
+    /// wc.on_destroyed(move || { d.wait(); });
+    /// renderer.close();
+    /// destroyed.wait(); // main's dispatcher handled the close
+    /// assert!(wc.is_destroyed());
+    /// assert!(matches!(wc.invoke("x", &args![]).wait(None), Err(CallError::Disconnected)));
+    /// assert!(matches!(renderer.send_sync("x", &args![]), Err(CallError::Disconnected)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(&self) {
+        self.shared.close();
     }
 
     /// A handle for another frame of this renderer: it sends as that frame and has its own

@@ -52,6 +52,32 @@ pub(crate) fn post(
         .map_err(|e| ring_error(e, bytes.len()))
 }
 
+/// Post a message that fits one frame now, or not at all: never waits, neither for the
+/// producer's lock nor for room (on main's dispatcher thread, where an in-process renderer
+/// waiting for main would wait for itself). `SendError::Full` when it cannot go now.
+pub(crate) fn try_post(
+    shared: &Shared,
+    kind: Kind,
+    env: &Envelope,
+    channel: &str,
+    body: Body<'_>,
+) -> Result<(), SendError> {
+    if shared.live.is_gone() {
+        return Err(SendError::Disconnected);
+    }
+    let planned = encode::plan(channel, body)?;
+    let mut tx = shared.tx.try_lock().ok_or(SendError::Full)?;
+    let mut g = tx.try_reserve(planned.len()).map_err(|e| match e {
+        electrode_shm::TryReserveError::Full | electrode_shm::TryReserveError::TooLarge => {
+            SendError::Full
+        }
+        electrode_shm::TryReserveError::Corrupt(_) => SendError::Disconnected,
+    })?;
+    let n = planned.write(env, channel, body, g.as_mut_slice())?;
+    g.commit(n, kind as u16, env.request_id);
+    Ok(())
+}
+
 /// The ring's refusal of a message of `size` bytes.
 fn ring_error(e: electrode_shm::SendError, size: usize) -> SendError {
     match e {

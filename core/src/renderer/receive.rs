@@ -94,6 +94,8 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
             slot_index,
             slot_gen,
         } => shared.slot_wakers.wake(slot_index, slot_gen),
+        // Main closed our WebContents: every call fails now, and the loop ends (PeerGone).
+        FromMain::Close => shared.disconnect(),
         FromMain::Reply { request_id, answer } => {
             shared
                 .pending

@@ -55,7 +55,8 @@
 //!
 //! Main's receivers take an `&IpcMain`: the global `main.ipc()` or a WebContents' own scope
 //! `web_contents.ipc()`. Typed and `Value` listeners and handlers share those tables and
-//! their cascade (hooks, the WebContents scope, the global scope; the first handler wins).
+//! their cascade (hooks, a frame's scope `frame.ipc()`, the WebContents scope, the global scope;
+//! the first handler wins).
 //!
 //! ## Types
 //!

@@ -64,5 +64,7 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
     for h in hooks {
         guard("render-process-gone hook", "", || h(&details));
     }
+    // Not closed before it went: it is destroyed now (a closed one already fired `destroyed`).
+    conn.life.fire_destroyed();
     shared.forget(conn.id);
 }

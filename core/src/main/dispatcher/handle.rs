@@ -1,12 +1,14 @@
 //! Acting on one message from a renderer: [`handle`] has it decoded (the one decoder,
 //! `message::decode`), answers the requester of a rejected request at once, and otherwise
-//! runs the listeners (`send` / `sendSync`: every level, WebContents hooks, its scope, the
-//! global scope) or the one handler (`invoke`: the first level that has one).
+//! runs the listeners (`send` / `sendSync`: every level, WebContents hooks, the sending frame's
+//! scope, the WebContents scope, the global scope) or the one handler (`invoke`: the first
+//! level that has one).
 
 use super::handler_cache::{Found, HandlerCache};
 use super::listener_cache::ListenerCache;
 use crate::error::{CallError, RemoteError};
 use crate::guard::guard;
+use crate::main::close::Closer;
 use crate::main::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent, SyncReturn};
 use crate::main::link::Conn;
 use crate::main::process::MainShared;
@@ -69,6 +71,11 @@ pub(super) fn handle(
         slots.prepare_reply(index, head.args.len().min(PREFETCH_REPLY));
     }
     let conn = peer.conn;
+    if conn.life.is_closed() {
+        // Closed (`main/close.rs`): what the renderer still sends is dropped, unread. Its
+        // requesters fail on their side (main's `Close`, or the renderer closed itself).
+        return Ok(());
+    }
     match head.decode_renderer().map_err(|r| reject(peer, *r))? {
         FromRenderer::Send {
             frame_id,
@@ -120,6 +127,9 @@ pub(super) fn handle(
                 return Err(format!("more than {MAX_FRAMES} frames"));
             }
             frames.insert(frame_id);
+        }
+        FromRenderer::Closing => {
+            conn.close(Closer::Renderer);
         }
     }
     Ok(())
@@ -181,7 +191,8 @@ fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
     }
 }
 
-/// `send` / `sendSync`: every level runs (WebContents hooks, its scope, the global scope).
+/// `send` / `sendSync`: every level runs (WebContents hooks, the frame's scope, the WebContents
+/// scope, the global scope).
 /// Listeners of another type than the message are skipped, and the mismatch reported.
 fn dispatch_send(
     shared: &MainShared,
@@ -201,8 +212,10 @@ fn dispatch_send(
         let h = hooks.read();
         (!h.is_empty()).then(|| h.clone())
     };
+    let frame_scope = conn.frame_scopes.get(frame_id);
+    let framed = frame_scope.as_ref().and_then(|f| f.listeners(channel));
     let (scoped, global) = listeners.find(&conn.scope, &shared.ipc, channel);
-    if hooks.is_none() && scoped.is_none() && global.is_none() {
+    if hooks.is_none() && framed.is_none() && scoped.is_none() && global.is_none() {
         if let Some(responder) = sync {
             responder.send(Err(RemoteError::new(format!(
                 "No listener registered for '{channel}'"
@@ -210,8 +223,8 @@ fn dispatch_send(
         }
         return Ok(());
     }
-    let name: Arc<str> = match (scoped, global) {
-        (Some((k, _)), _) | (None, Some((k, _))) => k.clone(),
+    let name: Arc<str> = match (&framed, scoped, global) {
+        (Some((k, _)), _, _) | (None, Some((k, _)), _) | (None, None, Some((k, _))) => k.clone(),
         _ => Arc::from(channel),
     };
     let event = IpcMainEvent {
@@ -225,6 +238,9 @@ fn dispatch_send(
         if let Some(Err(why)) = guard("ipc-message hook", channel, || h(&event, payload)) {
             refusal.get_or_insert(why);
         }
+    }
+    if let (Some(scope), Some((_, l))) = (&frame_scope, &framed) {
+        scope.run(channel, l, &event, payload, &mut refusal);
     }
     if let Some((_, l)) = scoped {
         conn.scope.run(channel, l, &event, payload, &mut refusal);
@@ -242,7 +258,8 @@ fn dispatch_send(
     }
 }
 
-/// `invoke`: the first level with a handler answers.
+/// `invoke`: the first level with a handler answers (the frame's scope, the WebContents scope,
+/// the global one).
 fn dispatch_invoke(
     shared: &MainShared,
     peer: Peer<'_>,
@@ -253,7 +270,14 @@ fn dispatch_invoke(
     reply: ReplyTo,
 ) -> Result<(), String> {
     let conn = peer.conn;
-    let Some(found) = handlers.find(conn, &shared.ipc, channel) else {
+    // The sending frame's scope first (never cached: frame scopes are rare), then the cached
+    // cascade of the WebContents scope and the global one.
+    let framed = conn
+        .frame_scopes
+        .get(frame_id)
+        .and_then(|f| f.take_handler_entry(channel))
+        .map(|(name, handler, _once)| Found::Taken(name, handler));
+    let Some(found) = framed.or_else(|| handlers.find(conn, &shared.ipc, channel)) else {
         peer.answer(
             reply,
             Err(RemoteError::new(format!(

@@ -297,6 +297,10 @@ pub use main::events::{DeferredReply, IpcMainEvent, IpcMainInvokeEvent};
 pub use main::gone::{GoneDetails, GoneReason};
 pub use main::process::Main;
 pub use main::registry::{HandlerFuture, IpcMain};
+pub use main::sandbox::{
+    Mode as SandboxMode, Sandbox, SandboxError, SandboxReport, Setup as SandboxSetup, SpawnOptions,
+    Step as SandboxStep,
+};
 pub use main::web_contents::{InvokeRenderer, WebContents};
 pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
 pub use renderer::{Invoke, IpcRenderer, IpcRendererEvent, RendererOptions};

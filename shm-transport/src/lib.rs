@@ -185,6 +185,8 @@ mod handoff;
 #[cfg(not(loom))]
 mod peer;
 #[cfg(not(loom))]
+pub mod sandbox;
+#[cfg(not(loom))]
 mod segment;
 #[cfg(not(loom))]
 mod spin;

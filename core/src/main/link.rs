@@ -58,6 +58,8 @@ pub(crate) struct Conn {
     pub out_queued: AtomicBool,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
+    /// What a sandboxed renderer's setup reported (set once, right after spawn).
+    pub sandbox: std::sync::OnceLock<electrode_shm::sandbox::SandboxReport>,
 }
 
 impl Conn {

@@ -8,10 +8,12 @@ use super::executor::Executor;
 use super::link::{Conn, Link};
 use super::outbox::Outbox;
 use super::registry::IpcMain;
+use super::sandbox::SpawnOptions;
 use super::web_contents::WebContents;
 use crate::call::PendingCalls;
 use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
+use electrode_shm::sandbox;
 use electrode_shm::{Event, Futex, Liveness, MainEnd, PeerProcess, Segment, Waker};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -162,6 +164,7 @@ impl Main {
             corrupt: AtomicBool::new(false),
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
+            sandbox: Default::default(),
         });
         self.shared.conns.lock().insert(id, conn.clone());
         {
@@ -175,10 +178,42 @@ impl Main {
 
     /// Spawn `cmd` as a renderer, already connected: the child calls
     /// [`IpcRenderer::connect`] to pick up its segment (handed over as an inherited fd).
-    pub fn spawn_renderer(&self, mut cmd: Command) -> Result<WebContents, ConnectError> {
+    pub fn spawn_renderer(&self, cmd: Command) -> Result<WebContents, ConnectError> {
+        self.spawn_renderer_with(cmd, SpawnOptions::default())
+    }
+
+    /// [`spawn_renderer`](Self::spawn_renderer) with options: e.g. a [`Sandbox`](crate::Sandbox)
+    /// (another uid/gid, namespaces; see its docs for an example). A sandbox's `Required`
+    /// part that cannot be set up fails with [`ConnectError::Sandbox`]; what was set up is
+    /// [`WebContents::sandbox`].
+    pub fn spawn_renderer_with(
+        &self,
+        mut cmd: Command,
+        options: SpawnOptions,
+    ) -> Result<WebContents, ConnectError> {
         let seg = Segment::create(self.shared.config.segment)?;
         seg.hand_to(&mut cmd, &self.shared.self_process);
-        let child = cmd.spawn().map_err(ConnectError::Spawn)?;
+        // After the handoff's own pre-exec hook (hooks run in registration order).
+        let receipt = match &options.sandbox {
+            Some(s) => Some(sandbox::install(&mut cmd, s.plan()).map_err(ConnectError::Io)?),
+            None => None,
+        };
+        let spawned = cmd.spawn();
+        let report = receipt.map(|r| r.collect(spawned.is_ok()));
+        let (child, report) = match (spawned, report) {
+            // A required sandbox step failed: say which, not just the errno.
+            (Err(_), Some(Err(e @ sandbox::SandboxError::Step { .. }))) => {
+                return Err(ConnectError::Sandbox(e))
+            }
+            (Err(e), _) => return Err(ConnectError::Spawn(e)),
+            (Ok(mut child), Some(Err(e))) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ConnectError::Sandbox(e));
+            }
+            (Ok(child), Some(Ok(report))) => (child, Some(report)),
+            (Ok(child), None) => (child, None),
+        };
         let pid = child.id();
         let process = match PeerProcess::open(pid) {
             Ok(p) => p,
@@ -211,6 +246,10 @@ impl Main {
                 return Err(ConnectError::Io(e));
             }
         };
+        if let Some(report) = report {
+            tracing::debug!(renderer = conn.id, pid, %report, "renderer sandboxed");
+            let _ = conn.sandbox.set(report);
+        }
         tracing::debug!(renderer = conn.id, pid, "renderer spawned");
         *conn.watch.lock() = Some(watch);
         Ok(WebContents { conn })

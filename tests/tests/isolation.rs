@@ -17,6 +17,16 @@
 //!
 //! As root, the renderer binary is first staged where uid 65534 can execute it ([`StagedExe`]):
 //! the checkout may lie where that user cannot go.
+//!
+//! Signals (the second half, role binary `sandbox_renderer`): a renderer spawned in a
+//! `Sandbox` (as root with its own uid, `61000 + n`) probes main and a sandboxed sibling:
+//! `kill(pid, 0)`, `kill(sibling, SIGSTOP)`, `kill(-1, SIGSTOP)`, `pidfd_send_signal` on the
+//! pidfd on main it inherited, `getppid()`, `/proc/<pid>`; what it finds is checked against
+//! what `WebContents::sandbox()` says was set up (PID namespace: `ESRCH` everywhere, PID 1, an
+//! empty `/proc`; distinct uids alone: `EPERM`; nothing: signals reach, and the test says so
+//! loudly). The same renderer unsandboxed is the control (signals do reach). Every IPC path
+//! runs from inside; a required part that cannot be set up fails the spawn naming the step;
+//! killing the intermediate or the renderer, a crash, and main's drop leave no process.
 
 use electrode::{
     ConnectError, GoneReason, Main, Sandbox, SandboxError, SandboxMode, SandboxReport,
@@ -602,6 +612,21 @@ fn sandboxed_probe(base: Sandbox) {
         assert!(
             !is_stopped(*pid),
             "the sibling {pid} was stopped by the probe"
+        );
+    }
+    if let (false, true, Some(inner)) = (
+        is_root(),
+        report.user_namespace.is_done(),
+        report.renderer_pid,
+    ) {
+        // The documented caveat of the unprivileged path: main's user owns the renderer's
+        // user namespace (so holds CAP_SYS_PTRACE in it), and a process of that user outside
+        // (this test) passes the ptrace check on the connected, non-dumpable renderer: its
+        // /proc/<pid>/maps opens (files the kernel gives to root, 0400, such as `environ`,
+        // stay closed).
+        assert!(
+            fs::read(format!("/proc/{inner}/maps")).is_ok(),
+            "docs/SECURITY.md says main's user can read a user-namespace renderer's maps"
         );
     }
 

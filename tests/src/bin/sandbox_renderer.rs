@@ -202,10 +202,10 @@ fn probe(args: &[String]) -> i32 {
     if let Err(e) = ipc.send("hello", &[Value::from("from the sandbox")]) {
         return fail(&format!("send: {e}"));
     }
+    say("ok ipc");
     if let Err(e) = ipc.send_sync("probe-report", &[Value::from(report)]) {
         return fail(&format!("report: {e}"));
     }
-    say("ok ipc");
     wait_for_stop(&ipc, &stop)
 }
 

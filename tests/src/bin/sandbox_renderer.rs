@@ -5,6 +5,7 @@
 //! | `idle` | connect, `send_sync("idle-ready")`, live until main says `stop` |
 //! | `probe MAIN SIBLING... [--kill-all-as UID]` | try to signal and see main and the siblings (pids as main sees them), report every result, then use every IPC path and live until `stop` |
 //! | `crash` | connect, then die of a real fault (SIGSEGV) |
+//! | `main-host` | be a main: spawn this binary's `idle` in a default `Sandbox`, print `pid <its pid> <the renderer's pid>` once it is ready, then sleep until killed |
 //!
 //! The probe reports `key value` lines through `send_sync("probe-report", [text])` (and on
 //! stdout): `self-pid`, `ppid`, `proc-count` (processes its `/proc` lists), for each target
@@ -102,6 +103,8 @@ fn idle() -> i32 {
     let (ipc, stop) = connect();
     let code = match ipc.send_sync("idle-ready", &[Value::from(std::process::id() as i64)]) {
         Ok(_) => 0,
+        // Main may be killed while it answers (the main-death test does just that).
+        Err(_) if ipc.is_disconnected() => return 3,
         Err(e) => return fail(&format!("ready: {e}")),
     };
     code.max(wait_for_stop(&ipc, &stop))
@@ -220,12 +223,47 @@ fn crash() -> i32 {
     1
 }
 
+fn main_host() -> i32 {
+    let main = match electrode::Main::new() {
+        Ok(m) => m,
+        Err(e) => return fail(&format!("main: {e}")),
+    };
+    let (tx, ready) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    main.ipc().on("idle-ready", move |e, _| {
+        let _ = tx.lock().map(|t| t.send(()));
+        e.set_return_value(Value::Null);
+    });
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("current_exe: {e}")),
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("idle");
+    let options = electrode::SpawnOptions::new().sandbox(electrode::Sandbox::new());
+    let wc = match main.spawn_renderer_with(cmd, options) {
+        Ok(wc) => wc,
+        Err(e) => return fail(&format!("spawn: {e}")),
+    };
+    if ready.recv_timeout(Duration::from_secs(60)).is_err() {
+        return fail("the renderer never said it was ready");
+    }
+    let inner = wc
+        .sandbox()
+        .and_then(|r| r.renderer_pid)
+        .unwrap_or(wc.pid());
+    say(&format!("pid {} {inner}", wc.pid()));
+    std::thread::sleep(Duration::from_secs(300));
+    1
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("idle") => idle(),
         Some("probe") => probe(&args[1..]),
         Some("crash") => crash(),
+        Some("main-host") => main_host(),
         _ => {
             eprintln!(
                 "usage: sandbox_renderer idle | probe MAIN SIBLING... [--kill-all-as UID] | crash"

@@ -199,6 +199,12 @@
 //! others. A renderer that writes garbage into its rings is disconnected with
 //! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
 //!
+//! To keep a compromised renderer from signalling (or even seeing) main and its siblings, spawn
+//! it in a [`Sandbox`] with [`Main::spawn_renderer_with`]: its own uid/gid (as root), a new PID
+//! namespace with a fresh `/proc`, a user namespace when main is unprivileged,
+//! `PR_SET_NO_NEW_PRIVS`. [`WebContents::sandbox`] reports what was set up; docs/SECURITY.md
+//! says what holds at each privilege level.
+//!
 //! ## Typed arguments (feature `serde`)
 //!
 //! With the `serde` feature, `ArgsView::deserialize` reads the arguments straight into a

@@ -7,19 +7,24 @@
 //! after `Command::spawn` returned, [`Receipt::collect`] reads the child's report. The hook's
 //! code is in `sys/sandbox.rs`; the order of its steps:
 //!
-//! 1. user namespace (if asked): the uid/gid change first (a new user namespace maps none of
-//!    the old ids), then `unshare(CLONE_NEWUSER)`; no id is mapped, so after `exec` the
-//!    renderer has no capability, in the namespace or outside it;
-//! 2. PID namespace (if asked): `unshare(CLONE_NEWPID | CLONE_NEWNS)`, then one more `fork`:
-//!    the child is PID 1 of the new namespace and becomes the renderer; the parent (the
-//!    *intermediate*, which main's `Child` and pidfd name) closes every fd, waits for it and
-//!    ends as it ended (exit code, or the same signal re-raised);
+//! 1. user namespace (if asked), unless root changes ids and makes a PID namespace (below):
+//!    the uid/gid change first (a new user namespace maps none of the old ids), then
+//!    `unshare(CLONE_NEWUSER)`; no id is mapped, so after `exec` the renderer has no
+//!    capability, in the namespace or outside it;
+//! 2. PID namespace (if asked): `unshare(CLONE_NEWPID | CLONE_NEWNS)` (root who was refused,
+//!    e.g. without `CAP_SYS_ADMIN` in a container, falls back to step 1 first and tries again),
+//!    then one more `fork`: the child is PID 1 of the new namespace and becomes the renderer;
+//!    the parent (the *intermediate*, which main's `Child` and pidfd name) closes every fd,
+//!    waits for it and ends as it ended (exit code, or the same signal re-raised);
 //! 3. in the renderer: the mount namespace made private, a fresh `/proc` mounted on `/proc`
 //!    (it lists the namespace's processes only);
 //! 4. the uid/gid change, if not done in step 1 (`setgroups(0)` when root, `setgid`, `setuid`);
-//! 5. `PR_SET_NO_NEW_PRIVS`, always;
-//! 6. with a PID namespace: `PR_SET_PDEATHSIG(SIGKILL)`, so killing the intermediate (what
-//!    main does to a renderer) kills the renderer.
+//! 5. the user namespace, if asked and not made in step 1: root with ids makes it last, as the
+//!    new uid (root needs none for the PID namespace, and once it has dropped to another uid a
+//!    kernel restricting unprivileged user namespaces could refuse both);
+//! 6. `PR_SET_NO_NEW_PRIVS`, always;
+//! 7. with a PID namespace: `PR_SET_PDEATHSIG(SIGKILL)` (after the id change, which clears it),
+//!    so killing the intermediate (what main does to a renderer) kills the renderer.
 
 use crate::sys::sandbox as sys;
 use std::fmt;

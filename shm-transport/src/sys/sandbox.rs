@@ -80,21 +80,30 @@ fn fail(rec: &mut Record, report: RawFd, step: Step, errno: i32) -> io::Error {
     io::Error::from_raw_os_error(errno)
 }
 
-/// The outcome of one optional step whose system call returned `rc`: done, skipped (when
-/// `IfPermitted`), or the hook's error (when `Required`).
+/// A system call's return code as a result: `Err(errno)` when it failed. Call it right after
+/// the call, before anything else can change `errno`.
+fn checked(rc: libc::c_int) -> Result<(), i32> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// The outcome of one optional step: done, skipped (when `IfPermitted`), or the hook's error
+/// (when `Required`).
 fn attempt(
     rec: &mut Record,
     report: RawFd,
     slot: usize,
     mode: Mode,
     step: Step,
-    rc: libc::c_int,
+    outcome: Result<(), i32>,
 ) -> io::Result<bool> {
-    if rc == 0 {
+    let Err(e) = outcome else {
         rec[W_STATE + slot] = STATE_DONE;
         return Ok(true);
-    }
-    let e = errno();
+    };
     if mode == Mode::Required {
         return Err(fail(rec, report, step, e));
     }
@@ -131,6 +140,20 @@ fn change_ids(plan: &Plan, rec: &mut Record, report: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// `unshare(CLONE_NEWUSER)`, as the plan's mode says: whether it was set up.
+fn new_user_ns(plan: &Plan, rec: &mut Record, report: RawFd) -> io::Result<bool> {
+    // SAFETY: unshare takes flags; async-signal-safe.
+    let outcome = checked(unsafe { libc::unshare(libc::CLONE_NEWUSER) });
+    attempt(
+        rec,
+        report,
+        SLOT_USER,
+        plan.user_ns,
+        Step::UserNamespace,
+        outcome,
+    )
+}
+
 /// The pre-exec hook: set up the sandbox `plan` describes in this (forked) child, writing the
 /// outcome into `report`. With a PID namespace this forks once more: the calling process
 /// becomes the waiting intermediate (it never returns), the new child (PID 1 of the
@@ -145,33 +168,45 @@ pub(crate) unsafe fn enter(plan: &Plan, report: RawFd) -> io::Result<()> {
     let mut rec: Record = [0; WORDS];
     rec[0] = MAGIC_FINAL;
     let mut ids_pending = plan.uid.is_some() || plan.gid.is_some();
-    if plan.user_ns != Mode::Off {
-        // A new user namespace maps none of our ids: change them while they still mean
-        // something, then do the rest with the namespace's capabilities.
+    let mut user_tried = false;
+    // A new user namespace maps none of our ids: change them first, while they still mean
+    // something, then do the rest with the namespace's capabilities. Except as root with ids
+    // to change and a PID namespace to make: root needs no user namespace for that, and after
+    // dropping to another uid it may not get one (a kernel that restricts unprivileged user
+    // namespaces), so the PID namespace comes first, the ids in the renderer, the user
+    // namespace (if asked) last, as the new uid.
+    // SAFETY: geteuid takes nothing and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let user_first =
+        plan.user_ns != Mode::Off && !(root && ids_pending && plan.pid_ns != Mode::Off);
+    if user_first {
         change_ids(plan, &mut rec, report)?;
         ids_pending = false;
-        // SAFETY: unshare takes flags; async-signal-safe.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
-        attempt(
-            &mut rec,
-            report,
-            SLOT_USER,
-            plan.user_ns,
-            Step::UserNamespace,
-            rc,
-        )?;
+        user_tried = true;
+        new_user_ns(plan, &mut rec, report)?;
     }
     let mut in_pid_ns = false;
     if plan.pid_ns != Mode::Off {
-        // SAFETY: as above.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) };
+        // SAFETY: unshare takes flags; async-signal-safe.
+        let mut outcome = checked(unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) });
+        if outcome.is_err() && !user_tried && plan.user_ns != Mode::Off {
+            // Root without CAP_SYS_ADMIN (a container): the unprivileged way after all. If the
+            // user namespace is refused too, the PID namespace's own refusal is reported.
+            change_ids(plan, &mut rec, report)?;
+            ids_pending = false;
+            user_tried = true;
+            if new_user_ns(plan, &mut rec, report)? {
+                // SAFETY: as above.
+                outcome = checked(unsafe { libc::unshare(libc::CLONE_NEWPID | libc::CLONE_NEWNS) });
+            }
+        }
         in_pid_ns = attempt(
             &mut rec,
             report,
             SLOT_PID,
             plan.pid_ns,
             Step::PidNamespace,
-            rc,
+            outcome,
         )?;
     }
     let mut alive: [RawFd; 2] = [-1, -1];
@@ -227,11 +262,14 @@ pub(crate) unsafe fn enter(plan: &Plan, report: RawFd) -> io::Result<()> {
             SLOT_PROC,
             plan.pid_ns,
             Step::MountProc,
-            rc,
+            checked(rc),
         )?;
     }
     if ids_pending {
         change_ids(plan, &mut rec, report)?;
+    }
+    if plan.user_ns != Mode::Off && !user_tried {
+        new_user_ns(plan, &mut rec, report)?;
     }
     // SAFETY: prctl with integer arguments; async-signal-safe.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {

@@ -291,6 +291,9 @@ pub enum ConnectError {
     Spawn(io::Error),
     /// Another system call failed (a thread, a process handle).
     Io(io::Error),
+    /// A [`Sandbox`](crate::Sandbox) part that is required could not be set up (the step and
+    /// its errno), or the child did not report its sandbox.
+    Sandbox(crate::SandboxError),
 }
 
 impl fmt::Display for ConnectError {
@@ -300,6 +303,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Segment(e) => write!(f, "cannot set up the shared memory: {e}"),
             ConnectError::Spawn(e) => write!(f, "cannot start the renderer: {e}"),
             ConnectError::Io(e) => write!(f, "cannot connect: {e}"),
+            ConnectError::Sandbox(e) => write!(f, "cannot sandbox the renderer: {e}"),
         }
     }
 }
@@ -309,6 +313,7 @@ impl Error for ConnectError {
         match self {
             ConnectError::Harden(e) | ConnectError::Spawn(e) | ConnectError::Io(e) => Some(e),
             ConnectError::Segment(e) => Some(e),
+            ConnectError::Sandbox(e) => Some(e),
         }
     }
 }

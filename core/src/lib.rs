@@ -199,6 +199,12 @@
 //! others. A renderer that writes garbage into its rings is disconnected with
 //! [`GoneReason::IntegrityFailure`]; it cannot crash main or reach another renderer's memory.
 //!
+//! To keep a compromised renderer from signalling (or even seeing) main and its siblings, spawn
+//! it in a [`Sandbox`] with [`Main::spawn_renderer_with`]: its own uid/gid (as root), a new PID
+//! namespace with a fresh `/proc`, a user namespace when main is unprivileged,
+//! `PR_SET_NO_NEW_PRIVS`. [`WebContents::sandbox`] reports what was set up; docs/SECURITY.md
+//! says what holds at each privilege level.
+//!
 //! ## Typed arguments (feature `serde`)
 //!
 //! With the `serde` feature, `ArgsView::deserialize` reads the arguments straight into a
@@ -298,6 +304,10 @@ pub use main::frame::WebFrameMain;
 pub use main::gone::{GoneDetails, GoneReason};
 pub use main::process::Main;
 pub use main::registry::{HandlerFuture, IpcMain};
+pub use main::sandbox::{
+    Mode as SandboxMode, Sandbox, SandboxError, SandboxReport, Setup as SandboxSetup, SpawnOptions,
+    Step as SandboxStep,
+};
 pub use main::web_contents::{InvokeRenderer, WebContents};
 pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
 pub use renderer::{Invoke, IpcRenderer, IpcRendererEvent, RendererOptions};

@@ -227,6 +227,8 @@ mod peer;
 #[cfg(not(loom))]
 mod port;
 #[cfg(not(loom))]
+pub mod sandbox;
+#[cfg(not(loom))]
 mod segment;
 #[cfg(not(loom))]
 mod spin;

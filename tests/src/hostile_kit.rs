@@ -20,7 +20,7 @@
 
 use crate::child::ChildGuard;
 use electrode::wire::ArgsView;
-use electrode::{GoneDetails, GoneReason, Main, Value, WebContents};
+use electrode::{GoneDetails, GoneReason, Main, SpawnOptions, Value, WebContents};
 use electrode_shm::AlignedBuf;
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -335,7 +335,12 @@ impl std::fmt::Debug for Spawned {
 impl Spawned {
     /// Spawn `cmd` as a renderer of `main`, its stdout going to a file ([`output`](Self::output)),
     /// and count its `render-process-gone` reports.
-    pub fn spawn(main: &Main, mut cmd: Command) -> Spawned {
+    pub fn spawn(main: &Main, cmd: Command) -> Spawned {
+        Spawned::spawn_with(main, cmd, SpawnOptions::default())
+    }
+
+    /// [`spawn`](Self::spawn) with spawn options (e.g. a sandbox).
+    pub fn spawn_with(main: &Main, mut cmd: Command, options: SpawnOptions) -> Spawned {
         let label = format!(
             "{:?}",
             std::iter::once(cmd.get_program())
@@ -352,7 +357,7 @@ impl Spawned {
         let file = File::create(&out).expect("create the renderer's stdout file");
         cmd.stdout(Stdio::from(file));
         let wc = main
-            .spawn_renderer(cmd)
+            .spawn_renderer_with(cmd, options)
             .unwrap_or_else(|e| panic!("spawn renderer {label}: {e}"));
         let (tx, gone) = mpsc::channel();
         let tx = Mutex::new(tx);

@@ -17,11 +17,25 @@
 //!
 //! As root, the renderer binary is first staged where uid 65534 can execute it ([`StagedExe`]):
 //! the checkout may lie where that user cannot go.
+//!
+//! Signals (the second half, role binary `sandbox_renderer`): a renderer spawned in a
+//! `Sandbox` (as root with its own uid, `61000 + n`) probes main and a sandboxed sibling:
+//! `kill(pid, 0)`, `kill(sibling, SIGSTOP)`, `kill(-1, SIGSTOP)`, `pidfd_send_signal` on the
+//! pidfd on main it inherited, `getppid()`, `/proc/<pid>`; what it finds is checked against
+//! what `WebContents::sandbox()` says was set up (PID namespace: `ESRCH` everywhere, PID 1, an
+//! empty `/proc`; distinct uids alone: `EPERM`; nothing: signals reach, and the test says so
+//! loudly). The same renderer unsandboxed is the control (signals do reach). Every IPC path
+//! runs from inside; a required part that cannot be set up fails the spawn naming the step;
+//! killing the intermediate or the renderer, a crash, and main's drop leave no process.
 
-use electrode::Main;
+use electrode::{
+    ConnectError, GoneReason, Main, Sandbox, SandboxError, SandboxMode, SandboxReport,
+    SandboxSetup, SandboxStep, SpawnOptions, Value,
+};
 use electrode_tests::child::ChildGuard;
 use electrode_tests::hostile_kit::{self as kit, Scratch, Spawned};
 use electrode_tests::{procfs, watchdog};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -29,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -91,21 +106,26 @@ struct StagedExe {
 
 impl StagedExe {
     fn new() -> StagedExe {
+        StagedExe::of(EXE)
+    }
+
+    /// The same for another helper binary (it must exit with the usage code without a role).
+    fn of(src: &str) -> StagedExe {
         if !is_root() {
             return StagedExe {
                 dir: None,
-                exe: PathBuf::from(EXE),
+                exe: PathBuf::from(src),
             };
         }
         let mut tried = Vec::new();
         for base in [std::env::temp_dir(), "/tmp".into(), "/var/tmp".into()] {
-            match StagedExe::stage_in(&base) {
+            match StagedExe::stage_in(&base, src) {
                 Ok(staged) => return staged,
                 Err(e) => tried.push(format!("  {}: {e}", base.display())),
             }
         }
         panic!(
-            "cannot stage {EXE} where uid {NOBODY} can execute it: as root this test runs its \
+            "cannot stage {src} where uid {NOBODY} can execute it: as root this test runs its \
              renderers as uid {NOBODY}, and no candidate directory works for that user:\n{}",
             tried.join("\n")
         );
@@ -113,14 +133,15 @@ impl StagedExe {
 
     /// Copy the binary into a fresh 0755 directory under `base` and check that uid 65534 runs
     /// it (without a role it exits with the usage code).
-    fn stage_in(base: &Path) -> Result<StagedExe, String> {
+    fn stage_in(base: &Path, src: &str) -> Result<StagedExe, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = base.join(format!("electrode-isolation-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let name = Path::new(src).file_name().expect("a binary's file name");
         let staged = StagedExe {
-            exe: dir.join("hostile_renderer"),
+            exe: dir.join(name),
             dir: Some(dir.clone()),
         };
         let mode = |path: &Path| {
@@ -128,7 +149,7 @@ impl StagedExe {
                 .map_err(|e| format!("chmod 0755 {}: {e}", path.display()))
         };
         mode(&dir)?;
-        fs::copy(EXE, &staged.exe).map_err(|e| format!("copy {EXE}: {e}"))?;
+        fs::copy(src, &staged.exe).map_err(|e| format!("copy {src}: {e}"))?;
         mode(&staged.exe)?;
         let mut probe = Command::new(&staged.exe);
         probe
@@ -150,6 +171,17 @@ impl StagedExe {
             ));
         }
         Ok(staged)
+    }
+
+    /// A command running role `args` under the caller's own uid (a sandbox changes it), from
+    /// the staging directory.
+    fn plain(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args(args);
+        if let Some(dir) = &self.dir {
+            c.current_dir(dir);
+        }
+        c
     }
 
     /// A command running role `args` as the renderers' user.
@@ -289,4 +321,518 @@ fn renderers_cannot_reach_each_other_or_main() {
     victim.wc.send(kit::STOP, &[]).unwrap();
     victim.expect_clean_exit();
     drop(bait);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals: sandboxed renderers (`electrode::Sandbox`) against the same renderers unsandboxed.
+// ---------------------------------------------------------------------------------------------
+
+const SANDBOX_EXE: &str = env!("CARGO_BIN_EXE_sandbox_renderer");
+/// As root, sandboxed renderer `n` runs as uid and gid `SANDBOX_UID_BASE + n` (ids no account
+/// uses: distinct per renderer, so that even without a PID namespace none can signal another).
+const SANDBOX_UID_BASE: u32 = 61_000;
+/// The large message each way (larger than a ring frame).
+const BIG: usize = 3 << 20;
+
+/// The sandbox renderer `n` gets: both namespaces if permitted, and as root its own ids.
+fn sandbox(n: u32) -> SpawnOptions {
+    sandbox_with(n, Sandbox::new())
+}
+
+/// `s`, and as root renderer `n`'s own ids.
+fn sandbox_with(n: u32, s: Sandbox) -> SpawnOptions {
+    let s = if is_root() {
+        s.uid_range(SANDBOX_UID_BASE, n)
+    } else {
+        s
+    };
+    SpawnOptions::new().sandbox(s)
+}
+
+/// Main's side of the sandbox roles: echo, add, and what the roles report.
+struct Services {
+    /// Pids the `idle` and `crash` roles announce (as they see themselves).
+    ready: mpsc::Receiver<i64>,
+    /// The probe's report.
+    reports: mpsc::Receiver<String>,
+    /// `hello` messages received.
+    hellos: Arc<AtomicUsize>,
+}
+
+fn services(main: &Main) -> Services {
+    main.ipc().on("echo-sync", |e, args| {
+        e.set_return_value(Value::Array(args.to_values()));
+    });
+    main.ipc()
+        .handle("add", |_, args| {
+            let n = |i| args.get(i).and_then(|v| v.as_i64()).unwrap_or(0);
+            Ok(Value::from(n(0) + n(1)))
+        })
+        .unwrap();
+    let (tx, ready) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    main.ipc().on("idle-ready", move |e, args| {
+        let pid = args.get(0).and_then(|v| v.as_i64()).unwrap_or(-1);
+        let _ = tx.lock().unwrap().send(pid);
+        e.set_return_value(Value::Null);
+    });
+    let (tx, reports) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    main.ipc().on("probe-report", move |e, args| {
+        let text = args.get(0).and_then(|v| v.as_str()).unwrap_or("");
+        let _ = tx.lock().unwrap().send(text.to_string());
+        e.set_return_value(Value::Null);
+    });
+    let hellos = Arc::new(AtomicUsize::new(0));
+    let h = hellos.clone();
+    main.ipc().on("hello", move |_, args| {
+        if args.get(0).and_then(|v| v.as_str()) == Some("from the sandbox") {
+            h.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    Services {
+        ready,
+        reports,
+        hellos,
+    }
+}
+
+/// The probe's `key value` lines, by key (everything before the last word).
+fn parse_probe(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Whether `pid` is gone: no `/proc/<pid>`, or a zombie (dead, waiting for its reaper).
+fn is_dead(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Whether `pid` is stopped (state `T` in `/proc/<pid>/stat`).
+fn is_stopped(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+    })
+}
+
+/// The probe's report, checked against what the sandbox says it set up. `siblings` are the
+/// sibling's pids the probe was given (intermediate and renderer, as main sees them).
+fn check_sandboxed_probe(report: &SandboxReport, got: &HashMap<String, String>, siblings: usize) {
+    let key = |k: &str| {
+        got.get(k)
+            .unwrap_or_else(|| panic!("the probe reported no `{k}` ({got:?})"))
+            .as_str()
+    };
+    let targets: Vec<String> = std::iter::once("main".to_string())
+        .chain((0..siblings).map(|i| format!("sibling{i}")))
+        .collect();
+    if report.pid_namespace.is_done() {
+        // Nothing outside the namespace exists for it: every signal is ESRCH.
+        assert_eq!(key("self-pid"), "1", "PID 1 of its own namespace");
+        assert_eq!(key("ppid"), "0", "its parent lies outside the namespace");
+        for t in &targets {
+            assert_eq!(key(&format!("kill0 {t}")), "ESRCH", "kill({t}, 0)");
+        }
+        for i in 0..siblings {
+            assert_eq!(
+                key(&format!("stop sibling{i}")),
+                "ESRCH",
+                "SIGSTOP sibling{i}"
+            );
+        }
+        // The pidfd on main it inherited (and watches main through) cannot signal it either.
+        assert_eq!(key("pidfd-signal main"), "EINVAL");
+        assert_eq!(key("kill-all"), "ESRCH", "kill(-1, SIGSTOP) reaches nobody");
+        if report.fresh_proc.is_done() {
+            for t in &targets {
+                assert_eq!(key(&format!("proc {t}")), "absent", "/proc/<{t}>");
+            }
+            assert_eq!(key("proc-count"), "1", "its /proc lists itself only");
+        } else {
+            eprintln!(
+                "NOTE: no fresh /proc ({}): the renderer cannot signal main or its siblings, \
+                 but their /proc entries stay visible",
+                report.fresh_proc
+            );
+            assert!(!report.not_set_up().is_empty());
+            assert_eq!(key("proc main"), "present");
+        }
+    } else if report.uid.is_some() {
+        eprintln!(
+            "NOTE: no PID namespace ({}): only the distinct uid keeps signals out",
+            report.pid_namespace
+        );
+        assert!(
+            report.pid_namespace == SandboxSetup::Off || !report.not_set_up().is_empty(),
+            "a PID namespace asked for and missing is in the report: {report}"
+        );
+        for t in &targets {
+            assert_eq!(key(&format!("kill0 {t}")), "EPERM", "kill({t}, 0)");
+        }
+        for i in 0..siblings {
+            assert_eq!(
+                key(&format!("stop sibling{i}")),
+                "EPERM",
+                "SIGSTOP sibling{i}"
+            );
+        }
+        assert_eq!(key("pidfd-signal main"), "EPERM");
+        // kill(-1, SIGSTOP) returns 0 here: the kernel reports success when it found
+        // processes, even if every one refused (EPERM). That it stopped nobody outside is
+        // checked by the caller (main runs on; the sibling is not stopped).
+        assert!(
+            got.contains_key("kill-all"),
+            "the probe tried kill(-1, SIGSTOP)"
+        );
+        assert_eq!(
+            key("proc main"),
+            "present",
+            "no PID namespace: /proc shows main"
+        );
+    } else {
+        // Unprivileged, and the kernel refused the namespaces (or none was asked for):
+        // nothing stops signals. Say so loudly, check the report says why, and that the
+        // documented weakness is real.
+        let missing = report.not_set_up();
+        eprintln!(
+            "SANDBOX NOT SET UP: neither a PID namespace nor another uid here; the renderer \
+             CAN signal main and its siblings. Missing: {missing:?}"
+        );
+        let asked =
+            report.pid_namespace != SandboxSetup::Off || report.user_namespace != SandboxSetup::Off;
+        assert!(
+            !asked || !missing.is_empty(),
+            "the report names what is missing: {report}"
+        );
+        assert_eq!(key("kill0 main"), "ok");
+        assert_eq!(key("stop sibling0"), "ok");
+    }
+}
+
+/// Main's invoke of the renderer's handler, with a large argument, from outside the sandbox.
+fn check_main_to_renderer(wc: &electrode::WebContents) {
+    let big = "y".repeat(BIG);
+    assert_eq!(
+        wc.invoke_blocking("renderer-len", &[Value::from(big.as_str())], None)
+            .unwrap(),
+        Value::from(BIG as i64)
+    );
+}
+
+#[test]
+fn sandboxed_renderers_cannot_signal_or_see_main_or_each_other() {
+    let _dog = watchdog(
+        Duration::from_secs(120),
+        "sandboxed_renderers_cannot_signal",
+    );
+    stop_leaking_inherited_fds();
+    sandboxed_probe(Sandbox::new());
+}
+
+#[test]
+fn a_pid_namespace_without_a_user_namespace_as_root() {
+    // As root, the PID namespace needs no user namespace (the privileged path: the uid is
+    // changed after /proc is mounted). Unprivileged, the kernel refuses it: the report says so.
+    let _dog = watchdog(
+        Duration::from_secs(120),
+        "a_pid_namespace_without_a_user_namespace",
+    );
+    stop_leaking_inherited_fds();
+    sandboxed_probe(Sandbox::new().user_namespace(SandboxMode::Off));
+}
+
+#[test]
+fn distinct_uids_alone_keep_signals_out_as_root() {
+    // No namespace at all: as root the distinct uids alone make every signal EPERM.
+    let _dog = watchdog(Duration::from_secs(120), "distinct_uids_alone");
+    stop_leaking_inherited_fds();
+    sandboxed_probe(
+        Sandbox::new()
+            .user_namespace(SandboxMode::Off)
+            .pid_namespace(SandboxMode::Off),
+    );
+}
+
+/// A sandboxed sibling (`idle`) and a sandboxed probe, both in `base` (as root each with its
+/// own ids): the probe's findings checked against what its report says was set up.
+fn sandboxed_probe(base: Sandbox) {
+    let exe = StagedExe::of(SANDBOX_EXE);
+    let main = Main::new().unwrap();
+    let svc = services(&main);
+
+    let sibling = Spawned::spawn_with(&main, exe.plain(&["idle"]), sandbox_with(0, base));
+    let sibling_inside = kit::recv(&svc.ready, "the sibling's ready");
+    let sib = sibling
+        .wc
+        .sandbox()
+        .expect("a sandboxed renderer has a report");
+    eprintln!("sibling sandbox: {sib} (its own pid inside: {sibling_inside})");
+    let mut sibling_pids = vec![sibling.pid()];
+    if let Some(p) = sib.renderer_pid {
+        assert!(
+            sib.pid_namespace.is_done(),
+            "an intermediate only for a PID namespace"
+        );
+        assert_eq!(sibling_inside, 1, "the renderer is PID 1 of its namespace");
+        sibling_pids.push(p);
+    }
+    let mut args: Vec<String> = vec!["probe".into(), std::process::id().to_string()];
+    args.extend(sibling_pids.iter().map(|p| p.to_string()));
+    args.push("--kill-all-as".into());
+    args.push(
+        if is_root() {
+            SANDBOX_UID_BASE + 1
+        } else {
+            u32::MAX
+        }
+        .to_string(),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let probe = Spawned::spawn_with(&main, exe.plain(&args), sandbox_with(1, base));
+    let text = kit::recv(&svc.reports, "the probe's report");
+    let report = probe
+        .wc
+        .sandbox()
+        .expect("a sandboxed renderer has a report");
+    eprintln!("probe sandbox: {report}\nprobe report:\n{text}");
+    assert!(report.no_new_privs);
+    if is_root() {
+        assert_eq!(report.uid, Some(SANDBOX_UID_BASE + 1));
+        assert_eq!(report.gid, Some(SANDBOX_UID_BASE + 1));
+        assert_eq!(sib.uid, Some(SANDBOX_UID_BASE));
+    }
+    check_sandboxed_probe(&report, &parse_probe(&text), sibling_pids.len());
+    for pid in &sibling_pids {
+        assert!(
+            !is_stopped(*pid),
+            "the sibling {pid} was stopped by the probe"
+        );
+    }
+    if let (false, true, Some(inner)) = (
+        is_root(),
+        report.user_namespace.is_done(),
+        report.renderer_pid,
+    ) {
+        // The documented caveat of the unprivileged path: main's user owns the renderer's
+        // user namespace (so holds CAP_SYS_PTRACE in it), and a process of that user outside
+        // (this test) passes the ptrace check on the connected, non-dumpable renderer: its
+        // /proc/<pid>/maps opens (files the kernel gives to root, 0400, such as `environ`,
+        // stay closed).
+        assert!(
+            fs::read(format!("/proc/{inner}/maps")).is_ok(),
+            "docs/SECURITY.md says main's user can read a user-namespace renderer's maps"
+        );
+    }
+
+    // Every IPC path works from inside: the probe used send, send_sync (a large message) and
+    // invoke both ways before it reported; now main invokes it, with a large argument.
+    check_main_to_renderer(&probe.wc);
+    assert_eq!(svc.hellos.load(Ordering::SeqCst), 1);
+    probe.expect_ok("ipc");
+
+    let mut renderers = vec![sibling.pid(), probe.pid()];
+    renderers.extend(sib.renderer_pid);
+    renderers.extend(report.renderer_pid);
+    for r in [&sibling, &probe] {
+        r.wc.send("stop", &[]).unwrap();
+        r.expect_clean_exit();
+    }
+    for pid in renderers {
+        kit::wait_for("the sandboxed processes' end", || is_dead(pid));
+    }
+}
+
+#[test]
+fn unsandboxed_renderers_can_signal_main_and_each_other() {
+    // The control: what docs/SECURITY.md says holds without a sandbox. Same roles, spawned
+    // plainly (as main's own user).
+    let _dog = watchdog(Duration::from_secs(120), "unsandboxed_renderers_can_signal");
+    stop_leaking_inherited_fds();
+    let main = Main::new().unwrap();
+    let svc = services(&main);
+    let sibling = Spawned::spawn(&main, {
+        let mut c = Command::new(SANDBOX_EXE);
+        c.arg("idle");
+        c
+    });
+    kit::recv(&svc.ready, "the sibling's ready");
+    assert!(sibling.wc.sandbox().is_none());
+    let probe = Spawned::spawn(&main, {
+        let mut c = Command::new(SANDBOX_EXE);
+        c.args([
+            "probe",
+            &std::process::id().to_string(),
+            &sibling.pid().to_string(),
+        ]);
+        c
+    });
+    let text = kit::recv(&svc.reports, "the probe's report");
+    eprintln!("unsandboxed probe report:\n{text}");
+    let got = parse_probe(&text);
+    let key = |k: &str| got.get(k).map(String::as_str).unwrap_or("(none)");
+    assert_eq!(
+        key("ppid"),
+        std::process::id().to_string(),
+        "it sees main as its parent"
+    );
+    assert_eq!(key("kill0 main"), "ok", "it can signal main");
+    assert_eq!(key("kill0 sibling0"), "ok", "it can signal its sibling");
+    assert_eq!(
+        key("stop sibling0"),
+        "ok",
+        "it can stop its sibling (then continues it)"
+    );
+    assert_eq!(
+        key("pidfd-signal main"),
+        "ok",
+        "its pidfd on main can signal main"
+    );
+    assert_eq!(key("proc main"), "present");
+    assert_eq!(key("proc sibling0"), "present");
+    check_main_to_renderer(&probe.wc);
+    for r in [&sibling, &probe] {
+        r.wc.send("stop", &[]).unwrap();
+        r.expect_clean_exit();
+    }
+}
+
+#[test]
+fn a_sandbox_that_cannot_be_set_up_fails_the_spawn_saying_why() {
+    let _dog = watchdog(Duration::from_secs(60), "a_sandbox_that_cannot_be_set_up");
+    let main = Main::new().unwrap();
+    let spawn = |s: Sandbox| {
+        main.spawn_renderer_with(
+            {
+                let mut c = Command::new(SANDBOX_EXE);
+                c.arg("idle");
+                c
+            },
+            SpawnOptions::new().sandbox(s),
+        )
+    };
+    // No such gid (-1): setgid refuses it, as root or not.
+    let err = spawn(Sandbox::new().uid(u32::MAX)).expect_err("gid -1 cannot be set");
+    let text = err.to_string();
+    eprintln!("{text}");
+    match &err {
+        ConnectError::Sandbox(SandboxError::Step { step, error }) => {
+            assert_eq!(*step, SandboxStep::SetGid);
+            assert_eq!(error.raw_os_error(), Some(libc::EINVAL));
+        }
+        other => panic!("not a sandbox error: {other:?}"),
+    }
+    assert!(
+        text.contains("setgid") && text.contains("Invalid argument"),
+        "{text}"
+    );
+    if !is_root() {
+        // Unprivileged, a PID namespace needs a user namespace: required without one, EPERM.
+        let err = spawn(
+            Sandbox::new()
+                .user_namespace(SandboxMode::Off)
+                .pid_namespace(SandboxMode::Required),
+        )
+        .expect_err("no PID namespace without privileges");
+        eprintln!("{err}");
+        match &err {
+            ConnectError::Sandbox(SandboxError::Step { step, error }) => {
+                assert_eq!(*step, SandboxStep::PidNamespace);
+                assert_eq!(error.raw_os_error(), Some(libc::EPERM));
+            }
+            other => panic!("not a sandbox error: {other:?}"),
+        }
+        // ... and IfPermitted goes on without it, saying so.
+        let wc = spawn(
+            Sandbox::new()
+                .user_namespace(SandboxMode::Off)
+                .pid_namespace(SandboxMode::IfPermitted),
+        )
+        .expect("IfPermitted spawns anyway");
+        let report = wc.sandbox().unwrap();
+        assert_eq!(
+            report.pid_namespace,
+            SandboxSetup::Skipped { errno: libc::EPERM }
+        );
+        assert_eq!(report.not_set_up().len(), 1, "{:?}", report.not_set_up());
+        assert!(report.no_new_privs);
+        wc.send("stop", &[]).unwrap();
+    }
+    assert!(main.web_contents().iter().all(|w| w.sandbox().is_some()));
+}
+
+#[test]
+fn a_sandboxed_renderer_dies_with_its_intermediate_and_reports_how_it_died() {
+    let _dog = watchdog(Duration::from_secs(120), "a_sandboxed_renderer_dies");
+    stop_leaking_inherited_fds();
+    let exe = StagedExe::of(SANDBOX_EXE);
+    let main = Main::new().unwrap();
+    let svc = services(&main);
+    let spawn = |role: &str, n: u32| {
+        let r = Spawned::spawn_with(&main, exe.plain(&[role]), sandbox(n));
+        kit::recv(&svc.ready, "the renderer's ready");
+        let report = r.wc.sandbox().unwrap();
+        (r, report.renderer_pid)
+    };
+    let (probe, inner) = spawn("idle", 0);
+    if inner.is_none() {
+        eprintln!(
+            "NOTE: no PID namespace here ({}): no intermediate to test",
+            probe.wc.sandbox().unwrap()
+        );
+        assert!(!probe.wc.sandbox().unwrap().not_set_up().is_empty());
+        return;
+    }
+    probe.wc.send("stop", &[]).unwrap();
+    probe.expect_clean_exit();
+
+    // Main (or anyone) kills the intermediate: the renderer goes too (PR_SET_PDEATHSIG).
+    let (r, inner) = spawn("idle", 1);
+    let inner = inner.unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    r.expect_gone(GoneReason::Killed);
+    kit::wait_for("the renderer after its intermediate", || is_dead(inner));
+
+    // The renderer itself is killed: the intermediate ends with the same signal.
+    let (r, inner) = spawn("idle", 2);
+    let inner = inner.unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(inner as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let d = r.expect_gone(GoneReason::Killed);
+    assert_eq!(d.exit_code, libc::SIGKILL);
+    assert!(is_dead(r.pid()) || !Path::new(&format!("/proc/{}", r.pid())).exists());
+
+    // A real crash (SIGSEGV) is reported as one.
+    let (r, inner) = spawn("crash", 3);
+    let d = r.expect_gone(GoneReason::Crashed);
+    assert_eq!(d.exit_code, libc::SIGSEGV);
+    kit::wait_for("the crashed renderer", || is_dead(inner.unwrap()));
+
+    // Dropping main kills every renderer, intermediates and renderers alike.
+    let live: Vec<(Spawned, Option<u32>)> = (4..6).map(|n| spawn("idle", n)).collect();
+    let pids: Vec<u32> = live
+        .iter()
+        .flat_map(|(r, inner)| std::iter::once(r.pid()).chain(*inner))
+        .collect();
+    drop(live);
+    drop(main);
+    for pid in pids {
+        kit::wait_for("every sandboxed process after main's drop", || is_dead(pid));
+    }
 }

@@ -70,6 +70,8 @@ pub(crate) struct Conn {
     // Kept open for the fds main sends later (MessagePort segments, issue 13).
     #[allow(dead_code)]
     pub fds: Option<FdSocket>,
+    /// What a sandboxed renderer's setup reported (set once, right after spawn).
+    pub sandbox: std::sync::OnceLock<electrode_shm::sandbox::SandboxReport>,
 }
 
 impl Conn {

@@ -3,7 +3,8 @@
 //! From the outside in: [`config`] (the builder), [`process`] (`Main`: spawning and connecting
 //! renderers, the dispatcher thread), [`executor`] (where async handlers run), [`web_contents`] (main's handle on one
 //! renderer), [`registry`] (`IpcMain`: listener and handler tables of one scope), [`events`]
-//! (what listeners and handlers receive), [`gone`] (`render-process-gone`). Underneath:
+//! (what listeners and handlers receive), [`gone`] (`render-process-gone`), [`sandbox`] (spawn options: a
+//! sandboxed renderer). Underneath:
 //! [`link`] (`Conn`: the per-renderer state and its sending end, [`outbox`]), [`respond`] (the
 //! one place answers are written), and the [`dispatcher`] thread that reads every renderer.
 //!
@@ -23,4 +24,5 @@ pub(crate) mod outbox;
 pub(crate) mod process;
 pub(crate) mod registry;
 pub(crate) mod respond;
+pub(crate) mod sandbox;
 pub(crate) mod web_contents;

@@ -8,10 +8,12 @@ use super::executor::Executor;
 use super::link::{Conn, Link};
 use super::outbox::Outbox;
 use super::registry::IpcMain;
+use super::sandbox::SpawnOptions;
 use super::web_contents::WebContents;
 use crate::call::PendingCalls;
 use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
+use electrode_shm::sandbox;
 use electrode_shm::{
     Event, FdSocket, Futex, Handoff, Liveness, MainEnd, PeerProcess, Segment, Waker,
 };
@@ -175,6 +177,7 @@ impl Main {
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
             fds,
+            sandbox: Default::default(),
         });
         self.shared.conns.lock().insert(id, conn.clone());
         {
@@ -189,13 +192,45 @@ impl Main {
     /// Spawn `cmd` as a renderer, already connected: the child calls
     /// [`IpcRenderer::connect`] to pick up its segment (sent on an inherited fd socket once
     /// it has made itself non-dumpable; docs/SECURITY.md).
-    pub fn spawn_renderer(&self, mut cmd: Command) -> Result<WebContents, ConnectError> {
+    pub fn spawn_renderer(&self, cmd: Command) -> Result<WebContents, ConnectError> {
+        self.spawn_renderer_with(cmd, SpawnOptions::default())
+    }
+
+    /// [`spawn_renderer`](Self::spawn_renderer) with options: e.g. a [`Sandbox`](crate::Sandbox)
+    /// (another uid/gid, namespaces; see its docs for an example). A sandbox's `Required`
+    /// part that cannot be set up fails with [`ConnectError::Sandbox`]; what was set up is
+    /// [`WebContents::sandbox`].
+    pub fn spawn_renderer_with(
+        &self,
+        mut cmd: Command,
+        options: SpawnOptions,
+    ) -> Result<WebContents, ConnectError> {
         let seg = Segment::create(self.shared.config.segment)?;
         let fds =
             Handoff::prepare(&mut cmd, &self.shared.self_process).map_err(ConnectError::Io)?;
-        let child = cmd.spawn().map_err(ConnectError::Spawn)?;
+        // After the handoff's own pre-exec hook (hooks run in registration order).
+        let receipt = match &options.sandbox {
+            Some(s) => Some(sandbox::install(&mut cmd, s.plan()).map_err(ConnectError::Io)?),
+            None => None,
+        };
+        let spawned = cmd.spawn();
         // The child's end of the fd socket leaves this process with `cmd`.
         drop(cmd);
+        let report = receipt.map(|r| r.collect(spawned.is_ok()));
+        let (child, report) = match (spawned, report) {
+            // A required sandbox step failed: say which, not just the errno.
+            (Err(_), Some(Err(e @ sandbox::SandboxError::Step { .. }))) => {
+                return Err(ConnectError::Sandbox(e))
+            }
+            (Err(e), _) => return Err(ConnectError::Spawn(e)),
+            (Ok(mut child), Some(Err(e))) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ConnectError::Sandbox(e));
+            }
+            (Ok(child), Some(Ok(report))) => (child, Some(report)),
+            (Ok(child), None) => (child, None),
+        };
         let pid = child.id();
         let process = match PeerProcess::open(pid)
             .and_then(|p| Handoff::send_segment(&fds, &seg).map(|()| p))
@@ -230,6 +265,10 @@ impl Main {
                 return Err(ConnectError::Io(e));
             }
         };
+        if let Some(report) = report {
+            tracing::debug!(renderer = conn.id, pid, %report, "renderer sandboxed");
+            let _ = conn.sandbox.set(report);
+        }
         tracing::debug!(renderer = conn.id, pid, "renderer spawned");
         *conn.watch.lock() = Some(watch);
         Ok(WebContents { conn })

@@ -6,6 +6,7 @@ use super::frame::WebFrameMain;
 use super::gone::GoneDetails;
 use super::link::Conn;
 use super::registry::{value_hook, IpcMain, Listener};
+use super::sandbox::SandboxReport;
 use crate::call::PendingCall;
 use crate::error::{CallError, SendError};
 use crate::message::body::Body;
@@ -47,9 +48,17 @@ impl WebContents {
         self.conn.id
     }
 
-    /// The renderer's OS process id.
+    /// The renderer's OS process id. For a renderer in its own PID namespace (a
+    /// [`Sandbox`](crate::Sandbox)), the waiting intermediate's: the process main signals and
+    /// reaps; the renderer itself is [`SandboxReport::renderer_pid`](crate::SandboxReport).
     pub fn pid(&self) -> u32 {
         self.conn.pid
+    }
+
+    /// What was set up for a renderer spawned with a [`Sandbox`](crate::Sandbox) (`None`
+    /// otherwise): ids, namespaces, `no_new_privs`, and why an `IfPermitted` part is missing.
+    pub fn sandbox(&self) -> Option<SandboxReport> {
+        self.conn.sandbox.get().copied()
     }
 
     /// Whether this WebContents is destroyed: closed (by [`close`](Self::close),

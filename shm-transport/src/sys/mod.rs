@@ -8,3 +8,4 @@ pub(crate) mod futex;
 pub(crate) mod hardening;
 pub(crate) mod memfd;
 pub(crate) mod pidfd;
+pub(crate) mod sandbox;

@@ -334,12 +334,7 @@ const SANDBOX_UID_BASE: u32 = 61_000;
 /// The large message each way (larger than a ring frame).
 const BIG: usize = 3 << 20;
 
-/// The sandbox renderer `n` gets: both namespaces if permitted, and as root its own ids.
-fn sandbox(n: u32) -> SpawnOptions {
-    sandbox_with(n, Sandbox::new())
-}
-
-/// `s`, and as root renderer `n`'s own ids.
+/// Sandbox `s` for renderer `n`: as root with its own ids.
 fn sandbox_with(n: u32, s: Sandbox) -> SpawnOptions {
     let s = if is_root() {
         s.uid_range(SANDBOX_UID_BASE, n)
@@ -774,11 +769,17 @@ fn a_sandbox_that_cannot_be_set_up_fails_the_spawn_saying_why() {
 fn a_sandboxed_renderer_dies_with_its_intermediate_and_reports_how_it_died() {
     let _dog = watchdog(Duration::from_secs(120), "a_sandboxed_renderer_dies");
     stop_leaking_inherited_fds();
+    // With and without a user namespace (as root, the latter is the privileged path).
+    dies_with(Sandbox::new());
+    dies_with(Sandbox::new().user_namespace(SandboxMode::Off));
+}
+
+fn dies_with(base: Sandbox) {
     let exe = StagedExe::of(SANDBOX_EXE);
     let main = Main::new().unwrap();
     let svc = services(&main);
     let spawn = |role: &str, n: u32| {
-        let r = Spawned::spawn_with(&main, exe.plain(&[role]), sandbox(n));
+        let r = Spawned::spawn_with(&main, exe.plain(&[role]), sandbox_with(n, base));
         kit::recv(&svc.ready, "the renderer's ready");
         let report = r.wc.sandbox().unwrap();
         (r, report.renderer_pid)

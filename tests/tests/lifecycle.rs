@@ -422,7 +422,7 @@ fn in_process_renderer_closed_on_mains_dispatcher_thread_tells_main() {
             r.close();
         }
     });
-    assert_eq!(main.web_contents(), [wc.clone()]);
+    assert_eq!(main.web_contents(), std::slice::from_ref(&wc));
     renderer.send("close-yourself", &args![]).unwrap();
     destroyed
         .recv_timeout(HANG_GUARD)

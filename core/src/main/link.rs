@@ -66,10 +66,8 @@ pub(crate) struct Conn {
     pub dispatcher: Arc<Event>,
     /// Main's end of the renderer's fd socket (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors sent after spawn (the segment, port segments) travel
-    /// on it.
-    // Kept open for the fds main sends later (MessagePort segments, issue 13).
-    #[allow(dead_code)]
-    pub fds: Option<FdSocket>,
+    /// on it. Taken (and closed) with `link` when the renderer is gone.
+    pub fds: Mutex<Option<FdSocket>>,
     /// What a sandboxed renderer's setup reported (set once, right after spawn).
     pub sandbox: std::sync::OnceLock<electrode_shm::sandbox::SandboxReport>,
 }

@@ -176,7 +176,7 @@ impl Main {
             corrupt: AtomicBool::new(false),
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
-            fds,
+            fds: Mutex::new(fds),
             sandbox: Default::default(),
         });
         self.shared.conns.lock().insert(id, conn.clone());

@@ -65,6 +65,11 @@ pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
             // An archive is validated by its typed channel (`decode_typed_message`).
             true
         }
+        Ok(FromRenderer::PostMessage { message, .. }) => {
+            let values = message.to_values();
+            debug_assert_eq!(values.len(), 1);
+            true
+        }
         Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => true,
         Err(_) => false,
     }
@@ -135,9 +140,11 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
             | FromRenderer::SendSync { payload, .. }
             | FromRenderer::Invoke { payload, .. },
         ) => payload,
-        Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => {
-            return Err("not a request".into())
-        }
+        Ok(
+            FromRenderer::HandlerReply { .. }
+            | FromRenderer::FrameOpen { .. }
+            | FromRenderer::PostMessage { .. },
+        ) => return Err("not a request".into()),
         Err(rejected) => return Err(rejected.why),
     };
     let (name, fingerprint) = (FUZZ_JOB.name(), FUZZ_JOB.fingerprint());

@@ -267,6 +267,8 @@ mod message;
 
 mod call;
 
+mod port;
+
 mod main;
 mod renderer;
 
@@ -299,6 +301,14 @@ pub use main::process::Main;
 pub use main::registry::{HandlerFuture, IpcMain};
 pub use main::web_contents::{InvokeRenderer, WebContents};
 pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
+pub use message::ports::MAX_PORTS_PER_MESSAGE;
+pub use port::channel::MessageChannel;
+pub use port::error::PortError;
+pub use port::port::{MessageEvent, MessagePort, PortMessage};
+/// Electron's name for a channel made in main.
+pub type MessageChannelMain = MessageChannel;
+/// Electron's name for a port held in main.
+pub type MessagePortMain = MessagePort;
 pub use renderer::{Invoke, IpcRenderer, IpcRendererEvent, RendererOptions};
 pub use value::Value;
 pub use wire::{ArgsView, ArrayRef, MapRef, ValueRef};

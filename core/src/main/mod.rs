@@ -5,7 +5,8 @@
 //! renderer), [`registry`] (`IpcMain`: listener and handler tables of one scope), [`events`]
 //! (what listeners and handlers receive), [`gone`] (`render-process-gone`). Underneath:
 //! [`link`] (`Conn`: the per-renderer state and its sending end, [`outbox`]), [`respond`] (the
-//! one place answers are written), and the [`dispatcher`] thread that reads every renderer.
+//! one place answers are written), [`ports`] (ports crossing between main and a renderer), and
+//! the [`dispatcher`] thread that reads every renderer.
 //!
 //! `WebContents`, `IpcMain`, the events and `Conn` refer to one another, as Electron's own types
 //! do; nothing outside this folder is imported back into it except the layers below (`message`,
@@ -18,6 +19,7 @@ pub(crate) mod executor;
 pub(crate) mod gone;
 pub(crate) mod link;
 pub(crate) mod outbox;
+pub(crate) mod ports;
 pub(crate) mod process;
 pub(crate) mod registry;
 pub(crate) mod respond;

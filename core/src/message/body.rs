@@ -15,6 +15,9 @@ pub(crate) enum Body<'a> {
     Values(&'a [Value]),
     /// An archive, already serialized (16-aligned bytes).
     Archive(&'a [u8]),
+    /// `Value` arguments followed by a trailer of transferred-port records
+    /// (`port::frame`): `PostMessage` messages, to a renderer, to main, or through a port.
+    Ported(&'a [Value], &'a [u8]),
 }
 
 impl<'a> From<&'a [Value]> for Body<'a> {
@@ -33,7 +36,7 @@ impl Body<'_> {
     /// The codec the envelope names for this body.
     pub(crate) fn codec(&self) -> Codec {
         match self {
-            Body::Values(_) => Codec::Values,
+            Body::Values(_) | Body::Ported(..) => Codec::Values,
             Body::Archive(_) => Codec::Archive,
         }
     }

@@ -10,6 +10,7 @@
 use super::body::{Data, Payload};
 use super::envelope::{args_offset, Codec, Envelope, ENVELOPE_LEN};
 use super::kind::{Kind, MAX_CHANNEL_LEN};
+use super::ports::{self, PortRecord};
 use super::reply::{self, Answer, ReplyTo, Shape};
 use crate::error::ReplyError;
 use crate::wire::ArgsView;
@@ -74,6 +75,13 @@ pub(crate) enum FromRenderer<'a> {
     HandlerReply { request_id: u64, answer: Answer },
     /// A frame announced itself.
     FrameOpen { frame_id: u32 },
+    /// `ipcRenderer.postMessage`: one `Value` and the port ends it transfers.
+    PostMessage {
+        frame_id: u32,
+        channel: &'a str,
+        message: ArgsView<'a>,
+        ports: Vec<PortRecord>,
+    },
 }
 
 /// What main sent, validated (main is trusted, but a renderer still never acts on bytes it
@@ -105,6 +113,13 @@ pub(crate) enum FromMain<'a> {
     },
     /// An async slot request's reply is published (its requester must be woken).
     SlotReady { slot_index: u32, slot_gen: u32 },
+    /// `webContents.postMessage`: one `Value` and the port ends it transfers.
+    PostMessage {
+        frame_id: u32,
+        channel: &'a str,
+        message: ArgsView<'a>,
+        ports: Vec<PortRecord>,
+    },
 }
 
 /// A rejection, boxed: it is rare, and a small `Result` keeps the accepting path lean.
@@ -189,6 +204,14 @@ impl<'a> Head<'a> {
         Ok(Payload { fingerprint, data })
     }
 
+    /// A `PostMessage` body: its one `Value` and its port records.
+    pub(crate) fn ported(&self) -> Result<(ArgsView<'a>, Vec<PortRecord>), String> {
+        if Codec::from_byte(self.env.codec) != Some(Codec::Values) || self.env.fingerprint != 0 {
+            return Err("a port message must carry one Value".into());
+        }
+        ports::split(self.args, self.env.request_id)
+    }
+
     /// Decode a message a renderer sent (main's side).
     #[inline]
     pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {
@@ -199,6 +222,7 @@ impl<'a> Head<'a> {
         }
         let payload =
             |answer: Option<Unanswered>| self.payload().map_err(|why| invalid(why, answer));
+        let ported = || self.ported().map_err(|why| invalid(why, None));
         let Head {
             kind,
             env,
@@ -253,6 +277,18 @@ impl<'a> Head<'a> {
             Kind::FrameOpen => FromRenderer::FrameOpen {
                 frame_id: env.frame_id,
             },
+            Kind::PostMessage => {
+                let (message, ports) = ported()?;
+                FromRenderer::PostMessage {
+                    frame_id: env.frame_id,
+                    channel,
+                    message,
+                    ports,
+                }
+            }
+            Kind::PortForward | Kind::PortClosed => {
+                return Err(rejected(format!("{kind:?} is not supported yet"), None));
+            }
             Kind::Message
             | Kind::LargeReply
             | Kind::Reply
@@ -267,6 +303,7 @@ impl<'a> Head<'a> {
     pub(crate) fn decode_main(self) -> Result<FromMain<'a>, String> {
         let shape = Shape::of_message(&self.env);
         let payload = || self.payload();
+        let ported = || self.ported();
         let Head {
             kind,
             env,
@@ -297,6 +334,15 @@ impl<'a> Head<'a> {
                 slot_index: env.slot_index,
                 slot_gen: env.slot_gen,
             },
+            Kind::PostMessage => {
+                let (message, ports) = ported()?;
+                FromMain::PostMessage {
+                    frame_id: env.frame_id,
+                    channel,
+                    message,
+                    ports,
+                }
+            }
             other => return Err(format!("{other:?} is not a main-to-renderer message")),
         })
     }

@@ -31,12 +31,23 @@ pub(crate) enum Kind {
     /// An async slot's reply is published and its requester had announced that it sleeps
     /// (slot named by the envelope): the receive thread wakes the future waiting on it.
     SlotReady = 20,
+    // either way (and through a port's rings)
+    /// `webContents.postMessage` / `ipcRenderer.postMessage` / `port.postMessage`: one
+    /// `Value`, then a trailer of transferred-port records (their count in the envelope's
+    /// request id).
+    PostMessage = 40,
+    // renderer -> main
+    /// A renderer moves a port end across a port whose peer is in another process: the end's
+    /// memfd travels on the fd socket, main forwards it to the holder of the peer end.
+    PortForward = 41,
+    /// A renderer closed a port end that crossed a process boundary through main.
+    PortClosed = 42,
 }
 
 impl Kind {
     /// Every kind, in tag order.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 10] = [
+    pub(crate) const ALL: [Kind; 13] = [
         Kind::Send,
         Kind::SendSync,
         Kind::Invoke,
@@ -47,6 +58,9 @@ impl Kind {
         Kind::Reply,
         Kind::InvokeRenderer,
         Kind::SlotReady,
+        Kind::PostMessage,
+        Kind::PortForward,
+        Kind::PortClosed,
     ];
 
     /// The kind a frame tag names, if any.
@@ -63,13 +77,16 @@ impl Kind {
             18 => Kind::Reply,
             19 => Kind::InvokeRenderer,
             20 => Kind::SlotReady,
+            40 => Kind::PostMessage,
+            41 => Kind::PortForward,
+            42 => Kind::PortClosed,
             _ => return None,
         })
     }
 
     /// Whether a renderer may send this kind (the rest only main sends).
     pub(crate) fn sent_by_renderer(self) -> bool {
-        (self as u16) < 16
+        (self as u16) < 16 || (self as u16) >= 40
     }
 }
 

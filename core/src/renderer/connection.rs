@@ -21,6 +21,8 @@ pub(crate) type FrameListeners = ListenerTable<RListener>;
 
 /// What every handle and the receive thread share.
 pub(crate) struct Shared {
+    /// Whether main is this very process (an in-process renderer: ports move as they are).
+    pub in_process: bool,
     pub tx: Mutex<Producer<Futex>>,
     /// Response slots; main, which answers in them, is trusted (replies are read in place).
     pub slots: TrustingRequester<Futex>,

@@ -74,7 +74,9 @@ impl IpcRenderer {
             segment,
         } = end;
         drop(segment);
+        let in_process = main.is_none();
         let shared = Arc::new(Shared {
+            in_process,
             tx: Mutex::new(tx),
             slots,
             live: live.clone(),
@@ -169,6 +171,37 @@ impl IpcRenderer {
     }
 
     /// Send with any body (typed channels give their fingerprint).
+    /// Send `message` to main on `channel`, moving `transfer` there (Electron's
+    /// `ipcRenderer.postMessage`): main's `on` listeners see the ports with
+    /// [`IpcMainEvent::ports`](crate::IpcMainEvent::ports). A closed port in the list fails
+    /// with Electron's text and nothing is sent.
+    pub fn post_message(
+        &self,
+        channel: &str,
+        message: &Value,
+        transfer: Vec<crate::MessagePort>,
+    ) -> Result<(), crate::PortError> {
+        crate::port::port::check_transfer(&transfer, None)?;
+        if !transfer.is_empty() && !self.shared.in_process {
+            return Err(crate::PortError::Transfer(
+                "ports from a renderer process need the fd channel, not available yet".into(),
+            ));
+        }
+        let moved = crate::port::port::move_local(transfer)?;
+        let trailer = crate::port::frame::trailer(&moved);
+        let env = Envelope {
+            request_id: moved.len() as u64,
+            ..self.envelope()
+        };
+        let body = Body::Ported(std::slice::from_ref(message), &trailer);
+        post(&self.shared, Kind::PostMessage, &env, channel, body).map_err(|e| {
+            for m in &moved {
+                crate::port::inbox::inbox().discard(m.token);
+            }
+            crate::PortError::Send(e)
+        })
+    }
+
     pub(crate) fn post_body(
         &self,
         channel: &str,

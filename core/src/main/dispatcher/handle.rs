@@ -13,7 +13,7 @@ use crate::main::process::MainShared;
 use crate::main::registry::Handler;
 use crate::main::respond::Responder;
 use crate::main::web_contents::WebContents;
-use crate::message::body::{Payload, Refusal};
+use crate::message::body::{Data, Payload, Refusal};
 use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
@@ -82,6 +82,7 @@ pub(super) fn handle(
             channel,
             &payload,
             None,
+            None,
         )?,
         FromRenderer::SendSync {
             frame_id,
@@ -96,6 +97,7 @@ pub(super) fn handle(
             channel,
             &payload,
             Some(peer.responder(reply)),
+            None,
         )?,
         FromRenderer::Invoke {
             frame_id,
@@ -120,6 +122,28 @@ pub(super) fn handle(
                 return Err(format!("more than {MAX_FRAMES} frames"));
             }
             frames.insert(frame_id);
+        }
+        FromRenderer::PostMessage {
+            frame_id,
+            channel,
+            message,
+            ports,
+        } => {
+            let ports = crate::main::ports::arrive(conn, &ports)?;
+            let payload = Payload {
+                fingerprint: 0,
+                data: Data::Values(message),
+            };
+            dispatch_send(
+                shared,
+                conn,
+                caches.listeners,
+                frame_id,
+                channel,
+                &payload,
+                None,
+                Some(Arc::new(parking_lot::Mutex::new(ports))),
+            )?
         }
     }
     Ok(())
@@ -191,6 +215,7 @@ fn dispatch_send(
     channel: &str,
     payload: &Payload<'_>,
     sync: Option<Responder>,
+    ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
 ) -> Result<(), String> {
     let hooks = if sync.is_some() {
         &conn.on_message_sync
@@ -219,6 +244,7 @@ fn dispatch_send(
         frame_id,
         channel: name,
         sync: sync.map(|r| Arc::new(SyncReturn::new(r))),
+        ports,
     };
     let mut refusal = None;
     for h in hooks.iter().flatten() {

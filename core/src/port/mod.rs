@@ -1,0 +1,20 @@
+//! MessagePorts: [`MessageChannel`] makes two entangled [`MessagePort`]s over one port
+//! segment (two shared-memory rings mapped only by the two processes holding the ends; main
+//! is not on the data path). Ports travel inside port messages, `WebContents::post_message`
+//! and `IpcRenderer::post_message`; a moved port leaves its old handle neutered.
+//!
+//! Data flows one way: [`token`] (names for ends in flight), [`inbox`] (where moving ends wait
+//! for their receiver), [`frame`] (a port message in a ring), [`port`] (the handle),
+//! [`deliver`] (a started port's thread), [`channel`] (making a channel).
+
+pub(crate) mod channel;
+pub(crate) mod deliver;
+pub(crate) mod error;
+pub(crate) mod frame;
+pub(crate) mod inbox;
+pub(crate) mod port;
+pub(crate) mod shim;
+pub(crate) mod token;
+
+#[cfg(test)]
+mod tests;

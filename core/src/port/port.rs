@@ -1,0 +1,357 @@
+//! [`MessagePort`]: one end of a channel, in any process. Its two rings live in the channel's
+//! segment, mapped only by the two processes holding its ends; main is not on the data path.
+//!
+//! A port is open until it is closed (by [`close`](MessagePort::close) or drop), moved (its
+//! old handle is then neutered), or broken (its peer wrote something invalid: the port closes
+//! and emits `close`). Messages queue in the ring until [`start`](MessagePort::start); a
+//! started port delivers on its own thread, parked on the ring's futex while idle.
+
+use super::deliver;
+use super::error::PortError;
+use super::frame;
+use super::inbox::{inbox, Arrival};
+use super::shim::{PortEnd, PortSegment, Side};
+use super::token;
+use crate::value::Value;
+use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
+use parking_lot::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub(crate) const OPEN: u8 = 0;
+pub(crate) const CLOSED: u8 = 1;
+pub(crate) const MOVED: u8 = 2;
+pub(crate) const BROKEN: u8 = 3;
+
+/// How long a receiver waits for the ends a message names to arrive.
+pub(crate) const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The wait mode of port waits (spin briefly, then park).
+pub(crate) const PORT_WAIT: WaitMode = crate::DEFAULT_WAIT_MODE;
+
+pub(crate) type MessageListener = dyn Fn(&MessageEvent) + Send + Sync;
+pub(crate) type CloseListener = dyn Fn() + Send + Sync;
+
+/// A `message` event: the data and the ports it carried.
+pub struct MessageEvent {
+    pub(crate) data: Value,
+    pub(crate) ports: Mutex<Vec<MessagePort>>,
+}
+
+impl MessageEvent {
+    /// The message.
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+
+    /// The ports the message carried. The first call takes them (later calls, and other
+    /// listeners, get none); ports nobody takes are closed.
+    pub fn ports(&self) -> Vec<MessagePort> {
+        std::mem::take(&mut *self.ports.lock())
+    }
+}
+
+impl std::fmt::Debug for MessageEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageEvent")
+            .field("data", &self.data)
+            .field("ports", &self.ports.lock().len())
+            .finish()
+    }
+}
+
+/// A message taken with [`MessagePort::recv`].
+#[derive(Debug)]
+pub struct PortMessage {
+    /// The message.
+    pub data: Value,
+    /// The ports it carried.
+    pub ports: Vec<MessagePort>,
+}
+
+/// The state a port handle and its delivery thread share.
+pub(crate) struct Core {
+    pub side: Side,
+    pub segment: PortSegment,
+    pub live: Liveness,
+    pub tx: Mutex<Option<Producer<Futex>>>,
+    /// Taken by the delivery thread while it runs (and given back when it stops).
+    pub rx: Mutex<Option<Receiver<Futex>>>,
+    pub state: AtomicU8,
+    pub started: AtomicBool,
+    /// Asks the delivery thread to stop (with `wake`).
+    pub stop: AtomicBool,
+    pub wake: Event,
+    pub thread: Mutex<Option<JoinHandle<()>>>,
+    pub on_message: RwLock<Vec<Arc<MessageListener>>>,
+    pub on_close: RwLock<Vec<Arc<CloseListener>>>,
+}
+
+/// One end of a message channel (Electron's `MessagePortMain` in main, the DOM `MessagePort`
+/// in a renderer). `Send`, not `Clone`; dropping it closes it.
+pub struct MessagePort {
+    pub(crate) core: Arc<Core>,
+}
+
+impl std::fmt::Debug for MessagePort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagePort")
+            .field("side", &self.core.side)
+            .field("state", &self.core.state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl MessagePort {
+    /// A port over one side's endpoints.
+    pub(crate) fn from_end(end: PortEnd) -> MessagePort {
+        MessagePort {
+            core: Arc::new(Core {
+                side: end.side,
+                segment: end.segment,
+                live: end.live,
+                tx: Mutex::new(Some(end.tx)),
+                rx: Mutex::new(Some(end.rx)),
+                state: AtomicU8::new(OPEN),
+                started: AtomicBool::new(false),
+                stop: AtomicBool::new(false),
+                wake: Event::new(),
+                thread: Mutex::new(None),
+                on_message: RwLock::new(Vec::new()),
+                on_close: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Send `message` and move `transfer` to the other end. On a port this side closed, a
+    /// no-op (as in Electron); when the other end closed, [`PortError::PeerClosed`]. A
+    /// transfer list with a closed port fails with Electron's text (`Port at index 0 is
+    /// already neutered.`), and nothing is sent; a duplicate cannot be expressed (the list owns
+    /// its ports). Blocks while the ring is full (backpressure).
+    pub fn post_message(
+        &self,
+        message: &Value,
+        transfer: Vec<MessagePort>,
+    ) -> Result<(), PortError> {
+        match self.core.state.load(Ordering::SeqCst) {
+            OPEN => {}
+            CLOSED | MOVED => return Ok(()),
+            _ => {
+                return Err(PortError::Broken(
+                    "the port was closed after a fault".into(),
+                ))
+            }
+        }
+        if self.core.segment.is_closed(self.core.side.other()) {
+            return Err(PortError::PeerClosed);
+        }
+        check_transfer(&transfer, Some(&self.core.segment))?;
+        let records = move_local(transfer)?;
+        let sent = {
+            let mut tx = self.core.tx.lock();
+            match tx.as_mut() {
+                Some(tx) => frame::post(tx, message, &records),
+                None => Ok(()), // closed meanwhile: a no-op
+            }
+        };
+        if let Err(e) = sent {
+            for r in &records {
+                inbox().discard(r.token);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Deliver queued and future messages to the `message` listeners, on the port's own
+    /// thread (parked on the ring's futex while idle). Starting twice is a no-op.
+    pub fn start(&self) {
+        if self.core.state.load(Ordering::SeqCst) != OPEN
+            || self.core.started.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        deliver::spawn(&self.core);
+    }
+
+    /// Close this end: the other end's `close` fires; later `post_message`s here are no-ops.
+    pub fn close(&self) {
+        close_core(&self.core);
+    }
+
+    /// Listen for messages (delivered once the port is [`start`](Self::start)ed).
+    pub fn on_message(&self, f: impl Fn(&MessageEvent) + Send + Sync + 'static) {
+        self.core.on_message.write().push(Arc::new(f));
+    }
+
+    /// Listen for the other end closing (or its process dying, or the port breaking).
+    /// Delivered by a started port.
+    pub fn on_close(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.core.on_close.write().push(Arc::new(f));
+    }
+
+    /// Whether this end is still open (not closed, moved or broken).
+    pub fn is_open(&self) -> bool {
+        self.core.state.load(Ordering::SeqCst) == OPEN
+    }
+
+    /// Take the next message of a port that is not started, waiting up to `timeout` (Node's
+    /// `receiveMessageOnPort`, with a wait).
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<PortMessage, PortError> {
+        if self.core.started.load(Ordering::SeqCst) {
+            return Err(PortError::Started);
+        }
+        if self.core.state.load(Ordering::SeqCst) != OPEN {
+            return Err(PortError::Closed);
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut buf = AlignedBuf::new();
+        let got = {
+            let mut guard = self.core.rx.lock();
+            let Some(rx) = guard.as_mut() else {
+                return Err(PortError::Closed);
+            };
+            let got = rx.recv(PORT_WAIT, deadline).map(|msg| {
+                let tag = msg.tag();
+                msg.copy_into(&mut buf);
+                tag
+            });
+            rx.finish_message();
+            got
+        };
+        let tag = match got {
+            Ok(tag) => tag,
+            Err(RecvError::TimedOut) => return Err(PortError::TimedOut),
+            Err(RecvError::PeerGone) => {
+                return Err(if self.core.state.load(Ordering::SeqCst) == OPEN {
+                    PortError::PeerClosed
+                } else {
+                    PortError::Closed
+                })
+            }
+            Err(RecvError::Corrupt(c)) => return Err(self.broken(c.to_string())),
+        };
+        frame::read(tag, buf.as_slice()).map_err(|why| self.broken(why))
+    }
+
+    fn broken(&self, why: String) -> PortError {
+        tracing::warn!("port: the peer broke the port ({why}); closing it");
+        self.core.state.store(BROKEN, Ordering::SeqCst);
+        close_core(&self.core);
+        PortError::Broken(why)
+    }
+
+    /// Take this end's endpoints out (it is being moved): the handle is neutered.
+    pub(crate) fn detach(&self) -> Option<PortEnd> {
+        if self
+            .core
+            .state
+            .compare_exchange(OPEN, MOVED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return None;
+        }
+        deliver::stop(&self.core);
+        let tx = self.core.tx.lock().take()?;
+        let rx = self.core.rx.lock().take()?;
+        Some(PortEnd {
+            side: self.core.side,
+            tx,
+            rx,
+            live: self.core.live.clone(),
+            segment: self.core.segment.clone(),
+        })
+    }
+}
+
+impl Drop for MessagePort {
+    fn drop(&mut self) {
+        close_core(&self.core);
+    }
+}
+
+/// Close a port's side (idempotent): stop its thread, mark the side closed, wake every waiter.
+pub(crate) fn close_core(core: &Arc<Core>) {
+    let prev = core
+        .state
+        .compare_exchange(OPEN, CLOSED, Ordering::SeqCst, Ordering::SeqCst);
+    if prev.is_err() && core.state.load(Ordering::SeqCst) != BROKEN {
+        return;
+    }
+    deliver::stop(core);
+    let tx = core.tx.lock().take();
+    let rx = core.rx.lock().take();
+    if tx.is_none() && rx.is_none() {
+        return;
+    }
+    if let (Some(tx), Some(rx)) = (tx, rx) {
+        PortEnd {
+            side: core.side,
+            tx,
+            rx,
+            live: core.live.clone(),
+            segment: core.segment.clone(),
+        }
+        .close();
+    }
+}
+
+/// Check a transfer list before anything moves: every port open, none of the sender's own
+/// channel.
+pub(crate) fn check_transfer(
+    ports: &[MessagePort],
+    source: Option<&PortSegment>,
+) -> Result<(), PortError> {
+    for (index, p) in ports.iter().enumerate() {
+        if !p.is_open() {
+            return Err(PortError::Neutered { index });
+        }
+        if source.is_some_and(|s| s.identity() == p.core.segment.identity()) {
+            return Err(PortError::ContainsSource { index });
+        }
+    }
+    Ok(())
+}
+
+/// Move ports inside this process: each end goes to the inbox under a fresh token.
+pub(crate) fn move_local(ports: Vec<MessagePort>) -> Result<Vec<frame::Moved>, PortError> {
+    let mut records = Vec::with_capacity(ports.len());
+    for (index, p) in ports.into_iter().enumerate() {
+        let Some(end) = p.detach() else {
+            for r in &records {
+                let r: &frame::Moved = r;
+                inbox().discard(r.token);
+            }
+            return Err(PortError::NotAValidPort { index });
+        };
+        let token = token::fresh();
+        let side = end.side;
+        inbox().put(token, Arrival::Local(end));
+        records.push(frame::Moved { token, side });
+    }
+    Ok(records)
+}
+
+/// Collect the ends a received message names, waiting until `deadline` for each. A missing
+/// one fails the whole message (the ends that did arrive are closed).
+pub(crate) fn collect(
+    records: &[frame::Moved],
+    deadline: Instant,
+) -> Result<Vec<MessagePort>, String> {
+    let mut ports = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        match inbox().take(r.token, deadline) {
+            Some(Arrival::Local(end)) if end.side == r.side => {
+                ports.push(MessagePort::from_end(end))
+            }
+            Some(Arrival::Local(end)) => {
+                end.close();
+                return Err(format!("port {i} arrived as the other side of its channel"));
+            }
+            None => return Err(format!("port {i} of the message never arrived")),
+        }
+    }
+    Ok(ports)
+}

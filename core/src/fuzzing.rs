@@ -28,7 +28,7 @@ pub use crate::message::kind::{FLAG_ASYNC_SLOT, FLAG_ERROR, FLAG_REPLY_VIA_RING}
 pub use crate::message::reply::{AUX_ARCHIVE, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
 /// Every message kind with its frame tag, as the real protocol numbers them.
-pub const KINDS: [(&str, u16); 10] = [
+pub const KINDS: [(&str, u16); 13] = [
     ("Send", Kind::Send as u16),
     ("SendSync", Kind::SendSync as u16),
     ("Invoke", Kind::Invoke as u16),
@@ -39,6 +39,9 @@ pub const KINDS: [(&str, u16); 10] = [
     ("Reply", Kind::Reply as u16),
     ("InvokeRenderer", Kind::InvokeRenderer as u16),
     ("SlotReady", Kind::SlotReady as u16),
+    ("PostMessage", Kind::PostMessage as u16),
+    ("PortForward", Kind::PortForward as u16),
+    ("PortClosed", Kind::PortClosed as u16),
 ];
 
 /// Run the dispatcher's decoder on one message from a renderer: frame tag `tag` (the message
@@ -70,7 +73,12 @@ pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
             debug_assert_eq!(values.len(), 1);
             true
         }
-        Ok(FromRenderer::HandlerReply { .. } | FromRenderer::FrameOpen { .. }) => true,
+        Ok(
+            FromRenderer::HandlerReply { .. }
+            | FromRenderer::FrameOpen { .. }
+            | FromRenderer::PortForward { .. }
+            | FromRenderer::PortClosed { .. },
+        ) => true,
         Err(_) => false,
     }
 }
@@ -143,7 +151,9 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
         Ok(
             FromRenderer::HandlerReply { .. }
             | FromRenderer::FrameOpen { .. }
-            | FromRenderer::PostMessage { .. },
+            | FromRenderer::PostMessage { .. }
+            | FromRenderer::PortForward { .. }
+            | FromRenderer::PortClosed { .. },
         ) => return Err("not a request".into()),
         Err(rejected) => return Err(rejected.why),
     };

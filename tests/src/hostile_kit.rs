@@ -73,8 +73,23 @@ pub mod kind {
     pub const INVOKE_RENDERER: u16 = 19;
     /// Main to renderer: an async slot's reply is published (wake its future).
     pub const SLOT_READY: u16 = 20;
+    /// Either way (and in port rings): `postMessage`, one `Value` then port records.
+    pub const POST_MESSAGE: u16 = 40;
+    /// Renderer to main: a port end's memfd forwarded through main.
+    pub const PORT_FORWARD: u16 = 41;
+    /// Renderer to main: a port end crossing through main was closed.
+    pub const PORT_CLOSED: u16 = 42;
     /// Every kind a renderer may send.
-    pub const RENDERER_TO_MAIN: [u16; 5] = [SEND, SEND_SYNC, INVOKE, HANDLER_REPLY, FRAME_OPEN];
+    pub const RENDERER_TO_MAIN: [u16; 8] = [
+        SEND,
+        SEND_SYNC,
+        INVOKE,
+        HANDLER_REPLY,
+        FRAME_OPEN,
+        POST_MESSAGE,
+        PORT_FORWARD,
+        PORT_CLOSED,
+    ];
     /// Every kind only main may send.
     pub const MAIN_TO_RENDERER: [u16; 5] =
         [MESSAGE, LARGE_REPLY, REPLY, INVOKE_RENDERER, SLOT_READY];

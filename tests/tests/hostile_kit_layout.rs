@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
 /// The kit's kind constants by name (the names of `fuzzing::KINDS` in SCREAMING_SNAKE_CASE).
-const KIT_KINDS: [(&str, u16); 10] = [
+const KIT_KINDS: [(&str, u16); 13] = [
     ("SEND", kind::SEND),
     ("SEND_SYNC", kind::SEND_SYNC),
     ("INVOKE", kind::INVOKE),
@@ -32,6 +32,9 @@ const KIT_KINDS: [(&str, u16); 10] = [
     ("REPLY", kind::REPLY),
     ("INVOKE_RENDERER", kind::INVOKE_RENDERER),
     ("SLOT_READY", kind::SLOT_READY),
+    ("POST_MESSAGE", kind::POST_MESSAGE),
+    ("PORT_FORWARD", kind::PORT_FORWARD),
+    ("PORT_CLOSED", kind::PORT_CLOSED),
 ];
 
 /// `SendSync` -> `SEND_SYNC`.

@@ -11,6 +11,7 @@ use crate::message::ports::PortRecord;
 use crate::port::error::PortError;
 use crate::port::frame::Moved;
 use crate::port::port::{check_transfer, collect, move_local, MessagePort};
+use crate::wire::ArgsView;
 use std::time::Instant;
 
 /// Whether the renderer runs on threads of this process.
@@ -43,4 +44,14 @@ pub(crate) fn arrive(conn: &Conn, records: &[PortRecord]) -> Result<Vec<MessageP
     }
     let moved: Vec<Moved> = records.iter().map(|r| Moved::of(*r)).collect();
     collect(&moved, Instant::now())
+}
+
+/// A renderer asks main to forward a port end (not wired yet: a violation).
+pub(crate) fn forward(_conn: &Conn, _args: &ArgsView<'_>) -> Result<(), String> {
+    Err("port forwarding is not available yet".into())
+}
+
+/// A renderer closed a port end that crossed through main (nothing is tracked yet).
+pub(crate) fn closed(_conn: &Conn, _args: &ArgsView<'_>) -> Result<(), String> {
+    Ok(())
 }

@@ -82,6 +82,11 @@ pub(crate) enum FromRenderer<'a> {
         message: ArgsView<'a>,
         ports: Vec<PortRecord>,
     },
+    /// A port end to forward through main (its fields, validated `Value`s, are checked by the
+    /// broker).
+    PortForward { args: ArgsView<'a> },
+    /// A port end that crossed through main was closed (fields checked by the broker).
+    PortClosed { args: ArgsView<'a> },
 }
 
 /// What main sent, validated (main is trusted, but a renderer still never acts on bytes it
@@ -287,7 +292,17 @@ impl<'a> Head<'a> {
                 }
             }
             Kind::PortForward | Kind::PortClosed => {
-                return Err(rejected(format!("{kind:?} is not supported yet"), None));
+                let args = match payload(None)?.data {
+                    Data::Values(args) => args,
+                    Data::Archive(_) => {
+                        return Err(rejected("a port control message must carry Values", None))
+                    }
+                };
+                if kind == Kind::PortForward {
+                    FromRenderer::PortForward { args }
+                } else {
+                    FromRenderer::PortClosed { args }
+                }
             }
             Kind::Message
             | Kind::LargeReply

@@ -145,6 +145,8 @@ pub(super) fn handle(
                 Some(Arc::new(parking_lot::Mutex::new(ports))),
             )?
         }
+        FromRenderer::PortForward { args } => crate::main::ports::forward(conn, &args)?,
+        FromRenderer::PortClosed { args } => crate::main::ports::closed(conn, &args)?,
     }
     Ok(())
 }

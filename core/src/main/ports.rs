@@ -10,7 +10,7 @@ use super::link::Conn;
 use crate::message::ports::PortRecord;
 use crate::port::error::PortError;
 use crate::port::frame::Moved;
-use crate::port::port::{check_transfer, collect, move_local, MessagePort};
+use crate::port::message_port::{check_transfer, collect, move_local, MessagePort};
 use crate::wire::ArgsView;
 use std::time::Instant;
 

@@ -2,7 +2,7 @@
 //! one port segment (two rings), whose two ends become two [`MessagePort`]s.
 
 use super::error::PortError;
-use super::port::MessagePort;
+use super::message_port::MessagePort;
 use super::shim::{PortConfig, PortSegment, Side};
 
 /// Electron's `MessageChannelMain` (and the DOM's `MessageChannel`).

@@ -5,7 +5,7 @@
 //! closes the port and emits `close`.
 
 use super::frame;
-use super::port::{close_core, Core, MessageEvent, BROKEN, OPEN, PORT_WAIT};
+use super::message_port::{close_core, Core, MessageEvent, BROKEN, OPEN, PORT_WAIT};
 use crate::guard::guard;
 use electrode_shm::{spin_phase, wait_any, AlignedBuf, Futex, Receiver};
 use std::sync::atomic::Ordering;

@@ -4,7 +4,7 @@
 //! private copy before anything is acted on.
 
 use super::error::PortError;
-use super::port::{collect, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
+use super::message_port::{collect, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
 use super::shim::Side;
 use crate::error::SendError;
 use crate::message::body::Body;

@@ -4,7 +4,7 @@
 //! and `IpcRenderer::post_message`; a moved port leaves its old handle neutered.
 //!
 //! Data flows one way: [`token`] (names for ends in flight), [`inbox`] (where moving ends wait
-//! for their receiver), [`frame`] (a port message in a ring), [`port`] (the handle),
+//! for their receiver), [`frame`] (a port message in a ring), [`message_port`] (the handle),
 //! [`deliver`] (a started port's thread), [`channel`] (making a channel).
 
 pub(crate) mod channel;
@@ -12,7 +12,7 @@ pub(crate) mod deliver;
 pub(crate) mod error;
 pub(crate) mod frame;
 pub(crate) mod inbox;
-pub(crate) mod port;
+pub(crate) mod message_port;
 pub(crate) mod shim;
 pub(crate) mod token;
 

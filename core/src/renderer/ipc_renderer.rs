@@ -181,13 +181,13 @@ impl IpcRenderer {
         message: &Value,
         transfer: Vec<crate::MessagePort>,
     ) -> Result<(), crate::PortError> {
-        crate::port::port::check_transfer(&transfer, None)?;
+        crate::port::message_port::check_transfer(&transfer, None)?;
         if !transfer.is_empty() && !self.shared.in_process {
             return Err(crate::PortError::Transfer(
                 "ports from a renderer process need the fd channel, not available yet".into(),
             ));
         }
-        let moved = crate::port::port::move_local(transfer)?;
+        let moved = crate::port::message_port::move_local(transfer)?;
         let trailer = crate::port::frame::trailer(&moved);
         let env = Envelope {
             request_id: moved.len() as u64,

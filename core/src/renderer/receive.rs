@@ -14,7 +14,7 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ERROR};
 use crate::message::reply::{self, Answer};
 use crate::port::frame::Moved;
-use crate::port::port::{collect, ARRIVAL_TIMEOUT};
+use crate::port::message_port::{collect, ARRIVAL_TIMEOUT};
 use electrode_shm::{AlignedBuf, Futex, Message, Receiver, RecvError};
 use std::sync::Arc;
 use std::time::Instant;

@@ -81,8 +81,7 @@ pub(super) fn handle(
             frame_id,
             channel,
             &payload,
-            None,
-            None,
+            Origin::Send,
         )?,
         FromRenderer::SendSync {
             frame_id,
@@ -96,8 +95,7 @@ pub(super) fn handle(
             frame_id,
             channel,
             &payload,
-            Some(peer.responder(reply)),
-            None,
+            Origin::SendSync(peer.responder(reply)),
         )?,
         FromRenderer::Invoke {
             frame_id,
@@ -141,8 +139,7 @@ pub(super) fn handle(
                 frame_id,
                 channel,
                 &payload,
-                None,
-                Some(Arc::new(parking_lot::Mutex::new(ports))),
+                Origin::PostMessage(ports),
             )?
         }
         FromRenderer::PortForward { args } => crate::main::ports::forward(conn, &args)?,
@@ -207,7 +204,17 @@ fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
     }
 }
 
-/// `send` / `sendSync`: every level runs (WebContents hooks, its scope, the global scope).
+/// Which call a message to listeners came from.
+enum Origin {
+    /// `ipcRenderer.send`.
+    Send,
+    /// `ipcRenderer.sendSync`, answered through this responder.
+    SendSync(Responder),
+    /// `ipcRenderer.postMessage`, with the ports it moved.
+    PostMessage(Vec<crate::MessagePort>),
+}
+
+/// `send` / `sendSync` / `postMessage`: every level runs (WebContents hooks, its scope, the global scope).
 /// Listeners of another type than the message are skipped, and the mismatch reported.
 fn dispatch_send(
     shared: &MainShared,
@@ -216,9 +223,13 @@ fn dispatch_send(
     frame_id: u32,
     channel: &str,
     payload: &Payload<'_>,
-    sync: Option<Responder>,
-    ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
+    origin: Origin,
 ) -> Result<(), String> {
+    let (sync, ports) = match origin {
+        Origin::Send => (None, None),
+        Origin::SendSync(r) => (Some(r), None),
+        Origin::PostMessage(p) => (None, Some(Arc::new(parking_lot::Mutex::new(p)))),
+    };
     let hooks = if sync.is_some() {
         &conn.on_message_sync
     } else {

@@ -43,7 +43,7 @@ pub(crate) fn arrive(conn: &Conn, records: &[PortRecord]) -> Result<Vec<MessageP
         return Err("port records from a renderer process (no fd channel yet)".into());
     }
     let moved: Vec<Moved> = records.iter().map(|r| Moved::of(*r)).collect();
-    collect(&moved, Instant::now())
+    collect(&moved, Instant::now(), None)
 }
 
 /// A renderer asks main to forward a port end (not wired yet: a violation).

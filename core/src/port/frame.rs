@@ -4,7 +4,7 @@
 //! private copy before anything is acted on.
 
 use super::error::PortError;
-use super::message_port::{collect, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
+use super::message_port::{collect_routed, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
 use super::shim::Side;
 use crate::error::SendError;
 use crate::message::body::Body;
@@ -100,6 +100,6 @@ pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
     let (view, records) = head.ported()?;
     let data = view.get(0).map(|v| v.to_value()).unwrap_or(Value::Null);
     let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
-    let ports = collect(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?;
+    let ports = collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?;
     Ok(PortMessage { data, ports })
 }

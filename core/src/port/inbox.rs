@@ -6,8 +6,14 @@
 use super::shim::PortEnd;
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::OnceLock;
 use std::time::Instant;
+
+/// Reads the next fd record (tag, fds) addressed to this process, waiting until the deadline;
+/// `None`: no socket to read.
+pub(crate) type Pull<'a> = &'a dyn Fn(Instant) -> Option<io::Result<(u64, Vec<OwnedFd>)>>;
 
 /// Most ends waiting to be collected.
 pub(crate) const MAX_WAITING: usize = 4096;
@@ -16,6 +22,8 @@ pub(crate) const MAX_WAITING: usize = 4096;
 pub(crate) enum Arrival {
     /// Moved inside this process: the endpoints themselves.
     Local(PortEnd),
+    /// Arrived from another process: the segment's memfd (not yet opened, not yet trusted).
+    Fd(OwnedFd),
 }
 
 impl Arrival {
@@ -23,6 +31,7 @@ impl Arrival {
     fn close(self) {
         match self {
             Arrival::Local(end) => end.close(),
+            Arrival::Fd(fd) => drop(fd),
         }
     }
 }
@@ -38,6 +47,8 @@ struct Waiting {
 pub(crate) struct Inbox {
     waiting: Mutex<Waiting>,
     arrived: Condvar,
+    /// Held by the one thread reading an fd socket for records (others wait on `arrived`).
+    pulling: Mutex<()>,
 }
 
 /// The process's inbox.
@@ -73,26 +84,70 @@ impl Inbox {
         }
     }
 
-    /// Take the end named `token`, waiting until `deadline` for it to arrive.
-    pub(crate) fn take(&self, token: u64, deadline: Instant) -> Option<Arrival> {
+    fn remove(&self, token: u64) -> Option<Arrival> {
         let mut w = self.waiting.lock();
+        let e = w.ends.remove(&token)?;
+        if let Some(i) = w.order.iter().position(|t| *t == token) {
+            w.order.remove(i);
+        }
+        Some(e)
+    }
+
+    /// Take the end named `token`, waiting until `deadline` for it to arrive (put by another
+    /// thread, or read from an fd socket by `pull`: records for other tokens are kept).
+    pub(crate) fn take(
+        &self,
+        token: u64,
+        deadline: Instant,
+        pull: Option<Pull<'_>>,
+    ) -> Option<Arrival> {
         loop {
-            if let Some(e) = w.ends.remove(&token) {
-                if let Some(i) = w.order.iter().position(|t| *t == token) {
-                    w.order.remove(i);
-                }
+            if let Some(e) = self.remove(token) {
                 return Some(e);
             }
-            if self.arrived.wait_until(&mut w, deadline).timed_out() && !w.ends.contains_key(&token)
-            {
+            if let Some(pull) = pull {
+                if let Some(_reading) = self.pulling.try_lock_until(deadline) {
+                    if let Some(e) = self.remove(token) {
+                        return Some(e);
+                    }
+                    match pull(deadline) {
+                        Some(Ok((tag, fds))) => {
+                            // One fd per record; extra ones are closed.
+                            if let Some(fd) = fds.into_iter().next() {
+                                self.put(tag, Arrival::Fd(fd));
+                            }
+                            continue;
+                        }
+                        Some(Err(e)) => {
+                            if e.kind() != io::ErrorKind::TimedOut {
+                                tracing::warn!(error = %e, "port inbox: reading the fd socket failed");
+                            }
+                            return self.remove(token);
+                        }
+                        None => {}
+                    }
+                }
+            }
+            let mut w = self.waiting.lock();
+            if w.ends.contains_key(&token) {
+                continue;
+            }
+            if Instant::now() >= deadline {
                 return None;
+            }
+            if pull.is_some() {
+                // Another thread reads the socket: look again soon, or when it puts something.
+                let soon = deadline.min(Instant::now() + std::time::Duration::from_millis(5));
+                self.arrived.wait_until(&mut w, soon);
+            } else {
+                self.arrived.wait_until(&mut w, deadline);
             }
         }
     }
 
     /// Take the end named `token` and close it (a send that failed after its ends were put).
     pub(crate) fn discard(&self, token: u64) {
-        if let Some(e) = self.take(token, Instant::now()) {
+        if let Some(e) = self.remove(token) {
             e.close();
         }
     }

@@ -9,7 +9,9 @@
 use super::deliver;
 use super::error::PortError;
 use super::frame;
-use super::inbox::{inbox, Arrival};
+use super::inbox::{inbox, Arrival, Pull};
+use super::local::{self, Identity};
+use super::route;
 use super::shim::{PortEnd, PortSegment, Side};
 use super::token;
 use crate::value::Value;
@@ -75,6 +77,7 @@ pub struct PortMessage {
 pub(crate) struct Core {
     pub side: Side,
     pub segment: PortSegment,
+    pub id: Identity,
     pub live: Liveness,
     pub tx: Mutex<Option<Producer<Futex>>>,
     /// Taken by the delivery thread while it runs (and given back when it stops).
@@ -107,8 +110,11 @@ impl std::fmt::Debug for MessagePort {
 impl MessagePort {
     /// A port over one side's endpoints.
     pub(crate) fn from_end(end: PortEnd) -> MessagePort {
+        let id = local::identity(&end.segment);
+        local::hold(id, end.side as usize);
         MessagePort {
             core: Arc::new(Core {
+                id,
                 side: end.side,
                 segment: end.segment,
                 live: end.live,
@@ -147,8 +153,14 @@ impl MessagePort {
         if self.core.segment.is_closed(self.core.side.other()) {
             return Err(PortError::PeerClosed);
         }
-        check_transfer(&transfer, Some(&self.core.segment))?;
-        let records = move_local(transfer)?;
+        check_transfer(&transfer, Some(self.core.id))?;
+        let records = if transfer.is_empty() {
+            Vec::new()
+        } else if local::holds(self.core.id, self.core.side.other() as usize) {
+            move_local(transfer)?
+        } else {
+            forward(transfer, self.core.id, self.core.side)?
+        };
         let sent = {
             let mut tx = self.core.tx.lock();
             match tx.as_mut() {
@@ -254,6 +266,7 @@ impl MessagePort {
             return None;
         }
         deliver::stop(&self.core);
+        local::release(self.core.id, self.core.side as usize);
         let tx = self.core.tx.lock().take()?;
         let rx = self.core.rx.lock().take()?;
         Some(PortEnd {
@@ -286,6 +299,12 @@ pub(crate) fn close_core(core: &Arc<Core>) {
     if tx.is_none() && rx.is_none() {
         return;
     }
+    local::release(core.id, core.side as usize);
+    if !local::holds(core.id, core.side.other() as usize) {
+        if let Some(r) = route::router() {
+            r.closed(core.id, core.side);
+        }
+    }
     if let (Some(tx), Some(rx)) = (tx, rx) {
         PortEnd {
             side: core.side,
@@ -302,13 +321,13 @@ pub(crate) fn close_core(core: &Arc<Core>) {
 /// channel.
 pub(crate) fn check_transfer(
     ports: &[MessagePort],
-    source: Option<&PortSegment>,
+    source: Option<Identity>,
 ) -> Result<(), PortError> {
     for (index, p) in ports.iter().enumerate() {
         if !p.is_open() {
             return Err(PortError::Neutered { index });
         }
-        if source.is_some_and(|s| s.identity() == p.core.segment.identity()) {
+        if source == Some(p.core.id) {
             return Err(PortError::ContainsSource { index });
         }
     }
@@ -334,21 +353,71 @@ pub(crate) fn move_local(ports: Vec<MessagePort>) -> Result<Vec<frame::Moved>, P
     Ok(records)
 }
 
-/// Collect the ends a received message names, waiting until `deadline` for each. A missing
-/// one fails the whole message (the ends that did arrive are closed).
-pub(crate) fn collect(
+/// Send ports through main to the process holding the peer of `carrier`'s `side` (each end's
+/// memfd goes first, then the message naming it is written).
+fn forward(
+    ports: Vec<MessagePort>,
+    carrier: Identity,
+    side: Side,
+) -> Result<Vec<frame::Moved>, PortError> {
+    let router = route::router().ok_or_else(|| {
+        PortError::Transfer(
+            "the port's other end is in another process, and no route leads there".into(),
+        )
+    })?;
+    let mut records = Vec::with_capacity(ports.len());
+    for (index, p) in ports.into_iter().enumerate() {
+        let Some(end) = p.detach() else {
+            return Err(PortError::NotAValidPort { index });
+        };
+        let token = token::fresh();
+        let moved = frame::Moved {
+            token,
+            side: end.side,
+        };
+        router.forward(carrier, side, token, end)?;
+        records.push(moved);
+    }
+    Ok(records)
+}
+
+/// Collect the ends a port message names, from this process's inbox (fed by local moves and,
+/// through the router, by the fd socket), waiting until `deadline`.
+pub(crate) fn collect_routed(
     records: &[frame::Moved],
     deadline: Instant,
 ) -> Result<Vec<MessagePort>, String> {
+    let router = route::router();
+    let pull = |d: Instant| router.as_ref().and_then(|r| r.recv_fds(d));
+    collect(
+        records,
+        deadline,
+        router.as_ref().map(|_| &pull as Pull<'_>),
+    )
+}
+
+/// Collect the ends a received message names, waiting until `deadline` for each (reading
+/// records with `pull` if given). A missing or invalid one fails the whole message (the ends
+/// that did arrive are closed).
+pub(crate) fn collect(
+    records: &[frame::Moved],
+    deadline: Instant,
+    pull: Option<Pull<'_>>,
+) -> Result<Vec<MessagePort>, String> {
     let mut ports = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        match inbox().take(r.token, deadline) {
+        match inbox().take(r.token, deadline, pull) {
             Some(Arrival::Local(end)) if end.side == r.side => {
                 ports.push(MessagePort::from_end(end))
             }
             Some(Arrival::Local(end)) => {
                 end.close();
                 return Err(format!("port {i} arrived as the other side of its channel"));
+            }
+            Some(Arrival::Fd(fd)) => {
+                let segment = PortSegment::open(std::fs::File::from(fd))
+                    .map_err(|e| format!("port {i} of the message: {e}"))?;
+                ports.push(MessagePort::from_end(segment.end(r.side)));
             }
             None => return Err(format!("port {i} of the message never arrived")),
         }

@@ -76,6 +76,13 @@ impl PortSegment {
         })))
     }
 
+    /// Only the real segment opens files.
+    pub(crate) fn open(_file: std::fs::File) -> std::io::Result<PortSegment> {
+        Err(std::io::Error::other(
+            "the stand-in segment cannot open files",
+        ))
+    }
+
     /// The segment's identity (the real one: the memfd's device and inode).
     pub(crate) fn identity(&self) -> (u64, u64) {
         (0, self.0.id)

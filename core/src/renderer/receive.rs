@@ -14,7 +14,7 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ERROR};
 use crate::message::reply::{self, Answer};
 use crate::port::frame::Moved;
-use crate::port::message_port::{collect, ARRIVAL_TIMEOUT};
+use crate::port::message_port::{collect_routed, ARRIVAL_TIMEOUT};
 use electrode_shm::{AlignedBuf, Futex, Message, Receiver, RecvError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,7 +70,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
             let moved: Vec<Moved> = ports.iter().map(|r| Moved::of(*r)).collect();
             // Main put the ends before it wrote the message (in process: our own inbox).
             let deadline = Instant::now() + ARRIVAL_TIMEOUT;
-            let ports = collect(&moved, deadline)?;
+            let ports = collect_routed(&moved, deadline)?;
             let payload = Payload {
                 fingerprint: 0,
                 data: Data::Values(message),

@@ -6,12 +6,14 @@
 //! (what listeners and handlers receive), [`gone`] (`render-process-gone`). Underneath:
 //! [`link`] (`Conn`: the per-renderer state and its sending end, [`outbox`]), [`respond`] (the
 //! one place answers are written), [`ports`] (ports crossing between main and a renderer), and
-//! the [`dispatcher`] thread that reads every renderer.
+//! the [`broker`] (main's table of the channels that crossed through it), and the [`dispatcher`]
+//! thread that reads every renderer.
 //!
 //! `WebContents`, `IpcMain`, the events and `Conn` refer to one another, as Electron's own types
 //! do; nothing outside this folder is imported back into it except the layers below (`message`,
 //! `call`, `wire`, `value`, `error`) and the renderer's handle for in-process renderers.
 
+pub(crate) mod broker;
 pub(crate) mod config;
 pub(crate) mod dispatcher;
 pub(crate) mod events;

@@ -64,8 +64,9 @@ impl PortSegment {
     pub(crate) fn create(config: PortConfig) -> std::io::Result<PortSegment> {
         let live = Liveness::new();
         let cap = config.capacity as u64;
-        let (a_tx, b_rx) = heap::ring_pair_with_bulk(cap, DEFAULT_MAX_MESSAGE, Futex, live.clone());
-        let (b_tx, a_rx) = heap::ring_pair_with_bulk(cap, DEFAULT_MAX_MESSAGE, Futex, live.clone());
+        let bulk = (config.capacity * 64).min(16 << 20);
+        let (a_tx, b_rx) = heap::ring_pair_with_bulk(cap, bulk, Futex, live.clone());
+        let (b_tx, a_rx) = heap::ring_pair_with_bulk(cap, bulk, Futex, live.clone());
         let a = (a_tx, Receiver::new(a_rx, DEFAULT_MAX_MESSAGE));
         let b = (b_tx, Receiver::new(b_rx, DEFAULT_MAX_MESSAGE));
         Ok(PortSegment(Arc::new(Inner {
@@ -99,6 +100,12 @@ impl PortSegment {
             live: self.0.live.clone(),
             segment: self.clone(),
         }
+    }
+
+    /// Mark `side` closed (the stand-in cannot wake the rings' waiters from here).
+    pub(crate) fn mark_closed(&self, side: Side) {
+        self.0.closed[side as usize].store(true, Ordering::SeqCst);
+        self.0.live.mark_gone();
     }
 
     pub(crate) fn is_closed(&self, side: Side) -> bool {

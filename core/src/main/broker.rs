@@ -1,0 +1,190 @@
+//! The broker: main's table of every channel whose ends crossed a process boundary through
+//! main, keyed by the segment's identity (its memfd's device and inode), with a handle on the
+//! segment (so main can mark a side closed) and who holds each side. When a renderer is gone,
+//! every side it held is marked closed, so the other end's `close` fires at once; a record is
+//! freed when both sides are closed. A renderer may hold at most
+//! [`MAX_PORTS_PER_RENDERER`] sides.
+
+use crate::port::local::{self, Identity};
+use crate::port::shim::{PortSegment, Side};
+use std::collections::HashMap;
+
+/// Most port sides one renderer may hold through main.
+pub const MAX_PORTS_PER_RENDERER: usize = 1024;
+
+/// Who holds one side of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// Main itself.
+    Main,
+    /// The renderer with this id.
+    Renderer(u32),
+    /// Nobody: closed (or its holder is gone).
+    Closed,
+}
+
+struct Record {
+    segment: PortSegment,
+    holders: [Holder; 2],
+}
+
+/// The table.
+#[derive(Default)]
+pub(crate) struct Broker {
+    records: HashMap<Identity, Record>,
+}
+
+/// Why the broker refused a move.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The renderer would hold more than [`MAX_PORTS_PER_RENDERER`] sides.
+    TooMany,
+    /// The renderer does not hold the side it claims to send through.
+    NotHeld,
+}
+
+impl Broker {
+    fn held_by(&self, renderer: u32) -> usize {
+        self.records
+            .values()
+            .map(|r| {
+                r.holders
+                    .iter()
+                    .filter(|h| **h == Holder::Renderer(renderer))
+                    .count()
+            })
+            .sum()
+    }
+
+    /// `side` of `segment` now belongs to `to`; `from` is whoever held it (and, for a channel
+    /// new to the table, holds the other side unless this process does).
+    pub(crate) fn moved(
+        &mut self,
+        segment: &PortSegment,
+        side: Side,
+        from: Holder,
+        to: Holder,
+    ) -> Result<(), Refused> {
+        self.sweep();
+        if let Holder::Renderer(r) = to {
+            if self.held_by(r) >= MAX_PORTS_PER_RENDERER {
+                return Err(Refused::TooMany);
+            }
+        }
+        let id = local::identity(segment);
+        let other = side.other();
+        let rec = self.records.entry(id).or_insert_with(|| {
+            let mut holders = [Holder::Closed; 2];
+            holders[other as usize] = if local::holds(id, other as usize) {
+                Holder::Main
+            } else {
+                from
+            };
+            Record {
+                segment: segment.clone(),
+                holders,
+            }
+        });
+        rec.holders[side as usize] = to;
+        Ok(())
+    }
+
+    /// Who holds the peer of `side` of channel `id`, if `renderer` holds `side` itself.
+    pub(crate) fn peer_of(
+        &mut self,
+        id: Identity,
+        side: Side,
+        renderer: u32,
+    ) -> Result<Holder, Refused> {
+        let rec = self.records.get(&id).ok_or(Refused::NotHeld)?;
+        if rec.holders[side as usize] != Holder::Renderer(renderer) {
+            return Err(Refused::NotHeld);
+        }
+        Ok(rec.holders[side.other() as usize])
+    }
+
+    /// `renderer` closed its `side` of `id`.
+    pub(crate) fn closed(&mut self, id: Identity, side: Side, renderer: u32) {
+        if let Some(rec) = self.records.get_mut(&id) {
+            if rec.holders[side as usize] == Holder::Renderer(renderer) {
+                rec.holders[side as usize] = Holder::Closed;
+                rec.segment.mark_closed(side);
+            }
+        }
+        self.sweep();
+    }
+
+    /// `renderer` is gone: every side it held is marked closed (the other ends' `close`
+    /// fires), and its records freed once both sides are closed.
+    pub(crate) fn gone(&mut self, renderer: u32) {
+        for rec in self.records.values_mut() {
+            for side in [Side::A, Side::B] {
+                if rec.holders[side as usize] == Holder::Renderer(renderer) {
+                    rec.holders[side as usize] = Holder::Closed;
+                    rec.segment.mark_closed(side);
+                }
+            }
+        }
+        self.sweep();
+    }
+
+    /// Free the records of channels whose both sides are closed.
+    pub(crate) fn sweep(&mut self) {
+        self.records.retain(|_, r| {
+            let closed =
+                |s: Side| r.holders[s as usize] == Holder::Closed || r.segment.is_closed(s);
+            !(closed(Side::A) && closed(Side::B))
+        });
+    }
+
+    /// Channels in the table.
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::shim::PortConfig;
+
+    #[test]
+    fn sides_are_tracked_bounded_and_freed() {
+        let mut b = Broker::default();
+        let seg = PortSegment::create(PortConfig::default()).unwrap();
+        let id = local::identity(&seg);
+        b.moved(&seg, Side::B, Holder::Renderer(1), Holder::Main)
+            .unwrap();
+        assert_eq!(b.peer_of(id, Side::A, 1), Ok(Holder::Main));
+        assert_eq!(b.peer_of(id, Side::A, 2), Err(Refused::NotHeld));
+        b.moved(&seg, Side::B, Holder::Main, Holder::Renderer(2))
+            .unwrap();
+        assert_eq!(b.peer_of(id, Side::B, 2), Ok(Holder::Renderer(1)));
+        b.gone(1);
+        assert!(seg.is_closed(Side::A) && !seg.is_closed(Side::B));
+        assert_eq!(b.len(), 1);
+        b.closed(id, Side::B, 2);
+        assert_eq!(b.len(), 0);
+        // Bounded per renderer.
+        let segs: Vec<PortSegment> = (0..MAX_PORTS_PER_RENDERER)
+            .map(|_| PortSegment::create(PortConfig { capacity: 4096 }).unwrap())
+            .collect();
+        for s in &segs {
+            b.moved(s, Side::A, Holder::Main, Holder::Renderer(3))
+                .unwrap();
+        }
+        let one_more = PortSegment::create(PortConfig { capacity: 4096 }).unwrap();
+        assert_eq!(
+            b.moved(&one_more, Side::A, Holder::Main, Holder::Renderer(3)),
+            Err(Refused::TooMany)
+        );
+        b.gone(3);
+        // Main's own sides stay until main closes them.
+        assert_eq!(b.len(), MAX_PORTS_PER_RENDERER);
+        for s in &segs {
+            s.mark_closed(Side::B);
+        }
+        b.sweep();
+        assert_eq!(b.len(), 0);
+    }
+}

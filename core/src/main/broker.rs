@@ -5,9 +5,12 @@
 //! freed when both sides are closed. A renderer may hold at most
 //! [`MAX_PORTS_PER_RENDERER`] sides.
 
+use super::link::Conn;
 use crate::port::local::{self, Identity};
 use crate::port::shim::{PortSegment, Side};
+use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Most port sides one renderer may hold through main.
 pub const MAX_PORTS_PER_RENDERER: usize = 1024;
@@ -32,6 +35,44 @@ struct Record {
 #[derive(Default)]
 pub(crate) struct Broker {
     records: HashMap<Identity, Record>,
+    /// The connections of this `Main`, to pass ends to.
+    conns: HashMap<u32, Weak<Conn>>,
+}
+
+/// Every live `Main`'s broker (a port main holds may need any of them to find its peer).
+fn brokers() -> &'static Mutex<Vec<Weak<Mutex<Broker>>>> {
+    static ALL: OnceLock<Mutex<Vec<Weak<Mutex<Broker>>>>> = OnceLock::new();
+    ALL.get_or_init(Default::default)
+}
+
+/// A new broker for one `Main`.
+pub(crate) fn new_shared() -> Arc<Mutex<Broker>> {
+    let b = Arc::new(Mutex::new(Broker::default()));
+    let mut all = brokers().lock();
+    all.retain(|w| w.strong_count() > 0);
+    all.push(Arc::downgrade(&b));
+    b
+}
+
+/// The connection `id` of the `Main` whose broker is `b`.
+pub(crate) fn conn_of(b: &Mutex<Broker>, id: u32) -> Option<Arc<Conn>> {
+    b.lock().conns.get(&id).and_then(Weak::upgrade)
+}
+
+/// The connection of the renderer holding `side` of channel `id`, in any `Main` of this
+/// process, with its id.
+pub(crate) fn find_holder(id: Identity, side: Side) -> Option<(Arc<Conn>, u32)> {
+    let all: Vec<_> = brokers().lock().iter().filter_map(Weak::upgrade).collect();
+    for b in all {
+        let b = b.lock();
+        if let Some(Holder::Renderer(r)) = b.records.get(&id).map(|rec| rec.holders[side as usize])
+        {
+            if let Some(c) = b.conns.get(&r).and_then(Weak::upgrade) {
+                return Some((c, r));
+            }
+        }
+    }
+    None
 }
 
 /// Why the broker refused a move.
@@ -44,6 +85,10 @@ pub(crate) enum Refused {
 }
 
 impl Broker {
+    /// A renderer connected.
+    pub(crate) fn register(&mut self, conn: &Arc<Conn>) {
+        self.conns.insert(conn.id, Arc::downgrade(conn));
+    }
     fn held_by(&self, renderer: u32) -> usize {
         self.records
             .values()
@@ -117,6 +162,7 @@ impl Broker {
     /// `renderer` is gone: every side it held is marked closed (the other ends' `close`
     /// fires), and its records freed once both sides are closed.
     pub(crate) fn gone(&mut self, renderer: u32) {
+        self.conns.remove(&renderer);
         for rec in self.records.values_mut() {
             for side in [Side::A, Side::B] {
                 if rec.holders[side as usize] == Holder::Renderer(renderer) {

@@ -58,6 +58,8 @@ pub(crate) struct Conn {
     pub out_queued: AtomicBool,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
+    /// Ports: this `Main`'s broker, fd records read ahead of their messages.
+    pub ports: super::ports::ConnPorts,
 }
 
 impl Conn {

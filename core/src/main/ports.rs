@@ -6,13 +6,39 @@
 //! needs the ends' memfds passed on its fd socket, which is not wired yet: such a transfer
 //! fails with [`PortError::Transfer`] (and main refuses a renderer process's port records).
 
+use super::broker::Broker;
 use super::link::Conn;
 use crate::message::ports::PortRecord;
 use crate::port::error::PortError;
 use crate::port::frame::Moved;
 use crate::port::message_port::{check_transfer, collect, move_local, MessagePort};
 use crate::wire::ArgsView;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::time::Instant;
+
+/// Most fd records main keeps for one renderer ahead of the messages naming them.
+pub(crate) const MAX_STASHED: usize = 64;
+
+/// What main keeps about ports for one connection.
+pub(crate) struct ConnPorts {
+    /// The broker of the `Main` this connection belongs to.
+    pub broker: Arc<Mutex<Broker>>,
+    /// Fd records read ahead of the message naming them (two threads of the renderer may
+    /// send in either order).
+    pub stash: Mutex<HashMap<u64, OwnedFd>>,
+}
+
+impl ConnPorts {
+    pub(crate) fn new(broker: Arc<Mutex<Broker>>) -> ConnPorts {
+        ConnPorts {
+            broker,
+            stash: Mutex::new(HashMap::new()),
+        }
+    }
+}
 
 /// Whether the renderer runs on threads of this process.
 fn in_process(conn: &Conn) -> bool {

@@ -2,11 +2,13 @@
 //! connects in-process ones), and holds the global [`IpcMain`] scope; [`MainShared`] is what
 //! the dispatcher shares with it.
 
+use super::broker::Broker;
 use super::config::{MainBuilder, MainConfig};
 use super::dispatcher::{self, Serving};
 use super::executor::Executor;
 use super::link::{Conn, Link};
 use super::outbox::Outbox;
+use super::ports::ConnPorts;
 use super::registry::IpcMain;
 use super::web_contents::WebContents;
 use crate::call::PendingCalls;
@@ -37,6 +39,8 @@ pub(crate) struct MainShared {
     in_process: Mutex<Vec<(Liveness, Waker)>>,
     /// Where async handlers run.
     pub executor: Executor,
+    /// Who holds each side of the channels that crossed through this `Main`.
+    pub broker: Arc<Mutex<Broker>>,
 }
 
 impl MainShared {
@@ -83,6 +87,7 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
+            broker: super::broker::new_shared(),
             config,
         });
         let s = shared.clone();
@@ -162,7 +167,9 @@ impl Main {
             corrupt: AtomicBool::new(false),
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
+            ports: ConnPorts::new(self.shared.broker.clone()),
         });
+        self.shared.broker.lock().register(&conn);
         self.shared.conns.lock().insert(id, conn.clone());
         {
             let mut incoming = self.shared.incoming.lock();

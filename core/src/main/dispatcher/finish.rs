@@ -12,6 +12,8 @@ use std::sync::atomic::Ordering;
 pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>) {
     let conn = s.conn;
     conn.live.mark_gone();
+    // Every port side the renderer held closes now: the other ends' `close` fires.
+    shared.broker.lock().gone(conn.id);
     let link: Option<Link> = conn.link.lock().take();
     if let Some(l) = &link {
         l.waker.wake_all();

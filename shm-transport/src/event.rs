@@ -15,7 +15,8 @@
 //! on the old value returns at once or is woken), or the waiter's re-check comes after the
 //! publication in the SeqCst order and sees the condition. The loom model `loom_event` checks it.
 
-use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
+use crate::liveness::Liveness;
+use crate::sync::{fence, AtomicU32, Ordering};
 use crate::wait::{spin_phase, Park, WaitError, WaitMode};
 use std::time::Instant;
 
@@ -88,15 +89,16 @@ impl Event {
 
     /// Wait until `ready` returns `Some`, spinning then parking per `mode`.
     ///
-    /// Returns [`WaitError::PeerGone`] once `gone` is set (after a last look at `ready`, so
-    /// what the peer published before it died is still delivered) and [`WaitError::TimedOut`]
+    /// Returns [`WaitError::PeerGone`] once `gone` [is gone](Liveness::is_gone) (after a last
+    /// look at `ready`, so what the peer published before it died or closed is still
+    /// delivered) and [`WaitError::TimedOut`]
     /// after `deadline`.
     pub fn wait_until<P: Park, T>(
         &self,
         park: &P,
         mode: WaitMode,
         deadline: Option<Instant>,
-        gone: &AtomicBool,
+        gone: &Liveness,
         mut ready: impl FnMut() -> Option<T>,
     ) -> Result<T, WaitError> {
         if let Some(v) = spin_phase(mode, &mut ready) {
@@ -108,7 +110,7 @@ impl Event {
                 self.finish_sleep();
                 return Ok(v);
             }
-            if gone.load(Ordering::SeqCst) {
+            if gone.is_gone() {
                 self.finish_sleep();
                 // A last look: the peer may have published between the check above and its
                 // death, and what it published before dying must still be delivered.

@@ -163,6 +163,7 @@
 mod aligned;
 mod bulk;
 mod bytes;
+mod closing;
 mod event;
 mod frame;
 mod liveness;
@@ -183,7 +184,11 @@ mod futex;
 #[cfg(not(loom))]
 mod handoff;
 #[cfg(not(loom))]
+mod mapping;
+#[cfg(not(loom))]
 mod peer;
+#[cfg(not(loom))]
+mod port;
 #[cfg(not(loom))]
 mod segment;
 #[cfg(not(loom))]
@@ -193,6 +198,7 @@ mod sys;
 
 pub use aligned::AlignedBuf;
 pub use bulk::BulkGrant;
+pub use closing::{ClosedState, Side};
 pub use event::Event;
 pub use frame::{
     frame_size, FrameHeader, FrameKind, BULK_FRAME_PAYLOAD, FRAME_ALIGN, FRAME_HEADER_LEN,
@@ -217,6 +223,11 @@ pub use handoff::HANDOFF_ENV;
 #[cfg(not(loom))]
 pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]
+pub use port::{
+    PortConfig, PortEnd, PortHeader, PortSegment, PORT_BULK_CAPACITY, PORT_LAYOUT_VERSION,
+    PORT_MAGIC,
+};
+#[cfg(not(loom))]
 pub use segment::{
     Layout, MainEnd, OpenError, RendererEnd, Segment, SegmentConfig, SegmentHeader, Waker,
     BULK_CAPACITY, LAYOUT_VERSION, MAGIC,
@@ -226,7 +237,8 @@ pub use sys::hardening::{harden_process, is_dumpable};
 
 /// Rings on the heap instead of in a segment: for threads of one process, and loom models.
 pub mod heap {
-    use crate::{ring, Consumer, Liveness, Park, Producer};
+    use crate::closing::ClosedWords;
+    use crate::{ring, Consumer, Event, Liveness, Park, Producer, Receiver, Side};
 
     /// A producer/consumer pair over a heap ring of `capacity` bytes (a power of two, at least
     /// 64; at least 128 for chunked messages).
@@ -287,5 +299,89 @@ pub mod heap {
             Producer::new(r.clone(), park.clone(), live.clone()),
             Consumer::new(r, park, live),
         )
+    }
+
+    /// The two ends of a port on the heap: two rings of `capacity` bytes (as [`ring_pair`])
+    /// and two closed words, with the close protocol of a
+    /// [`PortSegment`](crate::PortSegment) (for threads of one process, and loom models).
+    ///
+    /// ```
+    /// use electrode_shm::{heap, Futex, RecvError, WaitMode};
+    ///
+    /// let (mut a, mut b) = heap::port_pair(4096, Futex);
+    /// a.tx.send(1, 0, b"last words", WaitMode::default(), None)?;
+    /// a.close();
+    /// // What was sent before the close is still delivered, then the wait ends.
+    /// let msg = b.rx.recv(WaitMode::default(), None)?;
+    /// assert_eq!(msg.tag(), 1);
+    /// msg.release();
+    /// assert_eq!(b.rx.recv(WaitMode::default(), None).err(), Some(RecvError::PeerGone));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`ring_pair`].
+    pub fn port_pair<P: Park>(capacity: u64, park: P) -> (Port<P>, Port<P>) {
+        let rings = [
+            ring::RingRef::new_heap(capacity),
+            ring::RingRef::new_heap(capacity),
+        ];
+        let closed = ClosedWords::heap();
+        let end = |side: Side| {
+            let live = Liveness::with_closed_words(closed.clone());
+            let (send, recv) = (&rings[side.index()], &rings[side.other().index()]);
+            Port {
+                side,
+                tx: Producer::new(send.clone(), park.clone(), live.clone()),
+                rx: Receiver::new(
+                    Consumer::new(recv.clone(), park.clone(), live.clone()),
+                    crate::DEFAULT_MAX_MESSAGE,
+                ),
+                live,
+                rings: rings.clone(),
+                closed: closed.clone(),
+                park: park.clone(),
+            }
+        };
+        (end(Side::A), end(Side::B))
+    }
+
+    /// One end of a heap port ([`port_pair`]); the fields are those of a
+    /// [`PortEnd`](crate::PortEnd).
+    pub struct Port<P: Park> {
+        /// Which side this is.
+        pub side: Side,
+        /// Messages to the peer.
+        pub tx: Producer<P>,
+        /// Messages from the peer.
+        pub rx: Receiver<P>,
+        /// Gone once either side has closed.
+        pub live: Liveness,
+        rings: [ring::RingRef; 2],
+        closed: ClosedWords,
+        park: P,
+    }
+
+    impl<P: Park> std::fmt::Debug for Port<P> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Port")
+                .field("side", &self.side)
+                .field("closed", &self.closed)
+                .finish()
+        }
+    }
+
+    impl<P: Park> Port<P> {
+        /// Close this side: mark it closed, then wake every waiter of both rings.
+        pub fn close(&self) {
+            let [ab, ba] = &self.rings;
+            let events: [&Event; 4] = [
+                &ab.header().data,
+                &ab.header().space,
+                &ba.header().data,
+                &ba.header().space,
+            ];
+            self.closed.close(self.side, &events, &self.park);
+        }
     }
 }

@@ -410,7 +410,7 @@ impl<P: Park> Producer<P> {
         let r = ring
             .header()
             .space
-            .wait_until(&park, mode, deadline, live.flag(), || match ready(self) {
+            .wait_until(&park, mode, deadline, &live, || match ready(self) {
                 Ok(true) => Some(()),
                 Ok(false) => None,
                 Err(c) => {
@@ -814,14 +814,12 @@ impl<P: Park> Consumer<P> {
         let r = ring
             .header()
             .data
-            .wait_until(&park, mode, deadline, live.flag(), || {
-                match self.has_data() {
-                    Ok(true) => Some(()),
-                    Ok(false) => None,
-                    Err(c) => {
-                        corrupt = Some(c);
-                        Some(())
-                    }
+            .wait_until(&park, mode, deadline, &live, || match self.has_data() {
+                Ok(true) => Some(()),
+                Ok(false) => None,
+                Err(c) => {
+                    corrupt = Some(c);
+                    Some(())
                 }
             });
         if let Some(c) = corrupt {

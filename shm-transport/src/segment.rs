@@ -31,12 +31,13 @@
 use crate::bytes::Bytes;
 use crate::futex::Futex;
 use crate::liveness::Liveness;
+use crate::mapping::Mapping;
 use crate::receiver::{Receiver, DEFAULT_MAX_MESSAGE};
 use crate::ring::{Consumer, Producer, RingHeader, RingRef};
 use crate::slots::{SlotHeader, SlotTable};
 use crate::sync::{AtomicU32, Ordering};
 use crate::trusted::TrustingRequester;
-use memmap2::{MmapOptions, MmapRaw};
+use memmap2::MmapOptions;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -243,37 +244,6 @@ impl From<nix::Error> for OpenError {
     }
 }
 
-/// The mappings, shared by every endpoint made from them: everything before the bulk areas
-/// (populated), and the bulk areas (faulted in on use).
-struct Mapping {
-    front: MmapRaw,
-    bulk: MmapRaw,
-}
-
-impl Mapping {
-    /// Map `layout` of `file` (whose size was checked to be the layout's).
-    fn new(file: &File, layout: &Layout) -> io::Result<Mapping> {
-        // Populated (MAP_POPULATE): every page is allocated and mapped now, not on first touch
-        // in the middle of the first lap through the rings, where each fault would add
-        // microseconds to one message (and a renderer's first ~10,000 invokes would carry
-        // them). The bulk areas are not: populating them would make every renderer cost
-        // 2 * BULK_CAPACITY of memory whether or not it ever sends a large message.
-        let front = MmapOptions::new()
-            .len(layout.bulk)
-            .populate()
-            .map_raw(file)?;
-        let bulk = MmapOptions::new()
-            .offset(layout.bulk as u64)
-            .len(layout.total - layout.bulk)
-            .map_raw(file)?;
-        Ok(Mapping { front, bulk })
-    }
-
-    fn ptr(&self) -> *mut u8 {
-        self.front.as_mut_ptr()
-    }
-}
-
 /// A mapped segment (see the module docs). Turn it into the endpoints of one side with
 /// [`Segment::into_main`] or [`Segment::into_renderer`].
 pub struct Segment {
@@ -295,7 +265,7 @@ impl Segment {
     pub fn create(config: SegmentConfig) -> Result<Segment, OpenError> {
         let layout = Layout::new(config)?;
         let file = crate::sys::memfd::create("electrode-segment", layout.total as u64)?;
-        let map = Mapping::new(&file, &layout)?;
+        let map = Mapping::new(&file, layout.bulk, layout.total)?;
         let seg = Segment {
             map: Arc::new(map),
             layout,
@@ -361,7 +331,7 @@ impl Segment {
             return Err(OpenError::BadLayout("total size does not match the file"));
         }
         // Populated as in `create` (the pages exist already: this only fills our page tables).
-        let map = Mapping::new(&file, &layout)?;
+        let map = Mapping::new(&file, layout.bulk, layout.total)?;
         Ok(Segment {
             map: Arc::new(map),
             layout,
@@ -403,7 +373,7 @@ impl Segment {
         // bulk mapping holds both bulk areas, this ring's alone at `nth * BULK_CAPACITY`; both
         // are kept alive by the Arc handed to RingRef.
         unsafe {
-            let bulk = self.map.bulk.as_mut_ptr().add(nth * BULK_CAPACITY);
+            let bulk = self.map.bulk_ptr().add(nth * BULK_CAPACITY);
             RingRef::new(
                 NonNull::new_unchecked(base.add(at).cast::<RingHeader>()),
                 Bytes::new(base.add(at + PAGE), capacity),

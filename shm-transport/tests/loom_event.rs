@@ -11,7 +11,7 @@ mod loom_park;
 
 use electrode_shm::heap::ring_pair;
 use electrode_shm::{Event, Liveness, RecvError, WaitError, WaitMode};
-use loom::sync::atomic::{AtomicBool, AtomicU32};
+use loom::sync::atomic::AtomicU32;
 use loom::sync::Arc;
 use loom_park::{explore, LoomPark};
 use std::sync::atomic::Ordering;
@@ -24,8 +24,8 @@ struct Shared {
     /// The value published with each count (Relaxed: only the Release/Acquire on `count`
     /// orders it).
     value: AtomicU32,
-    /// The peer-gone flag (what `Liveness` holds).
-    gone: AtomicBool,
+    /// Whether the peer is gone.
+    gone: Liveness,
 }
 
 fn shared() -> Arc<Shared> {
@@ -33,7 +33,7 @@ fn shared() -> Arc<Shared> {
         event: Event::new(),
         count: AtomicU32::new(0),
         value: AtomicU32::new(0),
-        gone: AtomicBool::new(false),
+        gone: Liveness::new(),
     })
 }
 
@@ -92,8 +92,8 @@ fn peer_gone_wakes_the_waiter() {
         let s = shared();
         let (s2, park2) = (s.clone(), park.clone());
         let watcher = loom::thread::spawn(move || {
-            // What `Liveness::mark_gone` does, then what the watcher's callback does.
-            s2.gone.store(true, Ordering::SeqCst);
+            // What the watcher does: mark the peer gone, then (its callback) wake.
+            s2.gone.mark_gone();
             s2.event.notify_all(&park2);
         });
         assert_eq!(
@@ -115,7 +115,7 @@ fn published_before_death_is_delivered() {
         let peer = loom::thread::spawn(move || {
             s2.value.store(5, Ordering::Relaxed);
             s2.count.store(1, Ordering::Release);
-            s2.gone.store(true, Ordering::SeqCst);
+            s2.gone.mark_gone();
             s2.event.notify_all(&park2);
         });
         assert_eq!(wait_for(&s, &park, WaitMode::ParkOnly, 1), Ok(5));

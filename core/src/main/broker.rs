@@ -7,7 +7,7 @@
 
 use super::link::Conn;
 use crate::port::local::{self, Identity};
-use crate::port::shim::{PortSegment, Side};
+use electrode_shm::{PortSegment, Side};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
@@ -192,7 +192,7 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::port::shim::PortConfig;
+    use electrode_shm::PortConfig;
 
     #[test]
     fn sides_are_tracked_bounded_and_freed() {

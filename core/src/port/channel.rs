@@ -3,7 +3,7 @@
 
 use super::error::PortError;
 use super::message_port::MessagePort;
-use super::shim::{PortConfig, PortSegment, Side};
+use electrode_shm::{PortConfig, PortSegment, Side};
 
 /// Electron's `MessageChannelMain` (and the DOM's `MessageChannel`).
 #[derive(Debug)]

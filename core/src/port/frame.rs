@@ -5,7 +5,6 @@
 
 use super::error::PortError;
 use super::message_port::{collect_routed, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
-use super::shim::Side;
 use crate::error::SendError;
 use crate::message::body::Body;
 use crate::message::decode::Head;
@@ -14,6 +13,7 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
 use crate::message::ports::{self, PortRecord};
 use crate::value::Value;
+use electrode_shm::Side;
 use electrode_shm::{Futex, Producer};
 
 /// A port end that moved: the token naming it and its side.

@@ -3,7 +3,7 @@
 //! receiver of the message naming the token. Bounded: beyond [`MAX_WAITING`] entries the oldest
 //! is closed, with a warning (a peer announcing ends it never collects cannot grow it).
 
-use super::shim::PortEnd;
+use electrode_shm::PortEnd;
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
 use std::io;

@@ -10,8 +10,20 @@ use std::sync::OnceLock;
 pub(crate) type Identity = (u64, u64);
 
 /// The identity of `segment`.
-pub(crate) fn identity(segment: &super::shim::PortSegment) -> Identity {
-    segment.identity()
+pub(crate) fn identity(segment: &electrode_shm::PortSegment) -> Identity {
+    use std::os::unix::fs::MetadataExt;
+    match segment.file().metadata() {
+        Ok(m) => (m.dev(), m.ino()),
+        // fstat of an open memfd does not fail; if it did, a unique identity keeps the
+        // channel apart from every other one (its ends then never move locally).
+        Err(_) => {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            (
+                u64::MAX,
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            )
+        }
+    }
 }
 
 fn table() -> &'static Mutex<HashMap<Identity, [u32; 2]>> {

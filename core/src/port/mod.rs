@@ -17,7 +17,6 @@ pub(crate) mod inbox;
 pub(crate) mod local;
 pub(crate) mod message_port;
 pub(crate) mod route;
-pub(crate) mod shim;
 pub(crate) mod token;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::error::PortError;
 use super::local::Identity;
-use super::shim::{PortEnd, Side};
+use electrode_shm::{PortEnd, Side};
 use parking_lot::RwLock;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, OnceLock};

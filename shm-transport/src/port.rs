@@ -34,7 +34,7 @@ use crate::futex::Futex;
 use crate::liveness::Liveness;
 use crate::mapping::Mapping;
 use crate::receiver::{Receiver, DEFAULT_MAX_MESSAGE};
-use crate::ring::{Consumer, Producer, RingHeader, RingRef};
+use crate::ring::{Consumer, Corrupt, Producer, RingHeader, RingRef};
 use crate::segment::OpenError;
 use crate::sync::AtomicU32;
 use memmap2::MmapOptions;
@@ -150,8 +150,8 @@ struct Inner {
 /// let seg = PortSegment::create(PortConfig::default())?;
 /// // The file would travel to another process; here a second mapping stands in for it.
 /// let other = PortSegment::open(seg.file().try_clone()?)?;
-/// let mut a = seg.end(Side::A);
-/// let mut b = other.end(Side::B);
+/// let mut a = seg.end(Side::A)?;
+/// let mut b = other.end(Side::B)?;
 ///
 /// a.tx.send(1, 0, b"ping", WaitMode::default(), None)?;
 /// let mut out = electrode_shm::AlignedBuf::new();
@@ -291,20 +291,24 @@ impl PortSegment {
 
     /// The endpoints of `side`: send on its ring, receive (untrusted) from the other's.
     ///
-    /// Call it once per side and process: an endpoint's positions start at the beginning of
-    /// the rings, so a second endpoint of the same side would not know where the first was.
-    pub fn end(&self, side: Side) -> PortEnd {
+    /// They continue from the positions published in the ring headers (zero in a fresh
+    /// segment): when a port end moves to another process, its new holder opens the segment
+    /// and calls this, and receives what was queued before the move, and its first message
+    /// follows the earlier holder's last. The positions are validated: impossible ones (a
+    /// hostile earlier holder's) are [`Corrupt`]. Call it once per side at a time: two live
+    /// endpoints of one side would both write the same ring.
+    pub fn end(&self, side: Side) -> Result<PortEnd, Corrupt> {
         let live = Liveness::with_closed_words(self.closed.clone());
-        PortEnd {
+        Ok(PortEnd {
             side,
-            tx: Producer::new(self.ring(side), Futex, live.clone()),
+            tx: Producer::resume(self.ring(side), Futex, live.clone())?,
             rx: Receiver::new(
-                Consumer::new(self.ring(side.other()), Futex, live.clone()),
+                Consumer::resume(self.ring(side.other()), Futex, live.clone())?,
                 DEFAULT_MAX_MESSAGE,
             ),
             live,
             segment: self.clone(),
-        }
+        })
     }
 
     /// Mark `side` closed, then wake every waiter of both rings (on both ends): each wait

@@ -60,6 +60,12 @@ const _: () = assert!(
             && std::mem::offset_of!(RingHeader, space) == 384)
 );
 
+/// The largest ring position an endpoint resumes from: positions only grow, from 0, by the
+/// bytes that went through the ring (2^62 bytes are decades at memory speed), so the
+/// arithmetic on them can never overflow; a larger published position is a lie.
+#[cfg_attr(loom, allow(dead_code))]
+const MAX_POSITION: u64 = 1 << 62;
+
 /// Where a ring lives: its header, its data bytes, its bulk area (if any; see
 /// `crate::bulk`) and what keeps them mapped.
 #[derive(Clone)]
@@ -286,6 +292,25 @@ impl<P: Park> Producer<P> {
             park,
             live,
         }
+    }
+
+    /// A producer that continues where an earlier holder of this ring's producing end stopped
+    /// (a port end that moved to another process): its positions are the published `tail`
+    /// and `head`, validated (they may be a hostile earlier holder's). The bulk area counts as
+    /// the consumer's until everything published so far is released (the earlier holder's
+    /// last bulk frame may be among it).
+    #[cfg_attr(loom, allow(dead_code))] // only port segments resume, and they are not under loom
+    pub(crate) fn resume(ring: RingRef, park: P, live: Liveness) -> Result<Self, Corrupt> {
+        // SYNC POINT: acquires the earlier holder's publication of `tail` (and with it the
+        // frames before it) and the consumer's release of the bytes before `head`.
+        let tail = ring.header().tail.load(Ordering::Acquire);
+        let head = ring.header().head.load(Ordering::Acquire);
+        if tail > MAX_POSITION || head > tail || tail - head > ring.capacity {
+            return Err(Corrupt("published positions to resume from are impossible"));
+        }
+        let mut p = Producer::new(ring, park, live);
+        (p.tail, p.head, p.bulk_until) = (tail, head, tail);
+        Ok(p)
     }
 
     /// Ring capacity in bytes.
@@ -687,6 +712,23 @@ impl<P: Park> Consumer<P> {
             park,
             live,
         }
+    }
+
+    /// A consumer that continues where an earlier holder of this ring's consuming end stopped
+    /// (a port end that moved to another process): from the published `head`, validated.
+    /// Frames the earlier holder peeked at but did not release are read again; a chunked
+    /// message it was part-way through reads as chunks out of sequence ([`Corrupt`]).
+    #[cfg_attr(loom, allow(dead_code))] // only port segments resume, and they are not under loom
+    pub(crate) fn resume(ring: RingRef, park: P, live: Liveness) -> Result<Self, Corrupt> {
+        // SYNC POINT: acquires the earlier holder's publication of `head` (nothing else: the
+        // producer's bytes are acquired through `tail`, as always).
+        let head = ring.header().head.load(Ordering::Acquire);
+        if head > MAX_POSITION {
+            return Err(Corrupt("published position to resume from is impossible"));
+        }
+        let mut c = Consumer::new(ring, park, live);
+        (c.head, c.tail) = (head, head);
+        Ok(c)
     }
 
     /// Ring capacity in bytes.

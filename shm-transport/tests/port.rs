@@ -20,7 +20,7 @@ fn small() -> PortConfig {
 fn pair(config: PortConfig) -> (PortEnd, PortEnd) {
     let seg = PortSegment::create(config).unwrap();
     let other = PortSegment::open(seg.file().try_clone().unwrap()).unwrap();
-    (seg.end(Side::A), other.end(Side::B))
+    (seg.end(Side::A).unwrap(), other.end(Side::B).unwrap())
 }
 
 /// Far enough away that reaching it means a hang (the test then fails instead of hanging).
@@ -267,4 +267,55 @@ fn handles_and_ends_are_send_and_sync() {
     fn send<T: Send>() {}
     send_sync::<PortSegment>();
     send::<PortEnd>();
+}
+
+#[test]
+fn a_moved_end_resumes_where_its_earlier_holder_stopped() {
+    let (mut a, mut b) = pair(small());
+    let mut buf = AlignedBuf::new();
+    for i in 0..3u64 {
+        a.tx.send(1, i, &payload(i, 700), WaitMode::default(), None)
+            .unwrap();
+    }
+    b.tx.send(2, 0, b"from the first holder", WaitMode::default(), None)
+        .unwrap();
+    assert_eq!(recv_into(&mut b, &mut buf), Ok((1, 0)));
+    // B moves: dropped here, reopened from the file elsewhere.
+    let file = b.segment.file().try_clone().unwrap();
+    drop(b);
+    let mut b2 = PortSegment::open(file).unwrap().end(Side::B).unwrap();
+    for i in 1..3u64 {
+        assert_eq!(recv_into(&mut b2, &mut buf), Ok((1, i)));
+        assert_eq!(buf.as_slice(), &payload(i, 700)[..]);
+    }
+    b2.tx
+        .send(2, 1, b"from the second", WaitMode::default(), None)
+        .unwrap();
+    for meta in 0..2 {
+        assert_eq!(recv_into(&mut a, &mut buf), Ok((2, meta)));
+    }
+    // Many laps after the move, so the resumed positions wrap around correctly.
+    exchange(&mut a, &mut b2, &[3000; 20]);
+    exchange(&mut b2, &mut a, &[1500; 20]);
+}
+
+#[test]
+fn impossible_positions_to_resume_from_are_corrupt() {
+    let seg = PortSegment::create(small()).unwrap();
+    let mut evil = scribbler(seg.file());
+    // B -> A ring (B's producer): head past tail.
+    let ba = 2 * PAGE + 4096;
+    evil[ba..ba + 8].copy_from_slice(&64u64.to_ne_bytes());
+    assert!(seg.end(Side::B).is_err());
+    // More published than the ring holds.
+    evil[ba..ba + 8].copy_from_slice(&0u64.to_ne_bytes());
+    evil[ba + 128..ba + 136].copy_from_slice(&8192u64.to_ne_bytes());
+    assert!(seg.end(Side::B).is_err());
+    // A position no ring reaches (A's consumer of that ring).
+    evil[ba..ba + 8].copy_from_slice(&u64::MAX.to_ne_bytes());
+    assert!(seg.end(Side::A).is_err());
+    // Restored, both ends open.
+    evil[ba..ba + 8].copy_from_slice(&0u64.to_ne_bytes());
+    evil[ba + 128..ba + 136].copy_from_slice(&0u64.to_ne_bytes());
+    assert!(seg.end(Side::A).is_ok() && seg.end(Side::B).is_ok());
 }

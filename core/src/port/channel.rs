@@ -15,9 +15,14 @@ impl MessageChannel {
     pub fn new() -> Result<(MessagePort, MessagePort), PortError> {
         let segment = PortSegment::create(PortConfig::default())
             .map_err(|e| PortError::Create(e.to_string()))?;
+        let end = |side| {
+            segment
+                .end(side)
+                .map_err(|e| PortError::Create(e.to_string()))
+        };
         Ok((
-            MessagePort::from_end(segment.end(Side::A)),
-            MessagePort::from_end(segment.end(Side::B)),
+            MessagePort::from_end(end(Side::A)?),
+            MessagePort::from_end(end(Side::B)?),
         ))
     }
 }

@@ -417,7 +417,10 @@ pub(crate) fn collect(
             Some(Arrival::Fd(fd)) => {
                 let segment = PortSegment::open(std::fs::File::from(fd))
                     .map_err(|e| format!("port {i} of the message: {e}"))?;
-                ports.push(MessagePort::from_end(segment.end(r.side)));
+                let end = segment
+                    .end(r.side)
+                    .map_err(|e| format!("port {i} of the message: {e}"))?;
+                ports.push(MessagePort::from_end(end));
             }
             None => return Err(format!("port {i} of the message never arrived")),
         }

@@ -15,12 +15,16 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, MAX_FRAMES};
 use crate::value::Value;
 use crate::wire::ArgsView;
-use electrode_shm::{PeerProcess, RendererEnd, Segment};
+use electrode_shm::{FdSocket, Handoff, PeerProcess, RendererEnd};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// How long [`IpcRenderer::connect`] waits for main to send the segment (main sends it right
+/// after spawning; a main that dies first closes the socket, which ends the wait at once).
+const SEGMENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The renderer's IPC handle (Electron's `ipcRenderer`), bound to one frame. Cheap to clone;
 /// the connection closes when the last clone of every frame is dropped.
@@ -50,15 +54,19 @@ impl IpcRenderer {
     /// [`connect`](Self::connect) with options.
     pub fn connect_with(options: RendererOptions) -> Result<IpcRenderer, ConnectError> {
         // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        // This comes first: the segment's memfd enters this process's fd table only below,
+        // once no same-user process can reach it through /proc or ptrace.
         electrode_shm::harden_process().map_err(ConnectError::Harden)?;
-        let (seg, main): (Segment, PeerProcess) = Segment::from_env()?;
+        let (fds, main) = Handoff::from_env()?;
+        let seg = Handoff::recv_segment(&fds, Some(Instant::now() + SEGMENT_WAIT))?;
         let live = electrode_shm::Liveness::new();
         let end = seg.into_renderer(live);
-        Self::from_end(end, options, Some(main), None).map_err(ConnectError::Io)
+        Self::from_end(end, fds, options, Some(main), None).map_err(ConnectError::Io)
     }
 
     pub(crate) fn from_end(
         end: RendererEnd,
+        fds: FdSocket,
         options: RendererOptions,
         main: Option<PeerProcess>,
         on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
@@ -88,6 +96,7 @@ impl IpcRenderer {
             pending: Arc::new(PendingCalls::new(options.wait_mode)),
             slot_wakers: SlotWakers::default(),
             lifetime: OnceLock::new(),
+            fds,
         });
         shared.frames.write().insert(0, Arc::default());
         let watch = match main {

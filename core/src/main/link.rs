@@ -63,8 +63,6 @@ pub(crate) struct Conn {
     /// Main's end of the renderer's fd socket (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors sent after spawn (the segment, port segments) travel
     /// on it.
-    // Kept open for the fds main sends later (MessagePort segments, issue 13).
-    #[allow(dead_code)]
     pub fds: Option<FdSocket>,
 }
 

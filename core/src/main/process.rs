@@ -92,6 +92,8 @@ impl Main {
             broker: super::broker::new_shared(),
             config,
         });
+        // Port ends held here whose peers are in renderers go through the broker.
+        crate::port::route::install(Arc::new(super::ports::MainRouter), true);
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("electrode-dispatcher".into())

@@ -42,8 +42,6 @@ pub(crate) struct Shared {
     pub lifetime: OnceLock<Weak<Lifetime>>,
     /// The renderer's end of its fd socket with main (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors main sends after the segment arrive on it.
-    // Kept open for the fds main sends later (MessagePort segments, issue 13).
-    #[allow(dead_code)]
     pub fds: FdSocket,
 }
 

@@ -99,6 +99,15 @@ impl IpcRenderer {
             fds,
         });
         shared.frames.write().insert(0, Arc::default());
+        if main.is_some() {
+            // A renderer process: port ends leaving it go through main.
+            crate::port::route::install(
+                Arc::new(super::ports::RendererRouter {
+                    shared: Arc::downgrade(&shared),
+                }),
+                false,
+            );
+        }
         let watch = match main {
             Some(p) => {
                 let w = waker.clone();
@@ -179,7 +188,6 @@ impl IpcRenderer {
         self.post_body(channel, 0, Body::Values(args))
     }
 
-    /// Send with any body (typed channels give their fingerprint).
     /// Send `message` to main on `channel`, moving `transfer` there (Electron's
     /// `ipcRenderer.postMessage`): main's `on` listeners see the ports with
     /// [`IpcMainEvent::ports`](crate::IpcMainEvent::ports). A closed port in the list fails
@@ -191,12 +199,11 @@ impl IpcRenderer {
         transfer: Vec<crate::MessagePort>,
     ) -> Result<(), crate::PortError> {
         crate::port::message_port::check_transfer(&transfer, None)?;
-        if !transfer.is_empty() && !self.shared.in_process {
-            return Err(crate::PortError::Transfer(
-                "ports from a renderer process need the fd channel, not available yet".into(),
-            ));
-        }
-        let moved = crate::port::message_port::move_local(transfer)?;
+        let moved = if self.shared.in_process {
+            crate::port::message_port::move_local(transfer)?
+        } else {
+            super::ports::send_ends(&self.shared, transfer)?
+        };
         let trailer = crate::port::frame::trailer(&moved);
         let env = Envelope {
             request_id: moved.len() as u64,
@@ -211,6 +218,7 @@ impl IpcRenderer {
         })
     }
 
+    /// Send with any body (typed channels give their fingerprint).
     pub(crate) fn post_body(
         &self,
         channel: &str,

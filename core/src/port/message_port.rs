@@ -347,7 +347,7 @@ pub(crate) fn move_local(ports: Vec<MessagePort>) -> Result<Vec<frame::Moved>, P
         };
         let token = token::fresh();
         let side = end.side;
-        inbox().put(token, Arrival::Local(end));
+        inbox().put(token, Arrival::Local(Box::new(end)));
         records.push(frame::Moved { token, side });
     }
     Ok(records)
@@ -408,7 +408,7 @@ pub(crate) fn collect(
     for (i, r) in records.iter().enumerate() {
         match inbox().take(r.token, deadline, pull) {
             Some(Arrival::Local(end)) if end.side == r.side => {
-                ports.push(MessagePort::from_end(end))
+                ports.push(MessagePort::from_end(*end))
             }
             Some(Arrival::Local(end)) => {
                 end.close();

@@ -76,10 +76,9 @@ fn send_end(conn: &Conn, token: u64, end: PortEnd, from: Holder) -> Result<(), P
 
 fn refusal(r: Refused) -> String {
     match r {
-        Refused::TooMany => format!(
-            "the renderer would hold more than {} ports",
-            broker::MAX_PORTS_PER_RENDERER
-        ),
+        Refused::TooMany => {
+            "the renderer would hold more ports than main allows (max_ports_per_renderer)".into()
+        }
         Refused::NotHeld => "the renderer does not hold that port".into(),
     }
 }

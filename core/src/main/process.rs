@@ -89,7 +89,7 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
-            broker: super::broker::new_shared(),
+            broker: super::broker::new_shared(config.max_ports_per_renderer),
             config,
         });
         // Port ends held here whose peers are in renderers go through the broker.

@@ -15,7 +15,7 @@ use crate::port::error::PortError;
 use crate::port::frame::Moved;
 use crate::port::inbox::{inbox, Arrival};
 use crate::port::local::Identity;
-use crate::port::message_port::{check_transfer, collect, move_local, MessagePort};
+use crate::port::message_port::{check_transfer, collect, leaving, move_local, MessagePort};
 use crate::port::route::Router;
 use crate::port::token;
 use crate::wire::ArgsView;
@@ -95,6 +95,7 @@ pub(crate) fn send(conn: &Conn, ports: Vec<MessagePort>) -> Result<Vec<Moved>, P
     let mut moved = Vec::with_capacity(ports.len());
     for (index, p) in ports.into_iter().enumerate() {
         let end = p.detach().ok_or(PortError::NotAValidPort { index })?;
+        let end = leaving(end, index)?;
         let token = token::fresh();
         let side = end.side;
         send_end(conn, token, end, Holder::Main)?;

@@ -20,7 +20,7 @@ use crate::port::route::Router;
 use crate::port::token;
 use crate::wire::ArgsView;
 use electrode_shm::{FdSocket, PortEnd, PortSegment, Side};
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -52,10 +52,10 @@ fn in_process(conn: &Conn) -> bool {
     conn.pid == std::process::id() && conn.child.lock().is_none()
 }
 
-fn socket(conn: &Conn) -> Result<&FdSocket, String> {
-    conn.fds
-        .as_ref()
-        .ok_or_else(|| "the renderer has no fd socket".to_string())
+/// The renderer's fd socket (locked: it goes with the link when the renderer is gone).
+fn socket(conn: &Conn) -> Result<MappedMutexGuard<'_, FdSocket>, String> {
+    MutexGuard::try_map(conn.fds.lock(), |f| f.as_mut())
+        .map_err(|_| "the renderer has no fd socket (gone)".to_string())
 }
 
 /// Send `end` to the renderer of `conn` under `token` (its memfd on the fd socket) and record
@@ -206,10 +206,10 @@ pub(crate) fn forward(conn: &Conn, args: &ArgsView<'_>) -> Result<(), String> {
                 return Ok(());
             }
             drop(b);
-            if let Some(sock) = dest.fds.as_ref() {
-                if let Err(e) = sock.send(token, &[file.as_fd()]) {
-                    tracing::warn!(renderer = t, error = %e, "port forward failed");
-                }
+            let sent = socket(&dest)
+                .and_then(|sock| sock.send(token, &[file.as_fd()]).map_err(|e| e.to_string()));
+            if let Err(e) = sent {
+                tracing::warn!(renderer = t, "port forward failed: {e}");
             }
         }
         Holder::Main => {

@@ -178,7 +178,7 @@ impl Main {
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
             ports: ConnPorts::new(self.shared.broker.clone()),
-            fds,
+            fds: Mutex::new(fds),
         });
         self.shared.broker.lock().register(&conn);
         self.shared.conns.lock().insert(id, conn.clone());

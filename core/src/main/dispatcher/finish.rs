@@ -19,6 +19,7 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
         l.waker.wake_all();
     }
     drop(link);
+    drop(conn.fds.lock().take());
     // Everything that keeps the segment mapped goes before anyone is told.
     drop(s.rx);
     drop(s.waker);

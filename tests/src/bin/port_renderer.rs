@@ -15,6 +15,8 @@
 //!   the answer on the other end and reports it on `carried`.
 //! - `take-carried`: reads a message carrying a port from the port main posted; answers
 //!   `via carried` through the carried port; reports `took`.
+//! - `typed-echo`: every [`NOTE`](electrode_tests::contract::NOTE) job on the port main posts
+//!   on `port` is answered through the same port with `contract::echoed(job)`.
 //! - `errors`: the transfer errors, in a renderer: a closed port (`... is already neutered.`),
 //!   the sender's own channel (`... contains the source port.`), through both the port and
 //!   `IpcRenderer::post_message`; reports `errors-ok`.
@@ -184,6 +186,25 @@ fn take_carried() -> Check {
     bye.recv_timeout(HANG_GUARD).map_err(|e| e.to_string())
 }
 
+fn typed_echo() -> Check {
+    use electrode_tests::contract::{echoed, Job, NOTE};
+    let ipc = connect()?;
+    let ports = port_inbox(&ipc);
+    ipc.send(READY, &args![]).map_err(|e| e.to_string())?;
+    let (_, port) = one_port(&ports)?;
+    let port = Arc::new(port);
+    let back = port.clone();
+    NOTE.on_port(&port, move |_, job| {
+        let job: Job = rkyv::deserialize::<Job, rkyv::rancor::Error>(job).expect("validated");
+        if let Err(e) = NOTE.post_port(&back, &echoed(&job), vec![]) {
+            eprintln!("port_renderer: typed echo failed: {e}");
+        }
+    });
+    port.start();
+    let bye = bye(&ipc);
+    bye.recv_timeout(HANG_GUARD).map_err(|e| e.to_string())
+}
+
 fn errors() -> Check {
     let ipc = connect()?;
     let (a, b) = MessageChannel::new().map_err(|e| e.to_string())?;
@@ -223,9 +244,12 @@ fn main() {
         "count" => count,
         "carry" => carry,
         "take-carried" => take_carried,
+        "typed-echo" => typed_echo,
         "errors" => errors,
         _ => {
-            eprintln!("usage: port_renderer <echo|give|send-n|count|carry|take-carried|errors>");
+            eprintln!(
+                "usage: port_renderer <echo|give|send-n|count|carry|take-carried|typed-echo|errors>"
+            );
             std::process::exit(EXIT_USAGE);
         }
     };

@@ -26,7 +26,7 @@ use electrode_tests::api_kit::{ensure, expect_eq, run_role, Check, HANG_GUARD, R
 use electrode_tests::protocol::EXIT_USAGE;
 use std::sync::{mpsc, Arc, Mutex};
 
-type Ports = Arc<Mutex<Vec<MessagePort>>>;
+type Ports = Arc<Mutex<Vec<Option<MessagePort>>>>;
 
 fn connect() -> Result<IpcRenderer, String> {
     IpcRenderer::connect().map_err(|e| format!("connect: {e}"))
@@ -64,25 +64,31 @@ fn one_port(
     Ok((data, ports.pop().expect("one")))
 }
 
-/// Start `port` echoing every message (and its ports) back; keep it alive in `keep`.
+/// Start `port` echoing every message (and its ports) back; keep it in `keep` until its other
+/// end closes (then it is dropped, and `port-closed` reports its index).
 fn echo_on(ipc: &IpcRenderer, port: MessagePort, keep: &Ports) {
-    let keep2 = keep.clone();
     let idx = {
         let mut k = keep.lock().unwrap();
-        k.push(port);
+        k.push(Some(port));
         k.len() - 1
     };
     let k = keep.lock().unwrap();
-    let p = &k[idx];
+    let p = k[idx].as_ref().expect("just kept");
+    let keep2 = keep.clone();
     p.on_message(move |e| {
         let ports = e.ports();
         let k = keep2.lock().unwrap();
-        if let Err(err) = k[idx].post_message(e.data(), ports) {
-            eprintln!("port_renderer: echo failed: {err}");
+        if let Some(p) = k[idx].as_ref() {
+            if let Err(err) = p.post_message(e.data(), ports) {
+                eprintln!("port_renderer: echo failed: {err}");
+            }
         }
     });
     let ipc = ipc.clone();
+    let keep3 = keep.clone();
     p.on_close(move || {
+        let port = keep3.lock().unwrap()[idx].take();
+        drop(port);
         let _ = ipc.send("port-closed", &args![idx as i64]);
     });
     p.start();

@@ -44,7 +44,7 @@ fn a_thousand_channels_leave_nothing_behind_in_main() {
     });
     let r = spawn(&main, RENDERER, "echo", &[]);
     gate.wait();
-    let mut warm = || {
+    let warm = || {
         let (a, b) = MessageChannel::new().unwrap();
         r.wc.post_message("port", &Value::Null, vec![b]).unwrap();
         a.post_message(&Value::from(1), vec![]).unwrap();

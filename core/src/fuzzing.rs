@@ -28,7 +28,7 @@ pub use crate::message::kind::{FLAG_ASYNC_SLOT, FLAG_ERROR, FLAG_REPLY_VIA_RING}
 pub use crate::message::reply::{AUX_ARCHIVE, AUX_ERROR, AUX_LARGE, AUX_UNENCODABLE};
 
 /// Every message kind with its frame tag, as the real protocol numbers them.
-pub const KINDS: [(&str, u16); 12] = [
+pub const KINDS: [(&str, u16); 15] = [
     ("Send", Kind::Send as u16),
     ("SendSync", Kind::SendSync as u16),
     ("Invoke", Kind::Invoke as u16),
@@ -41,6 +41,9 @@ pub const KINDS: [(&str, u16); 12] = [
     ("SlotReady", Kind::SlotReady as u16),
     ("Close", Kind::Close as u16),
     ("Closing", Kind::Closing as u16),
+    ("PostMessage", Kind::PostMessage as u16),
+    ("PortForward", Kind::PortForward as u16),
+    ("PortClosed", Kind::PortClosed as u16),
 ];
 
 /// Run the dispatcher's decoder on one message from a renderer: frame tag `tag` (the message
@@ -67,10 +70,17 @@ pub fn decode_message(tag: u16, bytes: &[u8]) -> bool {
             // An archive is validated by its typed channel (`decode_typed_message`).
             true
         }
+        Ok(FromRenderer::PostMessage { message, .. }) => {
+            let values = message.to_values();
+            debug_assert_eq!(values.len(), 1);
+            true
+        }
         Ok(
             FromRenderer::HandlerReply { .. }
             | FromRenderer::FrameOpen { .. }
-            | FromRenderer::Closing,
+            | FromRenderer::Closing
+            | FromRenderer::PortForward { .. }
+            | FromRenderer::PortClosed { .. },
         ) => true,
         Err(_) => false,
     }
@@ -144,7 +154,10 @@ fn typed_message(tag: u16, bytes: &[u8]) -> Result<(), String> {
         Ok(
             FromRenderer::HandlerReply { .. }
             | FromRenderer::FrameOpen { .. }
-            | FromRenderer::Closing,
+            | FromRenderer::Closing
+            | FromRenderer::PostMessage { .. }
+            | FromRenderer::PortForward { .. }
+            | FromRenderer::PortClosed { .. },
         ) => return Err("not a request".into()),
         Err(rejected) => return Err(rejected.why),
     };

@@ -205,6 +205,45 @@
 //! `PR_SET_NO_NEW_PRIVS`. [`WebContents::sandbox`] reports what was set up; docs/SECURITY.md
 //! says what holds at each privilege level.
 //!
+//! ## 8. MessagePorts
+//!
+//! [`MessageChannel::new`] makes two entangled [`MessagePort`]s, in main or in a renderer.
+//! Their rings live in one shared-memory segment mapped by the two processes holding the ends:
+//! port messages do not pass through main. [`WebContents::post_message`] and
+//! [`IpcRenderer::post_message`] move ports to the other side (its listeners take them with
+//! `event.ports()`), and ports travel inside port messages too; a moved port leaves its old
+//! handle neutered. Messages queue until [`start`](MessagePort::start) (or are taken with
+//! [`recv`](MessagePort::recv)); closing one end (or the death of its process) emits `close`
+//! on the other.
+//!
+//! ```
+//! use electrode::{Main, MessageChannel, Value};
+//! use std::sync::mpsc;
+//! use std::time::Duration;
+//!
+//! let main = Main::new()?;
+//! let (web_contents, renderer) = main.connect_in_process()?;
+//! let (tx, rx) = mpsc::channel();
+//! renderer.on("port", move |event, _args| {
+//!     for port in event.ports() {
+//!         tx.send(port).unwrap();
+//!     }
+//! });
+//! let (mine, theirs) = MessageChannel::new()?;
+//! web_contents.post_message("port", &Value::Null, vec![theirs])?;
+//! let theirs = rx.recv()?;
+//!
+//! mine.post_message(&Value::from("hello"), vec![])?;
+//! assert_eq!(theirs.recv(Some(Duration::from_secs(5)))?.data, Value::from("hello"));
+//!
+//! let (closed_tx, closed_rx) = mpsc::channel();
+//! theirs.on_close(move || closed_tx.send(()).unwrap());
+//! theirs.start();
+//! mine.close();
+//! closed_rx.recv()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Typed arguments (feature `serde`)
 //!
 //! With the `serde` feature, `ArgsView::deserialize` reads the arguments straight into a
@@ -252,6 +291,7 @@
 //! | `webContents` | [`WebContents`] |
 //! | `ipcRenderer` | [`IpcRenderer`] |
 //! | `IpcMainEvent` / `IpcMainInvokeEvent` | [`IpcMainEvent`] / [`IpcMainInvokeEvent`] |
+//! | `MessageChannelMain` / `MessagePortMain` | [`MessageChannel`] / [`MessagePort`] |
 //!
 //! The full table is `docs/ELECTRON_MAPPING.md`; the transport underneath is the
 //! `electrode-shm` crate.
@@ -272,6 +312,8 @@ mod listeners;
 mod message;
 
 mod call;
+
+mod port;
 
 mod main;
 mod renderer;
@@ -310,6 +352,14 @@ pub use main::sandbox::{
 };
 pub use main::web_contents::{InvokeRenderer, WebContents};
 pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
+pub use message::ports::MAX_PORTS_PER_MESSAGE;
+pub use port::channel::MessageChannel;
+pub use port::error::PortError;
+pub use port::message_port::{MessageEvent, MessagePort, PortMessage};
+/// Electron's name for a channel made in main.
+pub type MessageChannelMain = MessageChannel;
+/// Electron's name for a port held in main.
+pub type MessagePortMain = MessagePort;
 pub use renderer::{Invoke, IpcRenderer, IpcRendererEvent, RendererOptions};
 pub use value::Value;
 pub use wire::{ArgsView, ArrayRef, MapRef, ValueRef};

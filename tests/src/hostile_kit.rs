@@ -78,9 +78,25 @@ pub mod kind {
     /// The renderer closed its side (main then drops what it sends: keep it last, so forgers
     /// that pick among the first five kinds never close their own connection).
     pub const CLOSING: u16 = 31;
-    /// Every kind a renderer may send.
-    pub const RENDERER_TO_MAIN: [u16; 6] =
-        [SEND, SEND_SYNC, INVOKE, HANDLER_REPLY, FRAME_OPEN, CLOSING];
+    /// Either way (and in port rings): `postMessage`, one `Value` then port records.
+    pub const POST_MESSAGE: u16 = 40;
+    /// Renderer to main: a port end's memfd forwarded through main.
+    pub const PORT_FORWARD: u16 = 41;
+    /// Renderer to main: a port end crossing through main was closed.
+    pub const PORT_CLOSED: u16 = 42;
+    /// Every kind a renderer may send (`CLOSING` last: forgers that pick among the first five
+    /// kinds never close their own connection).
+    pub const RENDERER_TO_MAIN: [u16; 9] = [
+        SEND,
+        SEND_SYNC,
+        INVOKE,
+        HANDLER_REPLY,
+        FRAME_OPEN,
+        POST_MESSAGE,
+        PORT_FORWARD,
+        PORT_CLOSED,
+        CLOSING,
+    ];
     /// Every kind only main may send.
     pub const MAIN_TO_RENDERER: [u16; 6] = [
         MESSAGE,

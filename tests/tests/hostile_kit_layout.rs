@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
 /// The kit's kind constants by name (the names of `fuzzing::KINDS` in SCREAMING_SNAKE_CASE).
-const KIT_KINDS: [(&str, u16); 12] = [
+const KIT_KINDS: [(&str, u16); 15] = [
     ("SEND", kind::SEND),
     ("SEND_SYNC", kind::SEND_SYNC),
     ("INVOKE", kind::INVOKE),
@@ -34,6 +34,9 @@ const KIT_KINDS: [(&str, u16); 12] = [
     ("SLOT_READY", kind::SLOT_READY),
     ("CLOSE", kind::CLOSE),
     ("CLOSING", kind::CLOSING),
+    ("POST_MESSAGE", kind::POST_MESSAGE),
+    ("PORT_FORWARD", kind::PORT_FORWARD),
+    ("PORT_CLOSED", kind::PORT_CLOSED),
 ];
 
 /// `SendSync` -> `SEND_SYNC`.

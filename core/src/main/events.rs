@@ -51,6 +51,8 @@ pub struct IpcMainEvent {
     pub(crate) frame_id: u32,
     pub(crate) channel: Arc<str>,
     pub(crate) sync: Option<Arc<SyncReturn>>,
+    /// The ports a `postMessage` carried (taken by the first [`ports`](Self::ports) call).
+    pub(crate) ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
 }
 
 impl std::fmt::Debug for IpcMainEvent {
@@ -89,6 +91,16 @@ impl IpcMainEvent {
     /// The channel the message came on.
     pub fn channel(&self) -> &str {
         &self.channel
+    }
+
+    /// The ports an `ipcRenderer.postMessage` transferred (Electron's `event.ports`). The
+    /// first call takes them; later calls (and clones of the event) get none. Ports nobody
+    /// takes are closed when the last clone of the event goes.
+    pub fn ports(&self) -> Vec<crate::MessagePort> {
+        self.ports
+            .as_ref()
+            .map(|p| std::mem::take(&mut *p.lock()))
+            .unwrap_or_default()
     }
 
     /// Whether this is a `sendSync` (which waits for [`set_return_value`](Self::set_return_value)).

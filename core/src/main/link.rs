@@ -64,6 +64,8 @@ pub(crate) struct Conn {
     pub out_queued: AtomicBool,
     /// The dispatcher's own wake-up word.
     pub dispatcher: Arc<Event>,
+    /// Ports: this `Main`'s broker, fd records read ahead of their messages.
+    pub ports: super::ports::ConnPorts,
     /// Main's end of the renderer's fd socket (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors sent after spawn (the segment, port segments) travel
     /// on it. Taken (and closed) with `link` when the renderer is gone.

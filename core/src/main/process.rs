@@ -2,11 +2,13 @@
 //! connects in-process ones), and holds the global [`IpcMain`] scope; [`MainShared`] is what
 //! the dispatcher shares with it.
 
+use super::broker::Broker;
 use super::config::{MainBuilder, MainConfig};
 use super::dispatcher::{self, Serving};
 use super::executor::Executor;
 use super::link::{Conn, Link};
 use super::outbox::Outbox;
+use super::ports::ConnPorts;
 use super::registry::IpcMain;
 use super::sandbox::SpawnOptions;
 use super::web_contents::WebContents;
@@ -41,6 +43,8 @@ pub(crate) struct MainShared {
     in_process: Mutex<Vec<(Liveness, Waker)>>,
     /// Where async handlers run.
     pub executor: Executor,
+    /// Who holds each side of the channels that crossed through this `Main`.
+    pub broker: Arc<Mutex<Broker>>,
 }
 
 impl MainShared {
@@ -87,8 +91,11 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
+            broker: super::broker::new_shared(config.max_ports_per_renderer),
             config,
         });
+        // Port ends held here whose peers are in renderers go through the broker.
+        crate::port::route::install(Arc::new(super::ports::MainRouter), true);
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("electrode-dispatcher".into())
@@ -176,9 +183,11 @@ impl Main {
             corrupt: AtomicBool::new(false),
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
+            ports: ConnPorts::new(self.shared.broker.clone()),
             fds: Mutex::new(fds),
             sandbox: Default::default(),
         });
+        self.shared.broker.lock().register(&conn);
         self.shared.conns.lock().insert(id, conn.clone());
         {
             let mut incoming = self.shared.incoming.lock();

@@ -143,6 +143,33 @@ impl WebContents {
         self.send_to_frame_checked(0, channel, args)
     }
 
+    /// Send `message` to the renderer's main frame on `channel`, moving `transfer` to it
+    /// (Electron's `webContents.postMessage`): the renderer's listeners see the ports with
+    /// [`IpcRendererEvent::ports`](crate::IpcRendererEvent::ports). A closed port in the list
+    /// fails with Electron's text and nothing is sent.
+    pub fn post_message(
+        &self,
+        channel: &str,
+        message: &Value,
+        transfer: Vec<crate::MessagePort>,
+    ) -> Result<(), crate::PortError> {
+        let moved = super::ports::send(&self.conn, transfer)?;
+        let trailer = crate::port::frame::trailer(&moved);
+        let env = Envelope {
+            request_id: moved.len() as u64,
+            ..Envelope::default()
+        };
+        let body = Body::Ported(std::slice::from_ref(message), &trailer);
+        self.conn
+            .send(Kind::PostMessage, &env, channel, body)
+            .map_err(|e| {
+                for m in &moved {
+                    crate::port::inbox::inbox().discard(m.token);
+                }
+                crate::PortError::Send(e)
+            })
+    }
+
     /// Send to one frame. Returns `false` when the frame is unknown or the renderer is gone.
     pub fn send_to_frame(&self, frame_id: u32, channel: &str, args: &[Value]) -> bool {
         if !self.conn.frames.lock().contains(&frame_id) {

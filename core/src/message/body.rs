@@ -15,6 +15,11 @@ pub(crate) enum Body<'a> {
     Values(&'a [Value]),
     /// An archive, already serialized (16-aligned bytes).
     Archive(&'a [u8]),
+    /// `Value` arguments followed by a trailer of transferred-port records
+    /// (`port::frame`): `PostMessage` messages, to a renderer, to main, or through a port.
+    Ported(&'a [Value], &'a [u8]),
+    /// An archive followed by a trailer of transferred-port records: a typed port message.
+    PortedArchive(&'a [u8], &'a [u8]),
 }
 
 impl<'a> From<&'a [Value]> for Body<'a> {
@@ -33,8 +38,8 @@ impl Body<'_> {
     /// The codec the envelope names for this body.
     pub(crate) fn codec(&self) -> Codec {
         match self {
-            Body::Values(_) => Codec::Values,
-            Body::Archive(_) => Codec::Archive,
+            Body::Values(_) | Body::Ported(..) => Codec::Values,
+            Body::Archive(_) | Body::PortedArchive(..) => Codec::Archive,
         }
     }
 }

@@ -10,6 +10,7 @@
 use super::body::{Data, Payload};
 use super::envelope::{args_offset, Codec, Envelope, ENVELOPE_LEN};
 use super::kind::{Kind, MAX_CHANNEL_LEN};
+use super::ports::{self, PortRecord};
 use super::reply::{self, Answer, ReplyTo, Shape};
 use crate::error::ReplyError;
 use crate::wire::ArgsView;
@@ -76,6 +77,18 @@ pub(crate) enum FromRenderer<'a> {
     FrameOpen { frame_id: u32 },
     /// The renderer closed its side; its process may live on.
     Closing,
+    /// `ipcRenderer.postMessage`: one `Value` and the port ends it transfers.
+    PostMessage {
+        frame_id: u32,
+        channel: &'a str,
+        message: ArgsView<'a>,
+        ports: Vec<PortRecord>,
+    },
+    /// A port end to forward through main (its fields, validated `Value`s, are checked by the
+    /// broker).
+    PortForward { args: ArgsView<'a> },
+    /// A port end that crossed through main was closed (fields checked by the broker).
+    PortClosed { args: ArgsView<'a> },
 }
 
 /// What main sent, validated (main is trusted, but a renderer still never acts on bytes it
@@ -109,6 +122,13 @@ pub(crate) enum FromMain<'a> {
     SlotReady { slot_index: u32, slot_gen: u32 },
     /// Main closed this renderer's `WebContents`.
     Close,
+    /// `webContents.postMessage`: one `Value` and the port ends it transfers.
+    PostMessage {
+        frame_id: u32,
+        channel: &'a str,
+        message: ArgsView<'a>,
+        ports: Vec<PortRecord>,
+    },
 }
 
 /// A rejection, boxed: it is rare, and a small `Result` keeps the accepting path lean.
@@ -193,6 +213,43 @@ impl<'a> Head<'a> {
         Ok(Payload { fingerprint, data })
     }
 
+    /// A `PostMessage` body: its one `Value` and its port records.
+    pub(crate) fn ported(&self) -> Result<(ArgsView<'a>, Vec<PortRecord>), String> {
+        if Codec::from_byte(self.env.codec) != Some(Codec::Values) || self.env.fingerprint != 0 {
+            return Err("a port message must carry one Value".into());
+        }
+        ports::split(self.args, self.env.request_id)
+    }
+
+    /// A port message's body (one `Value`, validated; or an archive with its fingerprint, for
+    /// its typed channel to validate) and its port records.
+    pub(crate) fn ported_payload(&self) -> Result<(Payload<'a>, Vec<PortRecord>), String> {
+        let fingerprint = self.env.fingerprint;
+        match Codec::from_byte(self.env.codec) {
+            Some(Codec::Values) if fingerprint == 0 => {
+                let (view, records) = ports::split(self.args, self.env.request_id)?;
+                Ok((
+                    Payload {
+                        fingerprint,
+                        data: Data::Values(view),
+                    },
+                    records,
+                ))
+            }
+            Some(Codec::Archive) if fingerprint != 0 => {
+                let (bytes, records) = ports::split_trailer(self.args, self.env.request_id)?;
+                Ok((
+                    Payload {
+                        fingerprint,
+                        data: Data::Archive(bytes),
+                    },
+                    records,
+                ))
+            }
+            _ => Err("a port message must carry one Value or one archive".into()),
+        }
+    }
+
     /// Decode a message a renderer sent (main's side).
     #[inline]
     pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {
@@ -203,6 +260,7 @@ impl<'a> Head<'a> {
         }
         let payload =
             |answer: Option<Unanswered>| self.payload().map_err(|why| invalid(why, answer));
+        let ported = || self.ported().map_err(|why| invalid(why, None));
         let Head {
             kind,
             env,
@@ -258,6 +316,28 @@ impl<'a> Head<'a> {
                 frame_id: env.frame_id,
             },
             Kind::Closing => FromRenderer::Closing,
+            Kind::PostMessage => {
+                let (message, ports) = ported()?;
+                FromRenderer::PostMessage {
+                    frame_id: env.frame_id,
+                    channel,
+                    message,
+                    ports,
+                }
+            }
+            Kind::PortForward | Kind::PortClosed => {
+                let args = match payload(None)?.data {
+                    Data::Values(args) => args,
+                    Data::Archive(_) => {
+                        return Err(rejected("a port control message must carry Values", None))
+                    }
+                };
+                if kind == Kind::PortForward {
+                    FromRenderer::PortForward { args }
+                } else {
+                    FromRenderer::PortClosed { args }
+                }
+            }
             Kind::Message
             | Kind::LargeReply
             | Kind::Reply
@@ -273,6 +353,7 @@ impl<'a> Head<'a> {
     pub(crate) fn decode_main(self) -> Result<FromMain<'a>, String> {
         let shape = Shape::of_message(&self.env);
         let payload = || self.payload();
+        let ported = || self.ported();
         let Head {
             kind,
             env,
@@ -304,6 +385,15 @@ impl<'a> Head<'a> {
                 slot_gen: env.slot_gen,
             },
             Kind::Close => FromMain::Close,
+            Kind::PostMessage => {
+                let (message, ports) = ported()?;
+                FromMain::PostMessage {
+                    frame_id: env.frame_id,
+                    channel,
+                    message,
+                    ports,
+                }
+            }
             other => return Err(format!("{other:?} is not a main-to-renderer message")),
         })
     }

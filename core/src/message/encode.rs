@@ -23,6 +23,10 @@ enum BodyPlan {
     Values(wire::Plan),
     /// An archive of this many bytes, copied as it is.
     Archive(usize),
+    /// `Value`s, then a trailer of this many bytes copied as it is.
+    Ported(wire::Plan, usize),
+    /// An archive of this many bytes, then a trailer of that many, both copied as they are.
+    PortedArchive(usize, usize),
 }
 
 /// Check a message and size it. `limit` is the largest message the receiver accepts
@@ -44,15 +48,20 @@ pub(crate) fn plan_within(
         });
     }
     let prefix = args_offset(channel.len());
-    let body = match body {
-        Body::Values(args) => BodyPlan::Values(wire::plan(args).map_err(|e| match e {
+    let values = |args| {
+        wire::plan(args).map_err(|e| match e {
             EncodeError::TooLarge { size } => SendError::TooLarge {
                 size: prefix + size,
                 limit,
             },
             e => SendError::Unencodable(e),
-        })?),
+        })
+    };
+    let body = match body {
+        Body::Values(args) => BodyPlan::Values(values(args)?),
         Body::Archive(bytes) => BodyPlan::Archive(bytes.len()),
+        Body::Ported(args, trailer) => BodyPlan::Ported(values(args)?, trailer.len()),
+        Body::PortedArchive(bytes, trailer) => BodyPlan::PortedArchive(bytes.len(), trailer.len()),
     };
     let planned = Planned { prefix, body };
     if planned.len() > limit {
@@ -71,6 +80,8 @@ impl Planned {
             + match self.body {
                 BodyPlan::Values(p) => p.len(),
                 BodyPlan::Archive(n) => n,
+                BodyPlan::Ported(p, n) => p.len() + n,
+                BodyPlan::PortedArchive(a, t) => a + t,
             }
     }
 
@@ -112,6 +123,33 @@ impl Planned {
                     });
                 };
                 out.copy_from_slice(bytes);
+                Ok(end)
+            }
+            (Body::Ported(args, trailer), BodyPlan::Ported(plan, n)) if n == trailer.len() => {
+                let at = self.prefix
+                    + wire::encode_planned(args, plan, &mut buf[self.prefix..])
+                        .map_err(SendError::Unencodable)?;
+                let Some(out) = buf.get_mut(at..at + n) else {
+                    return Err(SendError::TooLarge {
+                        size: at + n,
+                        limit: buf.len(),
+                    });
+                };
+                out.copy_from_slice(trailer);
+                Ok(at + n)
+            }
+            (Body::PortedArchive(bytes, trailer), BodyPlan::PortedArchive(a, t))
+                if a == bytes.len() && t == trailer.len() =>
+            {
+                let end = self.prefix + a + t;
+                let Some(out) = buf.get_mut(self.prefix..end) else {
+                    return Err(SendError::TooLarge {
+                        size: end,
+                        limit: buf.len(),
+                    });
+                };
+                out[..a].copy_from_slice(bytes);
+                out[a..].copy_from_slice(trailer);
                 Ok(end)
             }
             _ => unreachable!("a message is written with the body it was planned for"),

@@ -38,12 +38,23 @@ pub(crate) enum Kind {
     /// The renderer closed its side (`IpcRenderer::close`, or its last handle dropped) while
     /// its process lives: main fails its pending invokes and destroys the `WebContents`.
     Closing = 31,
+    // either way (and through a port's rings)
+    /// `webContents.postMessage` / `ipcRenderer.postMessage` / `port.postMessage`: one
+    /// `Value`, then a trailer of transferred-port records (their count in the envelope's
+    /// request id).
+    PostMessage = 40,
+    // renderer -> main
+    /// A renderer moves a port end across a port whose peer is in another process: the end's
+    /// memfd travels on the fd socket, main forwards it to the holder of the peer end.
+    PortForward = 41,
+    /// A renderer closed a port end that crossed a process boundary through main.
+    PortClosed = 42,
 }
 
 impl Kind {
     /// Every kind, in tag order.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 12] = [
+    pub(crate) const ALL: [Kind; 15] = [
         Kind::Send,
         Kind::SendSync,
         Kind::Invoke,
@@ -56,6 +67,9 @@ impl Kind {
         Kind::SlotReady,
         Kind::Close,
         Kind::Closing,
+        Kind::PostMessage,
+        Kind::PortForward,
+        Kind::PortClosed,
     ];
 
     /// The kind a frame tag names, if any.
@@ -74,13 +88,16 @@ impl Kind {
             20 => Kind::SlotReady,
             30 => Kind::Close,
             31 => Kind::Closing,
+            40 => Kind::PostMessage,
+            41 => Kind::PortForward,
+            42 => Kind::PortClosed,
             _ => return None,
         })
     }
 
     /// Whether a renderer may send this kind (the rest only main sends).
     pub(crate) fn sent_by_renderer(self) -> bool {
-        (self as u16) < 16 || self == Kind::Closing
+        (self as u16) < 16 || self == Kind::Closing || (self as u16) >= 40
     }
 }
 

@@ -24,4 +24,5 @@ pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod envelope;
 pub(crate) mod kind;
+pub(crate) mod ports;
 pub(crate) mod reply;

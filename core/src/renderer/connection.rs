@@ -25,6 +25,8 @@ pub(crate) type FrameListeners = ListenerTable<RListener>;
 
 /// What every handle and the receive thread share.
 pub(crate) struct Shared {
+    /// Whether main is this very process (an in-process renderer: ports move as they are).
+    pub in_process: bool,
     pub tx: Mutex<Producer<Futex>>,
     /// Response slots; main, which answers in them, is trusted (replies are read in place).
     pub slots: TrustingRequester<Futex>,
@@ -44,8 +46,6 @@ pub(crate) struct Shared {
     pub lifetime: OnceLock<Weak<Lifetime>>,
     /// The renderer's end of its fd socket with main (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors main sends after the segment arrive on it.
-    // Kept open for the fds main sends later (MessagePort segments, issue 13).
-    #[allow(dead_code)]
     pub fds: FdSocket,
     /// Wakes every local wait on the segment (ring words, and fails pending slots).
     pub waker: electrode_shm::Waker,

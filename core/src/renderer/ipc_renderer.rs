@@ -82,7 +82,9 @@ impl IpcRenderer {
             segment,
         } = end;
         drop(segment);
+        let in_process = main.is_none();
         let shared = Arc::new(Shared {
+            in_process,
             tx: Mutex::new(tx),
             slots,
             live: live.clone(),
@@ -98,6 +100,15 @@ impl IpcRenderer {
             waker: waker.clone(),
         });
         shared.frames.write().insert(0, Arc::default());
+        if main.is_some() {
+            // A renderer process: port ends leaving it go through main.
+            crate::port::route::install(
+                Arc::new(super::ports::RendererRouter {
+                    shared: Arc::downgrade(&shared),
+                }),
+                false,
+            );
+        }
         let watch = match main {
             Some(p) => {
                 let w = waker.clone();
@@ -202,6 +213,36 @@ impl IpcRenderer {
     /// is full (or fails per [`RendererOptions::send_timeout`]).
     pub fn send(&self, channel: &str, args: &[Value]) -> Result<(), SendError> {
         self.post_body(channel, 0, Body::Values(args))
+    }
+
+    /// Send `message` to main on `channel`, moving `transfer` there (Electron's
+    /// `ipcRenderer.postMessage`): main's `on` listeners see the ports with
+    /// [`IpcMainEvent::ports`](crate::IpcMainEvent::ports). A closed port in the list fails
+    /// with Electron's text and nothing is sent.
+    pub fn post_message(
+        &self,
+        channel: &str,
+        message: &Value,
+        transfer: Vec<crate::MessagePort>,
+    ) -> Result<(), crate::PortError> {
+        crate::port::message_port::check_transfer(&transfer, None)?;
+        let moved = if self.shared.in_process {
+            crate::port::message_port::move_local(transfer)?
+        } else {
+            super::ports::send_ends(&self.shared, transfer)?
+        };
+        let trailer = crate::port::frame::trailer(&moved);
+        let env = Envelope {
+            request_id: moved.len() as u64,
+            ..self.envelope()
+        };
+        let body = Body::Ported(std::slice::from_ref(message), &trailer);
+        post(&self.shared, Kind::PostMessage, &env, channel, body).map_err(|e| {
+            for m in &moved {
+                crate::port::inbox::inbox().discard(m.token);
+            }
+            crate::PortError::Send(e)
+        })
     }
 
     /// Send with any body (typed channels give their fingerprint).

@@ -8,12 +8,16 @@ use super::event::IpcRendererEvent;
 use super::post::post;
 use crate::error::{CallError, RemoteError, SendError};
 use crate::guard::guard;
+use crate::message::body::{Data, Payload};
 use crate::message::decode::{FromMain, Head};
 use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, FLAG_ERROR};
 use crate::message::reply::{self, Answer};
+use crate::port::frame::Moved;
+use crate::port::message_port::{collect_routed, ARRIVAL_TIMEOUT};
 use electrode_shm::{AlignedBuf, Futex, Message, Receiver, RecvError};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Receive until main is gone (or the connection closes), then fail what still waits.
 pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
@@ -56,30 +60,23 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
             frame_id,
             channel,
             payload,
+        } => deliver(shared, frame_id, channel, &payload, None),
+        FromMain::PostMessage {
+            frame_id,
+            channel,
+            message,
+            ports,
         } => {
-            let frame = shared.frames.read().get(&frame_id).cloned();
-            let Some(frame) = frame else { return Ok(()) };
-            let Some((name, entries)) = frame.snapshot(channel) else {
-                return Ok(());
+            let moved: Vec<Moved> = ports.iter().map(|r| Moved::of(*r)).collect();
+            // Main put the ends before it wrote the message (in process: our own inbox).
+            let deadline = Instant::now() + ARRIVAL_TIMEOUT;
+            let ports = collect_routed(&moved, deadline)?;
+            let payload = Payload {
+                fingerprint: 0,
+                data: Data::Values(message),
             };
-            let Some(sender) = shared.handle_for(frame_id) else {
-                return Ok(());
-            };
-            let event = IpcRendererEvent {
-                frame_id,
-                channel: name,
-                sender,
-            };
-            let mut refusal = None;
-            frame.run_each(channel, &entries, |f| {
-                if let Some(Err(why)) = guard("renderer listener", channel, || f(&event, &payload))
-                {
-                    refusal.get_or_insert(why);
-                }
-            });
-            if let Some(why) = refusal {
-                tracing::warn!(channel, "renderer: message not taken: {}", why.logged());
-            }
+            let ports = Some(Arc::new(parking_lot::Mutex::new(ports)));
+            deliver(shared, frame_id, channel, &payload, ports);
         }
         FromMain::LargeReply {
             slot_index,
@@ -159,5 +156,38 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
                 tracing::warn!(channel, error = %e, "renderer: cannot answer main's invoke");
             }
         }
+    }
+}
+
+/// Run the listeners of `channel` in `frame_id` on a message from main.
+fn deliver(
+    shared: &Arc<Shared>,
+    frame_id: u32,
+    channel: &str,
+    payload: &Payload<'_>,
+    ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
+) {
+    let frame = shared.frames.read().get(&frame_id).cloned();
+    let Some(frame) = frame else { return };
+    let Some((name, entries)) = frame.snapshot(channel) else {
+        return;
+    };
+    let Some(sender) = shared.handle_for(frame_id) else {
+        return;
+    };
+    let event = IpcRendererEvent {
+        frame_id,
+        channel: name,
+        sender,
+        ports,
+    };
+    let mut refusal = None;
+    frame.run_each(channel, &entries, |f| {
+        if let Some(Err(why)) = guard("renderer listener", channel, || f(&event, payload)) {
+            refusal.get_or_insert(why);
+        }
+    });
+    if let Some(why) = refusal {
+        tracing::warn!(channel, "renderer: message not taken: {}", why.logged());
     }
 }

@@ -12,12 +12,16 @@ use std::sync::atomic::Ordering;
 pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>) {
     let conn = s.conn;
     conn.live.mark_gone();
+    // Every port side the renderer held closes now: the other ends' `close` fires.
+    shared.broker.lock().gone(conn.id);
     let link: Option<Link> = conn.link.lock().take();
     if let Some(l) = &link {
         l.waker.wake_all();
     }
     drop(link);
     drop(conn.fds.lock().take());
+    // Port memfds read ahead of messages that will never be handled.
+    conn.ports.stash.lock().clear();
     // Everything that keeps the segment mapped goes before anyone is told.
     drop(s.rx);
     drop(s.waker);

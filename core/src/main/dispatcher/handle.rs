@@ -15,7 +15,7 @@ use crate::main::process::MainShared;
 use crate::main::registry::Handler;
 use crate::main::respond::Responder;
 use crate::main::web_contents::WebContents;
-use crate::message::body::{Payload, Refusal};
+use crate::message::body::{Data, Payload, Refusal};
 use crate::message::decode::{FromRenderer, Head, Rejected, Unanswered};
 use crate::message::kind::MAX_FRAMES;
 use crate::message::reply::{Answer, ReplyTo};
@@ -88,7 +88,7 @@ pub(super) fn handle(
             frame_id,
             channel,
             &payload,
-            None,
+            Origin::Send,
         )?,
         FromRenderer::SendSync {
             frame_id,
@@ -102,7 +102,7 @@ pub(super) fn handle(
             frame_id,
             channel,
             &payload,
-            Some(peer.responder(reply)),
+            Origin::SendSync(peer.responder(reply)),
         )?,
         FromRenderer::Invoke {
             frame_id,
@@ -131,6 +131,29 @@ pub(super) fn handle(
         FromRenderer::Closing => {
             conn.close(Closer::Renderer);
         }
+        FromRenderer::PostMessage {
+            frame_id,
+            channel,
+            message,
+            ports,
+        } => {
+            let ports = crate::main::ports::arrive(conn, &ports)?;
+            let payload = Payload {
+                fingerprint: 0,
+                data: Data::Values(message),
+            };
+            dispatch_send(
+                shared,
+                conn,
+                caches.listeners,
+                frame_id,
+                channel,
+                &payload,
+                Origin::PostMessage(ports),
+            )?
+        }
+        FromRenderer::PortForward { args } => crate::main::ports::forward(conn, &args)?,
+        FromRenderer::PortClosed { args } => crate::main::ports::closed(conn, &args)?,
     }
     Ok(())
 }
@@ -191,8 +214,18 @@ fn refused(conn: &Conn, channel: &str, why: Refusal) -> Result<(), String> {
     }
 }
 
-/// `send` / `sendSync`: every level runs (WebContents hooks, the frame's scope, the WebContents
-/// scope, the global scope).
+/// Which call a message to listeners came from.
+enum Origin {
+    /// `ipcRenderer.send`.
+    Send,
+    /// `ipcRenderer.sendSync`, answered through this responder.
+    SendSync(Responder),
+    /// `ipcRenderer.postMessage`, with the ports it moved.
+    PostMessage(Vec<crate::MessagePort>),
+}
+
+/// `send` / `sendSync` / `postMessage`: every level runs (WebContents hooks, the frame's
+/// scope, the WebContents scope, the global scope).
 /// Listeners of another type than the message are skipped, and the mismatch reported.
 fn dispatch_send(
     shared: &MainShared,
@@ -201,8 +234,13 @@ fn dispatch_send(
     frame_id: u32,
     channel: &str,
     payload: &Payload<'_>,
-    sync: Option<Responder>,
+    origin: Origin,
 ) -> Result<(), String> {
+    let (sync, ports) = match origin {
+        Origin::Send => (None, None),
+        Origin::SendSync(r) => (Some(r), None),
+        Origin::PostMessage(p) => (None, Some(Arc::new(parking_lot::Mutex::new(p)))),
+    };
     let hooks = if sync.is_some() {
         &conn.on_message_sync
     } else {
@@ -232,6 +270,7 @@ fn dispatch_send(
         frame_id,
         channel: name,
         sync: sync.map(|r| Arc::new(SyncReturn::new(r))),
+        ports,
     };
     let mut refusal = None;
     for h in hooks.iter().flatten() {

@@ -1,0 +1,493 @@
+//! [`MessagePort`]: one end of a channel, in any process. Its two rings live in the channel's
+//! segment, mapped only by the two processes holding its ends; main is not on the data path.
+//!
+//! A port is open until it is closed (by [`close`](MessagePort::close) or drop), moved (its
+//! old handle is then neutered), or broken (its peer wrote something invalid: the port closes
+//! and emits `close`). Messages queue in the ring until [`start`](MessagePort::start); a
+//! started port delivers on its own thread, parked on the ring's futex while idle.
+
+use super::deliver;
+use super::error::PortError;
+use super::frame;
+use super::inbox::{inbox, Arrival, Pull};
+use super::local::{self, Identity};
+use super::route;
+use super::token;
+use crate::message::body::{Data, Payload};
+use crate::value::Value;
+use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
+use electrode_shm::{PortEnd, PortSegment, Side};
+use parking_lot::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub(crate) const OPEN: u8 = 0;
+pub(crate) const CLOSED: u8 = 1;
+pub(crate) const MOVED: u8 = 2;
+pub(crate) const BROKEN: u8 = 3;
+
+/// How long a receiver waits for the ends a message names to arrive.
+pub(crate) const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The wait mode of port waits (spin briefly, then park).
+pub(crate) const PORT_WAIT: WaitMode = crate::DEFAULT_WAIT_MODE;
+
+pub(crate) type MessageListener = dyn Fn(&MessageEvent) + Send + Sync;
+pub(crate) type CloseListener = dyn Fn() + Send + Sync;
+
+/// A typed port message's archive (a private, 16-aligned copy) and fingerprint, for its typed
+/// channel to check and validate.
+#[derive(Debug)]
+pub(crate) struct Typed {
+    pub fingerprint: u64,
+    pub bytes: AlignedBuf,
+}
+
+/// A `message` event: the data and the ports it carried.
+pub struct MessageEvent {
+    pub(crate) data: Value,
+    pub(crate) ports: Mutex<Vec<MessagePort>>,
+    pub(crate) typed: Option<Typed>,
+}
+
+impl MessageEvent {
+    /// The message (`Value::Null` for a typed channel's message: its listener reads it).
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+
+    /// A typed message's body, for its channel's check (`None` for a `Value` message).
+    pub(crate) fn payload(&self) -> Option<Payload<'_>> {
+        self.typed.as_ref().map(|t| Payload {
+            fingerprint: t.fingerprint,
+            data: Data::Archive(t.bytes.as_slice()),
+        })
+    }
+
+    /// The ports the message carried. The first call takes them (later calls, and other
+    /// listeners, get none); ports nobody takes are closed.
+    pub fn ports(&self) -> Vec<MessagePort> {
+        std::mem::take(&mut *self.ports.lock())
+    }
+}
+
+impl std::fmt::Debug for MessageEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageEvent")
+            .field("data", &self.data)
+            .field("ports", &self.ports.lock().len())
+            .finish()
+    }
+}
+
+/// A message taken with [`MessagePort::recv`].
+#[derive(Debug)]
+pub struct PortMessage {
+    /// The message (`Value::Null` for a typed channel's message).
+    pub data: Value,
+    /// The ports it carried.
+    pub ports: Vec<MessagePort>,
+    pub(crate) typed: Option<Typed>,
+}
+
+/// The state a port handle and its delivery thread share.
+pub(crate) struct Core {
+    pub side: Side,
+    pub segment: PortSegment,
+    pub id: Identity,
+    pub live: Liveness,
+    pub tx: Mutex<Option<Producer<Futex>>>,
+    /// Taken by the delivery thread while it runs (and given back when it stops).
+    pub rx: Mutex<Option<Receiver<Futex>>>,
+    pub state: AtomicU8,
+    pub started: AtomicBool,
+    /// Asks the delivery thread to stop (with `wake`).
+    pub stop: AtomicBool,
+    pub wake: Event,
+    pub thread: Mutex<Option<JoinHandle<()>>>,
+    pub on_message: RwLock<Vec<Arc<MessageListener>>>,
+    pub on_close: RwLock<Vec<Arc<CloseListener>>>,
+}
+
+/// One end of a message channel (Electron's `MessagePortMain` in main, the DOM `MessagePort`
+/// in a renderer). `Send`, not `Clone`; dropping it closes it.
+pub struct MessagePort {
+    pub(crate) core: Arc<Core>,
+}
+
+impl std::fmt::Debug for MessagePort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagePort")
+            .field("side", &self.core.side)
+            .field("state", &self.core.state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl MessagePort {
+    /// A port over one side's endpoints.
+    pub(crate) fn from_end(end: PortEnd) -> MessagePort {
+        let id = local::identity(&end.segment);
+        local::hold(id, end.side as usize);
+        MessagePort {
+            core: Arc::new(Core {
+                id,
+                side: end.side,
+                segment: end.segment,
+                live: end.live,
+                tx: Mutex::new(Some(end.tx)),
+                rx: Mutex::new(Some(end.rx)),
+                state: AtomicU8::new(OPEN),
+                started: AtomicBool::new(false),
+                stop: AtomicBool::new(false),
+                wake: Event::new(),
+                thread: Mutex::new(None),
+                on_message: RwLock::new(Vec::new()),
+                on_close: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Send `message` and move `transfer` to the other end. On a port this side closed, a
+    /// no-op (as in Electron); when the other end closed, [`PortError::PeerClosed`]. A
+    /// transfer list with a closed port fails with Electron's text (`Port at index 0 is
+    /// already neutered.`), and nothing is sent; a duplicate cannot be expressed (the list owns
+    /// its ports). Blocks while the ring is full (backpressure).
+    pub fn post_message(
+        &self,
+        message: &Value,
+        transfer: Vec<MessagePort>,
+    ) -> Result<(), PortError> {
+        self.post(frame::Outgoing::Value(message), transfer)
+    }
+
+    /// [`post_message`](Self::post_message) with any body (typed channels give an archive).
+    pub(crate) fn post(
+        &self,
+        out: frame::Outgoing<'_>,
+        transfer: Vec<MessagePort>,
+    ) -> Result<(), PortError> {
+        match self.core.state.load(Ordering::SeqCst) {
+            OPEN => {}
+            CLOSED | MOVED => return Ok(()),
+            _ => {
+                return Err(PortError::Broken(
+                    "the port was closed after a fault".into(),
+                ))
+            }
+        }
+        if self.core.segment.is_closed(self.core.side.other()) {
+            return Err(PortError::PeerClosed);
+        }
+        check_transfer(&transfer, Some(self.core.id))?;
+        let records = if transfer.is_empty() {
+            Vec::new()
+        } else if local::holds(self.core.id, self.core.side.other() as usize) {
+            move_local(transfer)?
+        } else {
+            forward(transfer, self.core.id, self.core.side)?
+        };
+        let sent = {
+            let mut tx = self.core.tx.lock();
+            match tx.as_mut() {
+                Some(tx) => frame::post(tx, out, &records),
+                None => Ok(()), // closed meanwhile: a no-op
+            }
+        };
+        if let Err(e) = sent {
+            for r in &records {
+                inbox().discard(r.token);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Deliver queued and future messages to the `message` listeners, on the port's own
+    /// thread (parked on the ring's futex while idle). Starting twice is a no-op.
+    pub fn start(&self) {
+        if self.core.state.load(Ordering::SeqCst) != OPEN
+            || self.core.started.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        deliver::spawn(&self.core);
+    }
+
+    /// Close this end: the other end's `close` fires; later `post_message`s here are no-ops.
+    pub fn close(&self) {
+        close_core(&self.core);
+    }
+
+    /// Listen for messages (delivered once the port is [`start`](Self::start)ed).
+    pub fn on_message(&self, f: impl Fn(&MessageEvent) + Send + Sync + 'static) {
+        self.core.on_message.write().push(Arc::new(f));
+    }
+
+    /// Listen for the other end closing (or its process dying, or the port breaking).
+    /// Delivered by a started port.
+    pub fn on_close(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.core.on_close.write().push(Arc::new(f));
+    }
+
+    /// Whether this end is still open (not closed, moved or broken).
+    pub fn is_open(&self) -> bool {
+        self.core.state.load(Ordering::SeqCst) == OPEN
+    }
+
+    /// Take the next message of a port that is not started, waiting up to `timeout` (Node's
+    /// `receiveMessageOnPort`, with a wait).
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<PortMessage, PortError> {
+        if self.core.started.load(Ordering::SeqCst) {
+            return Err(PortError::Started);
+        }
+        if self.core.state.load(Ordering::SeqCst) != OPEN {
+            return Err(PortError::Closed);
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut buf = AlignedBuf::new();
+        let got = {
+            let mut guard = self.core.rx.lock();
+            let Some(rx) = guard.as_mut() else {
+                return Err(PortError::Closed);
+            };
+            let got = rx.recv(PORT_WAIT, deadline).map(|msg| {
+                let tag = msg.tag();
+                msg.copy_into(&mut buf);
+                tag
+            });
+            rx.finish_message();
+            got
+        };
+        let tag = match got {
+            Ok(tag) => tag,
+            Err(RecvError::TimedOut) => return Err(PortError::TimedOut),
+            Err(RecvError::PeerGone) => {
+                return Err(if self.core.state.load(Ordering::SeqCst) == OPEN {
+                    PortError::PeerClosed
+                } else {
+                    PortError::Closed
+                })
+            }
+            Err(RecvError::Corrupt(c)) => return Err(self.broken(c.to_string())),
+        };
+        frame::read(tag, buf.as_slice()).map_err(|why| self.broken(why))
+    }
+
+    fn broken(&self, why: String) -> PortError {
+        tracing::warn!("port: the peer broke the port ({why}); closing it");
+        self.core.state.store(BROKEN, Ordering::SeqCst);
+        close_core(&self.core);
+        PortError::Broken(why)
+    }
+
+    /// Take this end's endpoints out (it is being moved): the handle is neutered.
+    pub(crate) fn detach(&self) -> Option<PortEnd> {
+        if self
+            .core
+            .state
+            .compare_exchange(OPEN, MOVED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return None;
+        }
+        deliver::stop(&self.core);
+        local::release(self.core.id, self.core.side as usize);
+        let tx = self.core.tx.lock().take()?;
+        let rx = self.core.rx.lock().take()?;
+        Some(PortEnd {
+            side: self.core.side,
+            tx,
+            rx,
+            live: self.core.live.clone(),
+            segment: self.core.segment.clone(),
+        })
+    }
+}
+
+impl Drop for MessagePort {
+    fn drop(&mut self) {
+        close_core(&self.core);
+    }
+}
+
+/// Close a port's side (idempotent): stop its thread, mark the side closed, wake every waiter.
+pub(crate) fn close_core(core: &Arc<Core>) {
+    let prev = core
+        .state
+        .compare_exchange(OPEN, CLOSED, Ordering::SeqCst, Ordering::SeqCst);
+    if prev.is_err() && core.state.load(Ordering::SeqCst) != BROKEN {
+        return;
+    }
+    deliver::stop(core);
+    let tx = core.tx.lock().take();
+    let rx = core.rx.lock().take();
+    if tx.is_none() && rx.is_none() {
+        return;
+    }
+    local::release(core.id, core.side as usize);
+    if !local::holds(core.id, core.side.other() as usize) {
+        if let Some(r) = route::router() {
+            r.closed(core.id, core.side);
+        }
+    }
+    if let (Some(tx), Some(rx)) = (tx, rx) {
+        PortEnd {
+            side: core.side,
+            tx,
+            rx,
+            live: core.live.clone(),
+            segment: core.segment.clone(),
+        }
+        .close();
+    }
+}
+
+/// Check a transfer list before anything moves: every port open, none of the sender's own
+/// channel.
+pub(crate) fn check_transfer(
+    ports: &[MessagePort],
+    source: Option<Identity>,
+) -> Result<(), PortError> {
+    for (index, p) in ports.iter().enumerate() {
+        if !p.is_open() {
+            return Err(PortError::Neutered { index });
+        }
+        if source == Some(p.core.id) {
+            return Err(PortError::ContainsSource { index });
+        }
+    }
+    Ok(())
+}
+
+/// Move ports inside this process: each end goes to the inbox under a fresh token.
+pub(crate) fn move_local(ports: Vec<MessagePort>) -> Result<Vec<frame::Moved>, PortError> {
+    let mut records = Vec::with_capacity(ports.len());
+    for (index, p) in ports.into_iter().enumerate() {
+        let Some(end) = p.detach() else {
+            for r in &records {
+                let r: &frame::Moved = r;
+                inbox().discard(r.token);
+            }
+            return Err(PortError::NotAValidPort { index });
+        };
+        let token = token::fresh();
+        let side = end.side;
+        inbox().put(token, Arrival::Local(Box::new(end)));
+        records.push(frame::Moved { token, side });
+    }
+    Ok(records)
+}
+
+/// Send ports through main to the process holding the peer of `carrier`'s `side` (each end's
+/// memfd goes first, then the message naming it is written).
+fn forward(
+    ports: Vec<MessagePort>,
+    carrier: Identity,
+    side: Side,
+) -> Result<Vec<frame::Moved>, PortError> {
+    let router = route::router().ok_or_else(|| {
+        PortError::Transfer(
+            "the port's other end is in another process, and no route leads there".into(),
+        )
+    })?;
+    let mut records = Vec::with_capacity(ports.len());
+    for (index, p) in ports.into_iter().enumerate() {
+        let Some(end) = p.detach() else {
+            return Err(PortError::NotAValidPort { index });
+        };
+        let end = leaving(end, index)?;
+        let token = token::fresh();
+        let moved = frame::Moved {
+            token,
+            side: end.side,
+        };
+        router.forward(carrier, side, token, end)?;
+        records.push(moved);
+    }
+    Ok(records)
+}
+
+/// Collect the ends a port message names, from this process's inbox (fed by local moves and,
+/// through the router, by the fd socket), waiting until `deadline`.
+pub(crate) fn collect_routed(
+    records: &[frame::Moved],
+    deadline: Instant,
+) -> Result<Vec<MessagePort>, String> {
+    let router = route::router();
+    let pull = |d: Instant| router.as_ref().and_then(|r| r.recv_fds(d));
+    collect(
+        records,
+        deadline,
+        router.as_ref().map(|_| &pull as Pull<'_>),
+    )
+}
+
+/// Collect the ends a received message names, waiting until `deadline` for each (reading
+/// records with `pull` if given). A missing or invalid one fails the whole message (the ends
+/// that did arrive are closed).
+pub(crate) fn collect(
+    records: &[frame::Moved],
+    deadline: Instant,
+    pull: Option<Pull<'_>>,
+) -> Result<Vec<MessagePort>, String> {
+    let mut ports = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        match arrive(i, r, deadline, pull) {
+            Ok(p) => ports.push(p),
+            Err(why) => {
+                // The ends after it will not be collected either: close them now.
+                for later in &records[i + 1..] {
+                    inbox().discard(later.token);
+                }
+                return Err(why);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+// A port moves between threads and is used through `&self` from several (listeners, senders).
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MessagePort>();
+    assert_send_sync::<MessageEvent>();
+    assert_send_sync::<PortMessage>();
+};
+
+/// One end a message names, from the inbox.
+fn arrive(
+    i: usize,
+    r: &frame::Moved,
+    deadline: Instant,
+    pull: Option<Pull<'_>>,
+) -> Result<MessagePort, String> {
+    match inbox().take(r.token, deadline, pull) {
+        Some(Arrival::Local(end)) if end.side == r.side => Ok(MessagePort::from_end(*end)),
+        Some(Arrival::Local(end)) => {
+            end.close();
+            Err(format!("port {i} arrived as the other side of its channel"))
+        }
+        Some(Arrival::Fd(fd)) => {
+            let segment = PortSegment::open(std::fs::File::from(fd))
+                .map_err(|e| format!("port {i} of the message: {e}"))?;
+            let end = segment
+                .end(r.side)
+                .map_err(|e| format!("port {i} of the message: {e}"))?;
+            Ok(MessagePort::from_end(end))
+        }
+        None => Err(format!("port {i} of the message never arrived")),
+    }
+}
+
+/// An end about to leave the process: one caught in the middle of receiving a chunked
+/// message cannot resume elsewhere, so it is closed instead (the other end gets `close`).
+pub(crate) fn leaving(end: PortEnd, index: usize) -> Result<PortEnd, PortError> {
+    if end.rx.is_mid_message() {
+        end.close();
+        return Err(PortError::NotAValidPort { index });
+    }
+    Ok(end)
+}

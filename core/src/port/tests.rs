@@ -1,0 +1,204 @@
+//! In-process behaviour of ports: queueing until started, ordering, close on either side,
+//! post after close, transfers inside port messages, the transfer errors' texts.
+
+use crate::{args, Main, MessageChannel, PortError, Value};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const T: Option<Duration> = Some(Duration::from_secs(10));
+
+#[test]
+fn messages_queue_until_started_and_keep_their_order() {
+    let (a, b) = MessageChannel::new().unwrap();
+    for i in 0..1000 {
+        a.post_message(&Value::from(i), vec![]).unwrap();
+    }
+    let (tx, rx) = mpsc::channel();
+    b.on_message(move |e| tx.send(e.data().clone()).unwrap());
+    assert!(
+        rx.recv_timeout(Duration::from_millis(50)).is_err(),
+        "not started"
+    );
+    b.start();
+    for i in 0..1000 {
+        assert_eq!(rx.recv_timeout(T.unwrap()).unwrap(), Value::from(i));
+    }
+}
+
+#[test]
+fn recv_on_an_unstarted_port_and_large_messages() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let big = Value::Bytes(vec![7u8; 3 << 20]);
+    a.post_message(&big, vec![]).unwrap();
+    a.post_message(&Value::from("small"), vec![]).unwrap();
+    assert_eq!(b.recv(T).unwrap().data, big);
+    assert_eq!(b.recv(T).unwrap().data, Value::from("small"));
+    assert!(matches!(
+        b.recv(Some(Duration::from_millis(10))),
+        Err(PortError::TimedOut)
+    ));
+    b.start();
+    assert!(matches!(b.recv(T), Err(PortError::Started)));
+}
+
+#[test]
+fn close_on_either_side_emits_close_on_the_other() {
+    for close_a in [true, false] {
+        let (a, b) = MessageChannel::new().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let t2 = tx.clone();
+        a.on_close(move || tx.send("a").unwrap());
+        b.on_close(move || t2.send("b").unwrap());
+        a.start();
+        b.start();
+        if close_a {
+            a.close();
+            assert_eq!(rx.recv_timeout(T.unwrap()).unwrap(), "b");
+            // Post after close is a no-op; the other side learns the peer is gone.
+            a.post_message(&Value::from(1), vec![]).unwrap();
+            assert!(matches!(
+                b.post_message(&Value::from(1), vec![]),
+                Err(PortError::PeerClosed)
+            ));
+        } else {
+            drop(b);
+            assert_eq!(rx.recv_timeout(T.unwrap()).unwrap(), "a");
+        }
+        assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+    }
+}
+
+#[test]
+fn what_was_sent_before_close_is_delivered() {
+    let (a, b) = MessageChannel::new().unwrap();
+    a.post_message(&Value::from("last words"), vec![]).unwrap();
+    a.close();
+    assert_eq!(b.recv(T).unwrap().data, Value::from("last words"));
+    assert!(matches!(b.recv(T), Err(PortError::PeerClosed)));
+}
+
+#[test]
+fn ports_travel_inside_port_messages() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let (c, d) = MessageChannel::new().unwrap();
+    d.post_message(&Value::from("queued before the move"), vec![])
+        .unwrap();
+    a.post_message(&Value::from("here"), vec![c]).unwrap();
+    let got = b.recv(T).unwrap();
+    assert_eq!(got.data, Value::from("here"));
+    let [c]: [_; 1] = got.ports.try_into().unwrap();
+    assert_eq!(
+        c.recv(T).unwrap().data,
+        Value::from("queued before the move")
+    );
+    c.post_message(&Value::from("back"), vec![]).unwrap();
+    assert_eq!(d.recv(T).unwrap().data, Value::from("back"));
+    // A started port moves too, and keeps what was queued.
+    let (tx, rx) = mpsc::channel();
+    d.on_message(move |e| tx.send(e.data().clone()).unwrap());
+    d.start();
+    c.post_message(&Value::from(1), vec![]).unwrap();
+    assert_eq!(rx.recv_timeout(T.unwrap()).unwrap(), Value::from(1));
+    b.post_message(&Value::Null, vec![d]).unwrap();
+    c.post_message(&Value::from(2), vec![]).unwrap();
+    let d = a.recv(T).unwrap().ports.pop().unwrap();
+    assert_eq!(d.recv(T).unwrap().data, Value::from(2));
+}
+
+#[test]
+fn transfer_errors_have_electrons_text() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let (c, d) = MessageChannel::new().unwrap();
+    c.close();
+    let e = a.post_message(&Value::Null, vec![c]).unwrap_err();
+    assert_eq!(e.to_string(), "Port at index 0 is already neutered.");
+    let (x, _y) = MessageChannel::new().unwrap();
+    let e = a.post_message(&Value::Null, vec![x, b]).unwrap_err();
+    assert_eq!(e.to_string(), "Port at index 1 contains the source port.");
+    drop(d);
+}
+
+#[test]
+fn transfers_between_main_and_an_in_process_renderer() {
+    let main = Main::new().unwrap();
+    let (wc, renderer) = main.connect_in_process().unwrap();
+    // main -> renderer
+    let (tx, rx) = mpsc::channel();
+    renderer.on("port", move |e, args| {
+        let msg = args.get(0).map(|v| v.to_value());
+        tx.send((msg, e.ports())).unwrap();
+    });
+    let (p1, p2) = MessageChannel::new().unwrap();
+    wc.post_message("port", &Value::from("to renderer"), vec![p2])
+        .unwrap();
+    let (msg, mut ports) = rx.recv_timeout(T.unwrap()).unwrap();
+    assert_eq!(msg, Some(Value::from("to renderer")));
+    let p2 = ports.pop().unwrap();
+    p1.post_message(&Value::from("hi"), vec![]).unwrap();
+    assert_eq!(p2.recv(T).unwrap().data, Value::from("hi"));
+    // renderer -> main
+    let (tx, rx) = mpsc::channel();
+    main.ipc().on("port", move |e, args| {
+        let msg = args.get(0).map(|v| v.to_value());
+        tx.send((msg, e.ports())).unwrap();
+    });
+    let (q1, q2) = MessageChannel::new().unwrap();
+    renderer
+        .post_message("port", &Value::from("to main"), vec![q1])
+        .unwrap();
+    let (msg, mut ports) = rx.recv_timeout(T.unwrap()).unwrap();
+    assert_eq!(msg, Some(Value::from("to main")));
+    let q1 = ports.pop().unwrap();
+    q2.post_message(&args![1].remove(0), vec![]).unwrap();
+    assert_eq!(q1.recv(T).unwrap().data, Value::from(1));
+    // A closed port in the list: Electron's text, nothing sent.
+    let (z, _w) = MessageChannel::new().unwrap();
+    z.close();
+    let e = wc.post_message("port", &Value::Null, vec![z]).unwrap_err();
+    assert_eq!(e.to_string(), "Port at index 0 is already neutered.");
+}
+
+#[test]
+fn typed_messages_through_a_port_are_checked_by_their_channel() {
+    use crate::typed::{SendChannel, TypeHash};
+    use rkyv::{Archive, Deserialize, Serialize};
+
+    #[derive(Archive, Serialize, Deserialize, TypeHash)]
+    struct Job {
+        id: u64,
+        name: String,
+    }
+    #[derive(Archive, Serialize, Deserialize, TypeHash)]
+    struct Other {
+        x: u8,
+    }
+    static JOBS: SendChannel<Job> = SendChannel::new("jobs");
+    static OTHERS: SendChannel<Other> = SendChannel::new("others");
+
+    let (a, b) = MessageChannel::new().unwrap();
+    let (tx, rx) = mpsc::channel();
+    JOBS.on_port(&b, move |e, job| {
+        let carried = e.ports().len();
+        tx.send((job.id.to_native(), job.name.to_string(), carried))
+            .unwrap();
+    });
+    b.start();
+    // Another type and a Value are skipped; the next job arrives whole, with its port.
+    OTHERS.post_port(&a, &Other { x: 1 }, vec![]).unwrap();
+    a.post_message(&Value::from("untyped"), vec![]).unwrap();
+    let (c, _d) = MessageChannel::new().unwrap();
+    JOBS.post_port(
+        &a,
+        &Job {
+            id: 9,
+            name: "build".into(),
+        },
+        vec![c],
+    )
+    .unwrap();
+    assert_eq!(
+        rx.recv_timeout(T.unwrap()).unwrap(),
+        (9, "build".to_string(), 1)
+    );
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+}

@@ -90,9 +90,7 @@ pub fn counts() -> Result<(i64, i64, i64), String> {
     for e in std::fs::read_dir("/proc/self/fd").map_err(err("/proc/self/fd"))? {
         let e = e.map_err(err("/proc/self/fd entry"))?;
         fds += 1;
-        if std::fs::read_link(e.path())
-            .is_ok_and(|l| l.to_string_lossy().starts_with("/memfd:"))
-        {
+        if std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("/memfd:")) {
             memfds += 1;
         }
     }
@@ -170,7 +168,10 @@ fn churn(a_side: bool, n: i64) -> Check {
                 .recv(t)
                 .map_err(|e| format!("channel {i}: the carrier: {e}"))?;
             expect_eq("carried", m.data, Value::from(i))?;
-            let c2 = m.ports.pop().ok_or_else(|| format!("channel {i}: no port"))?;
+            let c2 = m
+                .ports
+                .pop()
+                .ok_or_else(|| format!("channel {i}: no port"))?;
             let m = c2
                 .recv(t)
                 .map_err(|e| format!("channel {i}: its message: {e}"))?;
@@ -466,9 +467,7 @@ fn main() {
         "hostile" => Box::new(move || hostile(&arg)),
         "honest" => Box::new(honest),
         _ => {
-            eprintln!(
-                "usage: port_peer <hold|echo|churn-a N|churn-b N|hostile SCENARIO|honest>"
-            );
+            eprintln!("usage: port_peer <hold|echo|churn-a N|churn-b N|hostile SCENARIO|honest>");
             std::process::exit(EXIT_USAGE);
         }
     };

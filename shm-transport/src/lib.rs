@@ -8,9 +8,11 @@
 //!
 //! ## A segment and its two ends
 //!
-//! Main creates the segment and, for a real renderer, hands it to the child process
-//! ([`Segment::hand_to`], then [`Segment::from_env`] in the child). In one process, a second
-//! mapping of the same file stands in for the renderer:
+//! Main creates the segment and, for a real renderer, hands it to the child process: the
+//! child inherits one end of an [`FdSocket`] pair ([`Handoff::prepare`]), and receives the
+//! segment's memfd on it after it made itself non-dumpable ([`Handoff::send_segment`],
+//! [`harden_process`], [`Handoff::recv_segment`]). In one process, a second mapping of the
+//! same file stands in for the renderer:
 //!
 //! ```
 //! use electrode_shm::{Liveness, Segment, SegmentConfig};
@@ -147,6 +149,39 @@
 //! # Ok::<(), electrode_shm::OpenError>(())
 //! ```
 //!
+//! ## A port between two processes
+//!
+//! A [`PortSegment`] holds two rings (A to B, B to A) shared by exactly the two ends of a
+//! port, which trust each other in nothing: each copies out and validates what it reads.
+//! Its file travels to the other process on an [`FdSocket`]; closing either end wakes every
+//! waiter of both, which then receive what was sent before the close, then
+//! [`RecvError::PeerGone`].
+//!
+//! ```
+//! use electrode_shm::{AlignedBuf, FdSocket, PortConfig, PortSegment, RecvError, Side, WaitMode};
+//! use std::fs::File;
+//!
+//! let (here, there) = FdSocket::pair()?;
+//! let seg = PortSegment::create(PortConfig::default())?;
+//! let mut a = seg.end(Side::A)?;
+//! use std::os::fd::AsFd;
+//! here.send(2, &[seg.file().as_fd()])?;
+//!
+//! // In the other process: receive the file, open it (checked), take side B.
+//! let (tag, fds) = there.recv(None)?;
+//! assert_eq!((tag, fds.len()), (2, 1));
+//! let other = PortSegment::open(File::from(fds.into_iter().next().unwrap()))?;
+//! let mut b = other.end(Side::B)?;
+//!
+//! a.tx.send(1, 0, b"hello, B", WaitMode::default(), None)?;
+//! a.close();
+//! let mut out = AlignedBuf::new();
+//! b.rx.recv(WaitMode::default(), None)?.copy_into(&mut out);
+//! assert_eq!(out.as_slice(), b"hello, B");
+//! assert_eq!(b.rx.recv(WaitMode::default(), None).err(), Some(RecvError::PeerGone));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## In one process
 //!
 //! [`heap::ring_pair`] and [`SlotTable::new_heap`] build rings and slot tables on the heap,
@@ -179,6 +214,8 @@ mod wait;
 // clock), which loom cannot model: they do not exist under `--cfg loom`. Loom models build
 // rings and slot tables on the heap (`heap`) and bring their own `Park`; every protocol module
 // above is the same code in both builds.
+#[cfg(not(loom))]
+mod fdpass;
 #[cfg(not(loom))]
 mod futex;
 #[cfg(not(loom))]
@@ -217,9 +254,11 @@ pub use trusted::{TrustedReply, TrustingRequester};
 pub use wait::{spin_phase, Park, SpinBudget, WaitError, WaitMode};
 
 #[cfg(not(loom))]
+pub use fdpass::{FdSocket, MAX_FDS};
+#[cfg(not(loom))]
 pub use futex::{wait_any, Futex};
 #[cfg(not(loom))]
-pub use handoff::HANDOFF_ENV;
+pub use handoff::{Handoff, HANDOFF_ENV, TAG_SEGMENT};
 #[cfg(not(loom))]
 pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]

@@ -202,8 +202,9 @@ pub enum OpenError {
     BadLayout(&'static str),
     /// The file's size is not sealed, so the peer could shrink it under us.
     NotSealed,
-    /// This process was not started with a segment (`ELECTRODE_SHM` is unset or malformed;
-    /// see [`Segment::from_env`]).
+    /// This process was not started with a handoff (`ELECTRODE_SHM` is unset or malformed;
+    /// see [`Handoff::from_env`](crate::Handoff::from_env)), or the first record on its fd
+    /// socket was not one segment.
     NoHandoff(&'static str),
 }
 

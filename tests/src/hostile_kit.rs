@@ -3,7 +3,7 @@
 //!
 //! The test process is main (an [`electrode::Main`]); renderers are the helper binary
 //! `hostile_renderer <role> [args]` (`src/bin/hostile_renderer/`). Well-behaved roles use
-//! `IpcRenderer`; hostile ones take their segment with `Segment::from_env`, write frames through
+//! `IpcRenderer`; hostile ones take their segment with `Handoff::receive`, write frames through
 //! the ring producer, and map the segment a second time to scribble anywhere in it.
 //!
 //! What both sides share lives here: the wire constants (message kinds, envelope layout, ring

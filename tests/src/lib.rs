@@ -256,7 +256,7 @@ pub mod child {
 pub mod peer {
     use crate::child::{become_subreaper, ChildGuard};
     use crate::watchdog;
-    use electrode_shm::{Liveness, MainEnd, PeerProcess, Segment, SegmentConfig, Watch};
+    use electrode_shm::{Handoff, Liveness, MainEnd, PeerProcess, Segment, SegmentConfig, Watch};
     use std::error::Error;
     use std::io::{self, BufRead, BufReader, Lines};
     use std::path::Path;
@@ -297,8 +297,11 @@ pub mod peer {
         let me = PeerProcess::open(std::process::id())?;
         let mut cmd = Command::new(exe);
         cmd.arg(role).args(args).stdout(stdout);
-        seg.hand_to(&mut cmd, &me);
+        let fds = Handoff::prepare(&mut cmd, &me)?;
         let child = ChildGuard::spawn(&mut cmd)?;
+        drop(cmd);
+        // Queued until the child takes it; our end may close once it is sent.
+        Handoff::send_segment(&fds, &seg)?;
         // Sound: the child is ours and unreaped, so its pid names it.
         let child_pf = PeerProcess::open(child.pid())?;
         let live = Liveness::new();

@@ -257,6 +257,10 @@ fn renderers_cannot_reach_each_other_or_main() {
     let out = snoop.output();
     eprintln!("snoop (uid {}):\n{out}", renderer_uid());
     snoop.expect_ok("inherited-fds-exact");
+    // The segment's memfd enters the renderer's fd table only after it made itself
+    // non-dumpable (docs/SECURITY.md): dumpable at exec, holding no segment (the line above);
+    // then hardened by `connect`, which receives the segment (mapped: `own-segment` below).
+    snoop.expect_ok("dumpable-until-connect-hardens");
     snoop.expect_ok("dev-shm-has-no-segment");
     for target in ["victim", "main"] {
         for route in ROUTES {

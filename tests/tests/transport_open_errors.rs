@@ -1,10 +1,10 @@
 //! `Segment::open` refuses files that are not a segment of this build, with the right
 //! `OpenError`: each case is a sealed memfd holding a hand-written header with one thing wrong.
 //! A control case first proves the hand-written header is right (byte for byte what
-//! `Segment::create` writes, and it opens). `Segment::from_env` is checked in a child process.
+//! `Segment::create` writes, and it opens). `Handoff::receive` is checked in a child process.
 
 use electrode_shm::{
-    Layout, OpenError, PeerProcess, Segment, SegmentConfig, SegmentHeader, HANDOFF_ENV,
+    Handoff, Layout, OpenError, PeerProcess, Segment, SegmentConfig, SegmentHeader, HANDOFF_ENV,
     LAYOUT_VERSION, MAGIC,
 };
 use electrode_tests::{watchdog, ChildGuard};
@@ -12,7 +12,7 @@ use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -263,11 +263,24 @@ fn from_env_without_a_valid_handoff_is_no_handoff() {
         "from_env_without_a_valid_handoff_is_no_handoff",
     );
     // This process was not handed a segment.
-    assert!(matches!(Segment::from_env(), Err(OpenError::NoHandoff(_))));
+    assert!(matches!(Handoff::from_env(), Err(OpenError::NoHandoff(_))));
     // Control: a real handoff opens.
     let seg = Segment::create(config()).unwrap();
     let me = PeerProcess::open(std::process::id()).unwrap();
-    assert_eq!(open_from_env_in_child(|c| seg.hand_to(c, &me)), "ok");
+    let line = open_from_env_in_child(|c| {
+        let fds = Handoff::prepare(c, &me).unwrap();
+        Handoff::send_segment(&fds, &seg).unwrap();
+    });
+    assert_eq!(line, "ok");
+    // A handoff whose first record is not a segment, or that never sends one (main's end
+    // closed: the child does not wait for its deadline).
+    let line = open_from_env_in_child(|c| {
+        let fds = Handoff::prepare(c, &me).unwrap();
+        fds.send(99, &[seg.file().as_fd()]).unwrap();
+    });
+    assert!(line.starts_with("error NoHandoff: "), "{line}");
+    let line = open_from_env_in_child(|c| drop(Handoff::prepare(c, &me).unwrap()));
+    assert!(line.starts_with("error Io: "), "{line}");
     for value in [
         None,
         Some("garbage"),

@@ -13,9 +13,10 @@ use super::RoundTrip;
 use crate::role::RoleChild;
 use crate::BenchError;
 use electrode_shm::{
-    Liveness, MainEnd, Message, PeerProcess, RecvError, Segment, SegmentConfig, TryReserveError,
-    WaitMode, Watch,
+    Handoff, Liveness, MainEnd, Message, PeerProcess, RecvError, Segment, SegmentConfig,
+    TryReserveError, WaitMode, Watch,
 };
+use std::time::{Duration, Instant};
 
 /// Frame tag of a ping (and its echo).
 const TAG: u16 = 1;
@@ -64,8 +65,13 @@ impl Main {
         let seg = Segment::create(config())?;
         let me = PeerProcess::open(std::process::id())
             .map_err(BenchError::io("pidfd_open on ourselves"))?;
-        let child = spec.spawn(None, |cmd| seg.hand_to(cmd, &me))?;
-        drop(me);
+        let mut fds = None;
+        let child = spec.spawn(None, |cmd| fds = Some(Handoff::prepare(cmd, &me)))?;
+        let fds = fds
+            .expect("spawn configures the command")
+            .map_err(BenchError::io("creating the fd socket"))?;
+        Handoff::send_segment(&fds, &seg).map_err(BenchError::io("sending the segment"))?;
+        drop((me, fds));
         let live = Liveness::new();
         let end = seg.into_main(live.clone());
         let waker = end.waker.clone();
@@ -116,7 +122,7 @@ pub(crate) fn serve(
     mode: WaitMode,
     ready: impl FnOnce() -> Result<(), BenchError>,
 ) -> Result<(), BenchError> {
-    let (seg, main) = Segment::from_env()?;
+    let (seg, _fds, main) = Handoff::receive(Some(Instant::now() + Duration::from_secs(10)))?;
     let live = Liveness::new();
     let mut end = seg.into_renderer(live.clone());
     let waker = end.waker.clone();

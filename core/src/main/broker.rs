@@ -184,6 +184,7 @@ impl Broker {
     }
 
     /// Channels in the table.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.records.len()
     }

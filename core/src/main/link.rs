@@ -13,7 +13,7 @@ use crate::message::body::Body;
 use crate::message::encode;
 use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
-use electrode_shm::{Event, Futex, Liveness, SlotTable, Waker, Watch};
+use electrode_shm::{Event, FdSocket, Futex, Liveness, SlotTable, Waker, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
 use std::process::Child;
@@ -60,6 +60,10 @@ pub(crate) struct Conn {
     pub dispatcher: Arc<Event>,
     /// Ports: this `Main`'s broker, fd records read ahead of their messages.
     pub ports: super::ports::ConnPorts,
+    /// Main's end of the renderer's fd socket (docs/PROTOCOL.md, "Passing file
+    /// descriptors"): file descriptors sent after spawn (the segment, port segments) travel
+    /// on it.
+    pub fds: Option<FdSocket>,
 }
 
 impl Conn {

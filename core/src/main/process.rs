@@ -14,7 +14,9 @@ use super::web_contents::WebContents;
 use crate::call::PendingCalls;
 use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
-use electrode_shm::{Event, Futex, Liveness, MainEnd, PeerProcess, Segment, Waker};
+use electrode_shm::{
+    Event, FdSocket, Futex, Handoff, Liveness, MainEnd, PeerProcess, Segment, Waker,
+};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
@@ -90,6 +92,8 @@ impl Main {
             broker: super::broker::new_shared(),
             config,
         });
+        // Port ends held here whose peers are in renderers go through the broker.
+        crate::port::route::install(Arc::new(super::ports::MainRouter), true);
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("electrode-dispatcher".into())
@@ -133,7 +137,13 @@ impl Main {
         v
     }
 
-    fn register(&self, end: MainEnd, pid: u32, child: Option<Child>) -> Arc<Conn> {
+    fn register(
+        &self,
+        end: MainEnd,
+        pid: u32,
+        child: Option<Child>,
+        fds: Option<FdSocket>,
+    ) -> Arc<Conn> {
         let MainEnd {
             rx,
             tx,
@@ -168,6 +178,7 @@ impl Main {
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
             ports: ConnPorts::new(self.shared.broker.clone()),
+            fds,
         });
         self.shared.broker.lock().register(&conn);
         self.shared.conns.lock().insert(id, conn.clone());
@@ -181,13 +192,19 @@ impl Main {
     }
 
     /// Spawn `cmd` as a renderer, already connected: the child calls
-    /// [`IpcRenderer::connect`] to pick up its segment (handed over as an inherited fd).
+    /// [`IpcRenderer::connect`] to pick up its segment (sent on an inherited fd socket once
+    /// it has made itself non-dumpable; docs/SECURITY.md).
     pub fn spawn_renderer(&self, mut cmd: Command) -> Result<WebContents, ConnectError> {
         let seg = Segment::create(self.shared.config.segment)?;
-        seg.hand_to(&mut cmd, &self.shared.self_process);
+        let fds =
+            Handoff::prepare(&mut cmd, &self.shared.self_process).map_err(ConnectError::Io)?;
         let child = cmd.spawn().map_err(ConnectError::Spawn)?;
+        // The child's end of the fd socket leaves this process with `cmd`.
+        drop(cmd);
         let pid = child.id();
-        let process = match PeerProcess::open(pid) {
+        let process = match PeerProcess::open(pid)
+            .and_then(|p| Handoff::send_segment(&fds, &seg).map(|()| p))
+        {
             Ok(p) => p,
             Err(e) => {
                 let mut child = child;
@@ -199,7 +216,7 @@ impl Main {
         let live = Liveness::new();
         let end = seg.into_main(live.clone());
         let waker = end.waker.clone();
-        let conn = self.register(end, pid, Some(child));
+        let conn = self.register(end, pid, Some(child), Some(fds));
         let event = self.shared.event.clone();
         let watch = process.watch(live, move || {
             waker.wake_all();
@@ -239,7 +256,8 @@ impl Main {
         let renderer_live = Liveness::new();
         let end = seg.into_main(renderer_live.clone());
         let main_waker = end.waker.clone();
-        let conn = self.register(end, std::process::id(), None);
+        let (main_fds, renderer_fds) = FdSocket::pair().map_err(ConnectError::Io)?;
+        let conn = self.register(end, std::process::id(), None, Some(main_fds));
         let main_live = Liveness::new();
         let rend = rseg.into_renderer(main_live.clone());
         self.shared
@@ -252,8 +270,8 @@ impl Main {
             main_waker.wake_all();
             event.notify_all(&Futex);
         });
-        let r =
-            IpcRenderer::from_end(rend, options, None, Some(on_drop)).map_err(ConnectError::Io)?;
+        let r = IpcRenderer::from_end(rend, renderer_fds, options, None, Some(on_drop))
+            .map_err(ConnectError::Io)?;
         Ok((WebContents { conn }, r))
     }
 }

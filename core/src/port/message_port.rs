@@ -427,3 +427,11 @@ pub(crate) fn collect(
     }
     Ok(ports)
 }
+
+// A port moves between threads and is used through `&self` from several (listeners, senders).
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MessagePort>();
+    assert_send_sync::<MessageEvent>();
+    assert_send_sync::<PortMessage>();
+};

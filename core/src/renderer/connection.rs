@@ -9,7 +9,7 @@ use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
 use crate::listeners::ListenerTable;
 use crate::message::body::{Payload, Refusal};
 use crate::message::reply::Answer;
-use electrode_shm::{Futex, Liveness, Producer, TrustingRequester, Watch};
+use electrode_shm::{FdSocket, Futex, Liveness, Producer, TrustingRequester, Watch};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, Weak};
@@ -40,6 +40,9 @@ pub(crate) struct Shared {
     pub slot_wakers: SlotWakers,
     /// The user-held lifetime, weakly (so the receive thread does not keep it alive).
     pub lifetime: OnceLock<Weak<Lifetime>>,
+    /// The renderer's end of its fd socket with main (docs/PROTOCOL.md, "Passing file
+    /// descriptors"): file descriptors main sends after the segment arrive on it.
+    pub fds: FdSocket,
 }
 
 impl Shared {

@@ -15,12 +15,16 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::{Kind, MAX_FRAMES};
 use crate::value::Value;
 use crate::wire::ArgsView;
-use electrode_shm::{PeerProcess, RendererEnd, Segment};
+use electrode_shm::{FdSocket, Handoff, PeerProcess, RendererEnd};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// How long [`IpcRenderer::connect`] waits for main to send the segment (main sends it right
+/// after spawning; a main that dies first closes the socket, which ends the wait at once).
+const SEGMENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The renderer's IPC handle (Electron's `ipcRenderer`), bound to one frame. Cheap to clone;
 /// the connection closes when the last clone of every frame is dropped.
@@ -50,15 +54,19 @@ impl IpcRenderer {
     /// [`connect`](Self::connect) with options.
     pub fn connect_with(options: RendererOptions) -> Result<IpcRenderer, ConnectError> {
         // Keep other same-user processes out of our fds and memory (docs/SECURITY.md).
+        // This comes first: the segment's memfd enters this process's fd table only below,
+        // once no same-user process can reach it through /proc or ptrace.
         electrode_shm::harden_process().map_err(ConnectError::Harden)?;
-        let (seg, main): (Segment, PeerProcess) = Segment::from_env()?;
+        let (fds, main) = Handoff::from_env()?;
+        let seg = Handoff::recv_segment(&fds, Some(Instant::now() + SEGMENT_WAIT))?;
         let live = electrode_shm::Liveness::new();
         let end = seg.into_renderer(live);
-        Self::from_end(end, options, Some(main), None).map_err(ConnectError::Io)
+        Self::from_end(end, fds, options, Some(main), None).map_err(ConnectError::Io)
     }
 
     pub(crate) fn from_end(
         end: RendererEnd,
+        fds: FdSocket,
         options: RendererOptions,
         main: Option<PeerProcess>,
         on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
@@ -88,8 +96,18 @@ impl IpcRenderer {
             pending: Arc::new(PendingCalls::new(options.wait_mode)),
             slot_wakers: SlotWakers::default(),
             lifetime: OnceLock::new(),
+            fds,
         });
         shared.frames.write().insert(0, Arc::default());
+        if main.is_some() {
+            // A renderer process: port ends leaving it go through main.
+            crate::port::route::install(
+                Arc::new(super::ports::RendererRouter {
+                    shared: Arc::downgrade(&shared),
+                }),
+                false,
+            );
+        }
         let watch = match main {
             Some(p) => {
                 let w = waker.clone();
@@ -170,7 +188,6 @@ impl IpcRenderer {
         self.post_body(channel, 0, Body::Values(args))
     }
 
-    /// Send with any body (typed channels give their fingerprint).
     /// Send `message` to main on `channel`, moving `transfer` there (Electron's
     /// `ipcRenderer.postMessage`): main's `on` listeners see the ports with
     /// [`IpcMainEvent::ports`](crate::IpcMainEvent::ports). A closed port in the list fails
@@ -182,12 +199,11 @@ impl IpcRenderer {
         transfer: Vec<crate::MessagePort>,
     ) -> Result<(), crate::PortError> {
         crate::port::message_port::check_transfer(&transfer, None)?;
-        if !transfer.is_empty() && !self.shared.in_process {
-            return Err(crate::PortError::Transfer(
-                "ports from a renderer process need the fd channel, not available yet".into(),
-            ));
-        }
-        let moved = crate::port::message_port::move_local(transfer)?;
+        let moved = if self.shared.in_process {
+            crate::port::message_port::move_local(transfer)?
+        } else {
+            super::ports::send_ends(&self.shared, transfer)?
+        };
         let trailer = crate::port::frame::trailer(&moved);
         let env = Envelope {
             request_id: moved.len() as u64,
@@ -202,6 +218,7 @@ impl IpcRenderer {
         })
     }
 
+    /// Send with any body (typed channels give their fingerprint).
     pub(crate) fn post_body(
         &self,
         channel: &str,

@@ -3,6 +3,7 @@
 //! Each function translates `errno` into [`std::io::Error`]; nothing here panics on a syscall
 //! failure.
 
+pub(crate) mod fdpass;
 pub(crate) mod futex;
 pub(crate) mod hardening;
 pub(crate) mod memfd;

@@ -1,7 +1,7 @@
 //! `shm_peer <role> [args]`: the other process of the transport tests.
 //!
-//! Renderer roles (started by a main through `Segment::hand_to`; they pick the segment up with
-//! `Segment::from_env` and watch main's pidfd):
+//! Renderer roles (started by a main through `Handoff::prepare`; they pick the segment up with
+//! `Handoff::receive` and watch main's pidfd):
 //!
 //! - `stream-send <count>`: send `count` data frames of the [`pattern`] schedule to main, then
 //!   wait for main's `DONE`. Exit 0.
@@ -22,13 +22,13 @@
 //!
 //! Other:
 //!
-//! - `open-from-env`: call `Segment::from_env` and print `ok` or `error <Variant>: <message>`.
+//! - `open-from-env`: call `Handoff::receive` and print `ok` or `error <Variant>: <message>`.
 //!
 //! Every role runs under a self-watchdog (`SHM_PEER_WATCHDOG_SECS`, default 900 s) so a helper
 //! can never outlive a crashed test by long. Exit codes: see `electrode_tests::protocol`.
 
 use electrode_shm::{
-    AlignedBuf, Liveness, OpenError, RecvError, RendererEnd, Segment, SegmentConfig, WaitMode,
+    AlignedBuf, Handoff, Liveness, OpenError, RecvError, RendererEnd, SegmentConfig, WaitMode,
     Watch,
 };
 use electrode_tests::peer::PARENT_ENV;
@@ -72,7 +72,9 @@ fn self_watchdog() {
 
 /// The renderer side of the segment handed to us, with a watcher on main.
 fn connect() -> (RendererEnd, Watch) {
-    let (seg, main) = Segment::from_env().unwrap_or_else(|e| fail(format!("from_env: {e}")));
+    let (seg, _fds, main) =
+        Handoff::receive(Some(std::time::Instant::now() + Duration::from_secs(30)))
+            .unwrap_or_else(|e| fail(format!("handoff: {e}")));
     let live = Liveness::new();
     let end = seg.into_renderer(live.clone());
     let waker = end.waker.clone();
@@ -259,7 +261,7 @@ fn main_then_sleep(args: &[String]) {
 }
 
 fn open_from_env() {
-    match Segment::from_env() {
+    match Handoff::receive(Some(std::time::Instant::now() + Duration::from_secs(30))) {
         Ok(_) => println!("ok"),
         Err(e) => {
             let variant = match e {

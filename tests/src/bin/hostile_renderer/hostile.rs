@@ -1,10 +1,12 @@
-//! A hostile connection: the segment taken with `Segment::from_env`, its ring producer and
+//! A hostile connection: the segment taken with `Handoff::receive`, its ring producer and
 //! slot table used directly (well framed, forged contents), main's ring read by hand, and a
 //! [`Raw`] second mapping to scribble anywhere.
 
 use crate::raw::Raw;
 use electrode::Value;
-use electrode_shm::{AlignedBuf, Liveness, Producer, Receiver, Segment, SlotTable};
+use electrode_shm::{
+    AlignedBuf, FdSocket, Handoff, Liveness, Producer, Receiver, Segment, SlotTable,
+};
 use electrode_shm::{Futex, WaitMode, Watch};
 use electrode_tests::hostile_kit::{self as kit, kind, Envelope};
 use memmap2::MmapMut;
@@ -23,11 +25,12 @@ pub(crate) struct Hostile {
     pub(crate) raw: Arc<Raw>,
     _watch: Watch,
     _segment: Segment,
+    _fds: FdSocket,
 }
 
 impl Hostile {
     pub(crate) fn connect() -> Hostile {
-        let (seg, main) = match Segment::from_env() {
+        let (seg, fds, main) = match Handoff::receive(Some(Instant::now() + REPLY_DEADLINE)) {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("hostile_renderer: no segment: {e}");
@@ -53,6 +56,7 @@ impl Hostile {
             raw,
             _watch: watch,
             _segment: end.segment,
+            _fds: fds,
         }
     }
 

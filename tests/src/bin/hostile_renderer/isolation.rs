@@ -193,15 +193,17 @@ fn probe_denied(label: &str, pid: u32) -> bool {
 /// and main's memory and fds (each must be denied) and into the bait's (which must work).
 pub(crate) fn snoop(victim: u32, bait: u32) -> i32 {
     let mut failed = false;
-    // 1. What we inherited: stdio, our segment and main's pidfd, nothing else.
+    // 1. What we inherited: stdio, our end of the fd socket and main's pidfd, nothing else:
+    //    no segment (it is still in the socket's queue) while we are still dumpable.
     let handoff = std::env::var(electrode_shm::HANDOFF_ENV).unwrap_or_default();
     let parts: Vec<i64> = handoff.split(',').filter_map(|p| p.parse().ok()).collect();
-    let (seg_fd, main_fd, main_pid) = match parts[..] {
+    let (sock_fd, main_fd, main_pid) = match parts[..] {
         [s, m, p] => (s as i32, m as i32, p as u32),
         _ => return fail("no handoff"),
     };
+    let dumpable_before = electrode_shm::is_dumpable().ok();
     let mut extra = Vec::new();
-    let mut seen_seg = false;
+    let mut seen_sock = false;
     let mut seen_main = false;
     for entry in fs::read_dir("/proc/self/fd")
         .into_iter()
@@ -218,24 +220,35 @@ pub(crate) fn snoop(victim: u32, bait: u32) -> i32 {
         let target = fs::read_link(entry.path())
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if fd == seg_fd && target.starts_with(electrode_tests::procfs::SEGMENT_MEMFD) {
-            seen_seg = true;
+        if fd == sock_fd && target.starts_with("socket:") {
+            seen_sock = true;
         } else if fd == main_fd && target == "anon_inode:[pidfd]" {
             seen_main = true;
         } else if fd > 2 && !target.starts_with("/proc/") {
             extra.push(format!("{fd} -> {target}"));
         }
     }
-    if seen_seg && seen_main && extra.is_empty() {
+    if seen_sock && seen_main && extra.is_empty() {
         ok("inherited-fds-exact");
     } else {
         failed = true;
         fail(&format!(
-            "inherited fds: segment {seen_seg}, main pidfd {seen_main}, extra {extra:?}"
+            "inherited fds: fd socket {seen_sock}, main pidfd {seen_main}, extra {extra:?}"
         ));
     }
-    // 2. Connect as usual: exactly one segment mapped, our own.
+    // 2. Connect as usual: the segment arrives only after `connect` made us non-dumpable
+    //    (before it we were dumpable and held no segment: step 1); then it is mapped, and it
+    //    is the only one, our own.
     let ipc = connect();
+    match (dumpable_before, electrode_shm::is_dumpable().ok()) {
+        (Some(true), Some(false)) => ok("dumpable-until-connect-hardens"),
+        (before, after) => {
+            failed = true;
+            fail(&format!(
+                "dumpable before connect {before:?}, after {after:?} (expected true, false)"
+            ));
+        }
+    }
     let inodes = own_segment_inodes();
     if inodes.len() == 1 {
         say(&format!("own-segment {}", inodes[0]));

@@ -2,7 +2,7 @@
 //! and isolation tests (`tests/tests/{hostile_*,crash_*,backpressure,isolation}.rs`).
 //!
 //! Well-behaved roles connect with `IpcRenderer`. Hostile roles take their segment with
-//! `Segment::from_env` ([`hostile::Hostile`]), send frames through the ring producer (well framed, forged contents)
+//! `Handoff::receive` ([`hostile::Hostile`]), send frames through the ring producer (well framed, forged contents)
 //! and map the segment a second time ([`raw::Raw`]) to scribble anywhere in it: ring positions, frame
 //! headers, slot headers, the segment header. Each role reports on stdout (`ok <what>` /
 //! `FAIL <what>`) and exits with one of the codes in `electrode_tests::hostile_kit`.

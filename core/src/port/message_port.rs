@@ -172,6 +172,10 @@ impl MessagePort {
             for r in &records {
                 inbox().discard(r.token);
             }
+            // The peer broke the ring (e.g. a lying read index): close the port, as a read does.
+            if let PortError::Broken(why) = e {
+                return Err(self.broken(why));
+            }
             return Err(e);
         }
         Ok(())

@@ -366,7 +366,7 @@ impl RawPort {
             "no-fd" => {
                 let mut args = kit::args(&[Value::from("with a port")]);
                 let mut record = [0u8; 16];
-                record[..8].copy_from_slice(&0x5EED_0F_F00D_u64.to_le_bytes());
+                record[..8].copy_from_slice(&0x5EED_F00D_u64.to_le_bytes());
                 record[8] = 1;
                 args.extend_from_slice(&record);
                 let env = Envelope {

@@ -67,7 +67,9 @@ impl FdSocket {
 
     /// Send one record: `tag` and `fds` (at most [`MAX_FDS`]; `InvalidInput` otherwise). The
     /// peer gets its own copies of the fds; ours stay open. A closed peer is `BrokenPipe`
-    /// (never `SIGPIPE`).
+    /// (never `SIGPIPE`). It never blocks: a peer that does not read its socket until its
+    /// queue is full makes the send `WouldBlock`, so an untrusted peer cannot stall the
+    /// sender.
     pub fn send(&self, tag: u64, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
         crate::sys::fdpass::send(self.fd.as_fd(), &tag.to_le_bytes(), fds)
     }

@@ -150,3 +150,19 @@ fn too_many_fds_are_refused_on_both_sides_and_closed() {
     a.send(6, &[]).unwrap();
     assert_eq!(b.recv(soon()).unwrap().0, 6);
 }
+
+#[test]
+fn a_peer_that_never_reads_makes_send_would_block_not_hang() {
+    let (a, _b) = FdSocket::pair().unwrap();
+    let file = memfd(b"y");
+    let mut sent = 0u64;
+    let err = loop {
+        match a.send(sent, &[file.as_fd()]) {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(sent < 1_000_000, "the queue never filled");
+    };
+    assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    assert!(sent > 0);
+}

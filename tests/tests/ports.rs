@@ -173,3 +173,61 @@ fn transfer_errors_in_a_renderer_have_electrons_text() {
     let e = a.post_message(&Value::Null, vec![b]).unwrap_err();
     assert_eq!(e.to_string(), "Port at index 0 contains the source port.");
 }
+
+#[test]
+fn a_killed_renderer_closes_the_ports_it_held() {
+    let _dog = watchdog(Duration::from_secs(60), "killed_renderer_closes_ports");
+    let main = Main::new().unwrap();
+    let gate = ReadyGate::install(main.ipc());
+    let r = spawn_ready(&main, &gate, "echo");
+    let (p1, p2) = MessageChannel::new().unwrap();
+    r.wc.post_message("port", &Value::Null, vec![p2]).unwrap();
+    p1.post_message(&Value::from("alive?"), vec![]).unwrap();
+    assert_eq!(p1.recv(T).unwrap().data, Value::from("alive?"));
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    p1.on_close(move || tx.lock().unwrap().send(()).unwrap());
+    p1.start();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.wc.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The bound: the other end's `close` within 1 s of the death.
+    rx.recv_timeout(Duration::from_secs(1))
+        .expect("close within 1 s of the renderer's death");
+    r.wait_gone();
+}
+
+#[test]
+fn a_renderer_holds_at_most_the_configured_number_of_ports() {
+    let _dog = watchdog(Duration::from_secs(60), "ports_per_renderer_bound");
+    let main = Main::builder().max_ports_per_renderer(2).build().unwrap();
+    let gate = ReadyGate::install(main.ipc());
+    let r = spawn_ready(&main, &gate, "echo");
+    let mut mine = Vec::new();
+    for i in 0..2 {
+        let (a, b) = MessageChannel::new().unwrap();
+        r.wc.post_message("port", &Value::from(i), vec![b]).unwrap();
+        mine.push(a);
+    }
+    let (_a, b) = MessageChannel::new().unwrap();
+    let e =
+        r.wc.post_message("port", &Value::Null, vec![b])
+            .unwrap_err();
+    assert!(matches!(e, PortError::Transfer(_)), "{e}");
+    // Closing one frees a place (the renderer tells main, or main sees the closed word).
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    main.ipc().on("port-closed", move |_, _| {
+        let _ = tx.lock().unwrap().send(());
+    });
+    mine.pop().unwrap().close();
+    rx.recv_timeout(HANG_GUARD).unwrap();
+    let (c, d) = MessageChannel::new().unwrap();
+    r.wc.post_message("port", &Value::Null, vec![d]).unwrap();
+    c.post_message(&Value::from("still served"), vec![])
+        .unwrap();
+    assert_eq!(c.recv(T).unwrap().data, Value::from("still served"));
+    bye(&r);
+}

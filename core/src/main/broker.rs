@@ -12,7 +12,8 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, Weak};
 
-/// Most port sides one renderer may hold through main.
+/// Most port sides one renderer may hold through main, by default
+/// ([`MainBuilder::max_ports_per_renderer`](crate::MainBuilder::max_ports_per_renderer)).
 pub const MAX_PORTS_PER_RENDERER: usize = 1024;
 
 /// Who holds one side of a channel.
@@ -32,8 +33,9 @@ struct Record {
 }
 
 /// The table.
-#[derive(Default)]
 pub(crate) struct Broker {
+    /// Sides one renderer may hold.
+    limit: usize,
     records: HashMap<Identity, Record>,
     /// The connections of this `Main`, to pass ends to.
     conns: HashMap<u32, Weak<Conn>>,
@@ -45,9 +47,9 @@ fn brokers() -> &'static Mutex<Vec<Weak<Mutex<Broker>>>> {
     ALL.get_or_init(Default::default)
 }
 
-/// A new broker for one `Main`.
-pub(crate) fn new_shared() -> Arc<Mutex<Broker>> {
-    let b = Arc::new(Mutex::new(Broker::default()));
+/// A new broker for one `Main`, letting each renderer hold `limit` sides.
+pub(crate) fn new_shared(limit: usize) -> Arc<Mutex<Broker>> {
+    let b = Arc::new(Mutex::new(Broker::new(limit)));
     let mut all = brokers().lock();
     all.retain(|w| w.strong_count() > 0);
     all.push(Arc::downgrade(&b));
@@ -85,13 +87,24 @@ pub(crate) enum Refused {
 }
 
 impl Broker {
+    pub(crate) fn new(limit: usize) -> Broker {
+        Broker {
+            limit,
+            records: HashMap::new(),
+            conns: HashMap::new(),
+        }
+    }
+
     /// A renderer connected.
     pub(crate) fn register(&mut self, conn: &Arc<Conn>) {
         self.conns.insert(conn.id, Arc::downgrade(conn));
     }
+    /// Sides `renderer` holds of channels still open at both ends (a channel one end of
+    /// which closed is dead: it does not count).
     fn held_by(&self, renderer: u32) -> usize {
         self.records
             .values()
+            .filter(|r| !r.segment.is_closed(Side::A) && !r.segment.is_closed(Side::B))
             .map(|r| {
                 r.holders
                     .iter()
@@ -112,7 +125,7 @@ impl Broker {
     ) -> Result<(), Refused> {
         self.sweep();
         if let Holder::Renderer(r) = to {
-            if self.held_by(r) >= MAX_PORTS_PER_RENDERER {
+            if self.held_by(r) >= self.limit {
                 return Err(Refused::TooMany);
             }
         }
@@ -197,7 +210,7 @@ mod tests {
 
     #[test]
     fn sides_are_tracked_bounded_and_freed() {
-        let mut b = Broker::default();
+        let mut b = Broker::new(MAX_PORTS_PER_RENDERER);
         let seg = PortSegment::create(PortConfig::default()).unwrap();
         let id = local::identity(&seg);
         b.moved(&seg, Side::B, Holder::Renderer(1), Holder::Main)

@@ -15,6 +15,8 @@ pub struct MainConfig {
     pub max_violations: u32,
     /// Bytes of output that may wait for one renderer's ring before sends fail with `Full`.
     pub outbox_limit: usize,
+    /// Port sides one renderer may hold through main (MessagePorts); a transfer past it fails.
+    pub max_ports_per_renderer: usize,
     /// The tokio runtime that runs [`IpcMain::handle_async`](crate::IpcMain::handle_async)
     /// futures; `None` runs them on a private pool of two threads (feature `tokio`, see
     /// [`MainBuilder::tokio_handle`]).
@@ -29,6 +31,7 @@ impl Default for MainConfig {
             wait_mode: crate::DEFAULT_WAIT_MODE,
             max_violations: 3,
             outbox_limit: 64 << 20,
+            max_ports_per_renderer: crate::main::broker::MAX_PORTS_PER_RENDERER,
             #[cfg(feature = "tokio")]
             tokio_handle: None,
         }
@@ -71,6 +74,13 @@ impl MainBuilder {
     /// Violations tolerated from one renderer before it is disconnected. Default 3.
     pub fn max_violations(mut self, n: u32) -> Self {
         self.config.max_violations = n.max(1);
+        self
+    }
+
+    /// Port sides one renderer may hold through main (MessagePorts it was given or gave, not
+    /// yet closed). Default 1024; a transfer past it fails (from a renderer: a violation).
+    pub fn max_ports_per_renderer(mut self, n: usize) -> Self {
+        self.config.max_ports_per_renderer = n;
         self
     }
 

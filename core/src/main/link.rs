@@ -62,8 +62,8 @@ pub(crate) struct Conn {
     pub ports: super::ports::ConnPorts,
     /// Main's end of the renderer's fd socket (docs/PROTOCOL.md, "Passing file
     /// descriptors"): file descriptors sent after spawn (the segment, port segments) travel
-    /// on it.
-    pub fds: Option<FdSocket>,
+    /// on it. Taken (and closed) with `link` when the renderer is gone.
+    pub fds: Mutex<Option<FdSocket>>,
 }
 
 impl Conn {

@@ -15,12 +15,12 @@ use crate::port::error::PortError;
 use crate::port::frame::Moved;
 use crate::port::inbox::{inbox, Arrival};
 use crate::port::local::Identity;
-use crate::port::message_port::{check_transfer, collect, move_local, MessagePort};
+use crate::port::message_port::{check_transfer, collect, leaving, move_local, MessagePort};
 use crate::port::route::Router;
 use crate::port::token;
 use crate::wire::ArgsView;
 use electrode_shm::{FdSocket, PortEnd, PortSegment, Side};
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -52,10 +52,10 @@ fn in_process(conn: &Conn) -> bool {
     conn.pid == std::process::id() && conn.child.lock().is_none()
 }
 
-fn socket(conn: &Conn) -> Result<&FdSocket, String> {
-    conn.fds
-        .as_ref()
-        .ok_or_else(|| "the renderer has no fd socket".to_string())
+/// The renderer's fd socket (locked: it goes with the link when the renderer is gone).
+fn socket(conn: &Conn) -> Result<MappedMutexGuard<'_, FdSocket>, String> {
+    MutexGuard::try_map(conn.fds.lock(), |f| f.as_mut())
+        .map_err(|_| "the renderer has no fd socket (gone)".to_string())
 }
 
 /// Send `end` to the renderer of `conn` under `token` (its memfd on the fd socket) and record
@@ -76,10 +76,9 @@ fn send_end(conn: &Conn, token: u64, end: PortEnd, from: Holder) -> Result<(), P
 
 fn refusal(r: Refused) -> String {
     match r {
-        Refused::TooMany => format!(
-            "the renderer would hold more than {} ports",
-            broker::MAX_PORTS_PER_RENDERER
-        ),
+        Refused::TooMany => {
+            "the renderer would hold more ports than main allows (max_ports_per_renderer)".into()
+        }
         Refused::NotHeld => "the renderer does not hold that port".into(),
     }
 }
@@ -96,6 +95,7 @@ pub(crate) fn send(conn: &Conn, ports: Vec<MessagePort>) -> Result<Vec<Moved>, P
     let mut moved = Vec::with_capacity(ports.len());
     for (index, p) in ports.into_iter().enumerate() {
         let end = p.detach().ok_or(PortError::NotAValidPort { index })?;
+        let end = leaving(end, index)?;
         let token = token::fresh();
         let side = end.side;
         send_end(conn, token, end, Holder::Main)?;
@@ -206,10 +206,10 @@ pub(crate) fn forward(conn: &Conn, args: &ArgsView<'_>) -> Result<(), String> {
                 return Ok(());
             }
             drop(b);
-            if let Some(sock) = dest.fds.as_ref() {
-                if let Err(e) = sock.send(token, &[file.as_fd()]) {
-                    tracing::warn!(renderer = t, error = %e, "port forward failed");
-                }
+            let sent = socket(&dest)
+                .and_then(|sock| sock.send(token, &[file.as_fd()]).map_err(|e| e.to_string()));
+            if let Err(e) = sent {
+                tracing::warn!(renderer = t, "port forward failed: {e}");
             }
         }
         Holder::Main => {

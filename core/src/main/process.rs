@@ -89,7 +89,7 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
-            broker: super::broker::new_shared(),
+            broker: super::broker::new_shared(config.max_ports_per_renderer),
             config,
         });
         // Port ends held here whose peers are in renderers go through the broker.
@@ -178,7 +178,7 @@ impl Main {
             out_queued: AtomicBool::new(false),
             dispatcher: self.shared.event.clone(),
             ports: ConnPorts::new(self.shared.broker.clone()),
-            fds,
+            fds: Mutex::new(fds),
         });
         self.shared.broker.lock().register(&conn);
         self.shared.conns.lock().insert(id, conn.clone());

@@ -21,7 +21,7 @@ pub(crate) const MAX_WAITING: usize = 4096;
 /// An end in flight.
 pub(crate) enum Arrival {
     /// Moved inside this process: the endpoints themselves.
-    Local(PortEnd),
+    Local(Box<PortEnd>),
     /// Arrived from another process: the segment's memfd (not yet opened, not yet trusted).
     Fd(OwnedFd),
 }

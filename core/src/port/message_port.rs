@@ -351,7 +351,7 @@ pub(crate) fn move_local(ports: Vec<MessagePort>) -> Result<Vec<frame::Moved>, P
         };
         let token = token::fresh();
         let side = end.side;
-        inbox().put(token, Arrival::Local(end));
+        inbox().put(token, Arrival::Local(Box::new(end)));
         records.push(frame::Moved { token, side });
     }
     Ok(records)
@@ -374,6 +374,7 @@ fn forward(
         let Some(end) = p.detach() else {
             return Err(PortError::NotAValidPort { index });
         };
+        let end = leaving(end, index)?;
         let token = token::fresh();
         let moved = frame::Moved {
             token,
@@ -410,23 +411,15 @@ pub(crate) fn collect(
 ) -> Result<Vec<MessagePort>, String> {
     let mut ports = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        match inbox().take(r.token, deadline, pull) {
-            Some(Arrival::Local(end)) if end.side == r.side => {
-                ports.push(MessagePort::from_end(end))
+        match arrive(i, r, deadline, pull) {
+            Ok(p) => ports.push(p),
+            Err(why) => {
+                // The ends after it will not be collected either: close them now.
+                for later in &records[i + 1..] {
+                    inbox().discard(later.token);
+                }
+                return Err(why);
             }
-            Some(Arrival::Local(end)) => {
-                end.close();
-                return Err(format!("port {i} arrived as the other side of its channel"));
-            }
-            Some(Arrival::Fd(fd)) => {
-                let segment = PortSegment::open(std::fs::File::from(fd))
-                    .map_err(|e| format!("port {i} of the message: {e}"))?;
-                let end = segment
-                    .end(r.side)
-                    .map_err(|e| format!("port {i} of the message: {e}"))?;
-                ports.push(MessagePort::from_end(end));
-            }
-            None => return Err(format!("port {i} of the message never arrived")),
         }
     }
     Ok(ports)
@@ -439,3 +432,38 @@ const _: () = {
     assert_send_sync::<MessageEvent>();
     assert_send_sync::<PortMessage>();
 };
+
+/// One end a message names, from the inbox.
+fn arrive(
+    i: usize,
+    r: &frame::Moved,
+    deadline: Instant,
+    pull: Option<Pull<'_>>,
+) -> Result<MessagePort, String> {
+    match inbox().take(r.token, deadline, pull) {
+        Some(Arrival::Local(end)) if end.side == r.side => Ok(MessagePort::from_end(*end)),
+        Some(Arrival::Local(end)) => {
+            end.close();
+            Err(format!("port {i} arrived as the other side of its channel"))
+        }
+        Some(Arrival::Fd(fd)) => {
+            let segment = PortSegment::open(std::fs::File::from(fd))
+                .map_err(|e| format!("port {i} of the message: {e}"))?;
+            let end = segment
+                .end(r.side)
+                .map_err(|e| format!("port {i} of the message: {e}"))?;
+            Ok(MessagePort::from_end(end))
+        }
+        None => Err(format!("port {i} of the message never arrived")),
+    }
+}
+
+/// An end about to leave the process: one caught in the middle of receiving a chunked
+/// message cannot resume elsewhere, so it is closed instead (the other end gets `close`).
+pub(crate) fn leaving(end: PortEnd, index: usize) -> Result<PortEnd, PortError> {
+    if end.rx.is_mid_message() {
+        end.close();
+        return Err(PortError::NotAValidPort { index });
+    }
+    Ok(end)
+}

@@ -97,6 +97,7 @@ pub(crate) fn send_ends(
     let mut moved = Vec::with_capacity(ports.len());
     for (index, p) in ports.into_iter().enumerate() {
         let end = p.detach().ok_or(PortError::NotAValidPort { index })?;
+        let end = crate::port::message_port::leaving(end, index)?;
         let token = token::fresh();
         shared
             .fds

@@ -28,7 +28,8 @@ pub(crate) fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     )?)
 }
 
-/// Send one record: `data` and `fds` (at most [`MAX_FDS`]). Never raises `SIGPIPE`.
+/// Send one record: `data` and `fds` (at most [`MAX_FDS`]). Never blocks (`WouldBlock` when
+/// the peer's queue is full) and never raises `SIGPIPE`.
 pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     if fds.len() > MAX_FDS {
         return Err(io::Error::new(
@@ -44,7 +45,7 @@ pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) ->
             sock.as_raw_fd(),
             &[IoSlice::new(data)],
             cmsgs,
-            MsgFlags::MSG_NOSIGNAL,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
             None,
         ) {
             Ok(n) if n == data.len() => return Ok(()),

@@ -19,6 +19,9 @@ pub(crate) fn finish(shared: &MainShared, s: Serving, reason: Option<GoneReason>
         l.waker.wake_all();
     }
     drop(link);
+    drop(conn.fds.lock().take());
+    // Port memfds read ahead of messages that will never be handled.
+    conn.ports.stash.lock().clear();
     // Everything that keeps the segment mapped goes before anyone is told.
     drop(s.rx);
     drop(s.waker);

@@ -5,6 +5,7 @@
 
 use electrode::{IpcMainEvent, Main, MessageChannel, PortError, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate, Spawned, HANG_GUARD};
+use electrode_tests::hostile_kit::serial;
 use electrode_tests::watchdog;
 use std::collections::HashMap;
 use std::sync::{mpsc, Mutex};
@@ -47,6 +48,7 @@ fn bye(r: &Spawned) {
 
 #[test]
 fn a_killed_renderer_closes_its_ports_other_ends_within_one_second() {
+    let _one_at_a_time = serial(); // the leak test counts this whole process's fds
     let _dog = watchdog(Duration::from_secs(120), "killed_renderer_closes_ports");
     let main = Main::new().unwrap();
     let gate = ReadyGate::install(main.ipc());
@@ -126,6 +128,8 @@ fn grew(before: (i64, i64, i64), after: (i64, i64, i64)) -> Option<String> {
 
 #[test]
 fn a_thousand_channels_between_two_renderers_leak_nothing() {
+    // Main's counts are this whole process's: no other test may run meanwhile.
+    let _one_at_a_time = serial();
     let _dog = watchdog(Duration::from_secs(300), "port_churn_leaks");
     let main = Main::new().unwrap();
     let gate = ReadyGate::install(main.ipc());

@@ -100,6 +100,11 @@ pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
     let (view, records) = head.ported()?;
     let data = view.get(0).map(|v| v.to_value()).unwrap_or(Value::Null);
     let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
-    let ports = collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?;
+    // Most messages carry no port: no router lookup for them.
+    let ports = if moved.is_empty() {
+        Vec::new()
+    } else {
+        collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?
+    };
     Ok(PortMessage { data, ports })
 }

@@ -231,3 +231,26 @@ fn a_renderer_holds_at_most_the_configured_number_of_ports() {
     assert_eq!(c.recv(T).unwrap().data, Value::from("still served"));
     bye(&r);
 }
+
+#[test]
+fn typed_messages_through_a_port_between_processes() {
+    use electrode_tests::contract::{echoed, sample_jobs, Job, NOTE};
+    let _dog = watchdog(Duration::from_secs(60), "typed_port_messages");
+    let main = Main::new().unwrap();
+    let gate = ReadyGate::install(main.ipc());
+    let r = spawn_ready(&main, &gate, "typed-echo");
+    let (p1, p2) = MessageChannel::new().unwrap();
+    r.wc.post_message("port", &Value::Null, vec![p2]).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    NOTE.on_port(&p1, move |_, job| {
+        let job: Job = rkyv::deserialize::<Job, rkyv::rancor::Error>(job).unwrap();
+        tx.lock().unwrap().send(job).unwrap();
+    });
+    p1.start();
+    for job in sample_jobs() {
+        NOTE.post_port(&p1, &job, vec![]).unwrap();
+        assert_eq!(rx.recv_timeout(HANG_GUARD).unwrap(), echoed(&job));
+    }
+    bye(&r);
+}

@@ -2,7 +2,7 @@
 //! main, keyed by the segment's identity (its memfd's device and inode), with a handle on the
 //! segment (so main can mark a side closed) and who holds each side. When a renderer is gone,
 //! every side it held is marked closed, so the other end's `close` fires at once; a record is
-//! freed when both sides are closed. A renderer may hold at most
+//! freed once either side is closed (the channel is dead: its other side sees the close). A renderer may hold at most
 //! [`MAX_PORTS_PER_RENDERER`] sides.
 
 use super::link::Conn;
@@ -187,12 +187,12 @@ impl Broker {
         self.sweep();
     }
 
-    /// Free the records of channels whose both sides are closed.
+    /// Free the records of dead channels: once either side is closed, nobody is left to tell
+    /// when the other side's holder goes (that side already sees the close).
     pub(crate) fn sweep(&mut self) {
         self.records.retain(|_, r| {
-            let closed =
-                |s: Side| r.holders[s as usize] == Holder::Closed || r.segment.is_closed(s);
-            !(closed(Side::A) && closed(Side::B))
+            let open = |s: Side| r.holders[s as usize] != Holder::Closed && !r.segment.is_closed(s);
+            open(Side::A) && open(Side::B)
         });
     }
 
@@ -220,10 +220,9 @@ mod tests {
         b.moved(&seg, Side::B, Holder::Main, Holder::Renderer(2))
             .unwrap();
         assert_eq!(b.peer_of(id, Side::B, 2), Ok(Holder::Renderer(1)));
-        b.gone(1);
-        assert!(seg.is_closed(Side::A) && !seg.is_closed(Side::B));
-        assert_eq!(b.len(), 1);
-        b.closed(id, Side::B, 2);
+        b.gone(2);
+        assert!(seg.is_closed(Side::B) && !seg.is_closed(Side::A));
+        // Dead (one side closed): freed.
         assert_eq!(b.len(), 0);
         // Bounded per renderer.
         let segs: Vec<PortSegment> = (0..MAX_PORTS_PER_RENDERER)
@@ -238,13 +237,11 @@ mod tests {
             b.moved(&one_more, Side::A, Holder::Main, Holder::Renderer(3)),
             Err(Refused::TooMany)
         );
+        // A channel closed by main's side frees the renderer's place.
+        segs[0].mark_closed(Side::B);
+        b.moved(&one_more, Side::A, Holder::Main, Holder::Renderer(3))
+            .unwrap();
         b.gone(3);
-        // Main's own sides stay until main closes them.
-        assert_eq!(b.len(), MAX_PORTS_PER_RENDERER);
-        for s in &segs {
-            s.mark_closed(Side::B);
-        }
-        b.sweep();
         assert_eq!(b.len(), 0);
     }
 }

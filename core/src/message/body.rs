@@ -18,6 +18,8 @@ pub(crate) enum Body<'a> {
     /// `Value` arguments followed by a trailer of transferred-port records
     /// (`port::frame`): `PostMessage` messages, to a renderer, to main, or through a port.
     Ported(&'a [Value], &'a [u8]),
+    /// An archive followed by a trailer of transferred-port records: a typed port message.
+    PortedArchive(&'a [u8], &'a [u8]),
 }
 
 impl<'a> From<&'a [Value]> for Body<'a> {
@@ -37,7 +39,7 @@ impl Body<'_> {
     pub(crate) fn codec(&self) -> Codec {
         match self {
             Body::Values(_) | Body::Ported(..) => Codec::Values,
-            Body::Archive(_) => Codec::Archive,
+            Body::Archive(_) | Body::PortedArchive(..) => Codec::Archive,
         }
     }
 }

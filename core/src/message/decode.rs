@@ -217,6 +217,35 @@ impl<'a> Head<'a> {
         ports::split(self.args, self.env.request_id)
     }
 
+    /// A port message's body (one `Value`, validated; or an archive with its fingerprint, for
+    /// its typed channel to validate) and its port records.
+    pub(crate) fn ported_payload(&self) -> Result<(Payload<'a>, Vec<PortRecord>), String> {
+        let fingerprint = self.env.fingerprint;
+        match Codec::from_byte(self.env.codec) {
+            Some(Codec::Values) if fingerprint == 0 => {
+                let (view, records) = ports::split(self.args, self.env.request_id)?;
+                Ok((
+                    Payload {
+                        fingerprint,
+                        data: Data::Values(view),
+                    },
+                    records,
+                ))
+            }
+            Some(Codec::Archive) if fingerprint != 0 => {
+                let (bytes, records) = ports::split_trailer(self.args, self.env.request_id)?;
+                Ok((
+                    Payload {
+                        fingerprint,
+                        data: Data::Archive(bytes),
+                    },
+                    records,
+                ))
+            }
+            _ => Err("a port message must carry one Value or one archive".into()),
+        }
+    }
+
     /// Decode a message a renderer sent (main's side).
     #[inline]
     pub(crate) fn decode_renderer(self) -> Result<FromRenderer<'a>, Rejection> {

@@ -25,6 +25,8 @@ enum BodyPlan {
     Archive(usize),
     /// `Value`s, then a trailer of this many bytes copied as it is.
     Ported(wire::Plan, usize),
+    /// An archive of this many bytes, then a trailer of that many, both copied as they are.
+    PortedArchive(usize, usize),
 }
 
 /// Check a message and size it. `limit` is the largest message the receiver accepts
@@ -59,6 +61,7 @@ pub(crate) fn plan_within(
         Body::Values(args) => BodyPlan::Values(values(args)?),
         Body::Archive(bytes) => BodyPlan::Archive(bytes.len()),
         Body::Ported(args, trailer) => BodyPlan::Ported(values(args)?, trailer.len()),
+        Body::PortedArchive(bytes, trailer) => BodyPlan::PortedArchive(bytes.len(), trailer.len()),
     };
     let planned = Planned { prefix, body };
     if planned.len() > limit {
@@ -78,6 +81,7 @@ impl Planned {
                 BodyPlan::Values(p) => p.len(),
                 BodyPlan::Archive(n) => n,
                 BodyPlan::Ported(p, n) => p.len() + n,
+                BodyPlan::PortedArchive(a, t) => a + t,
             }
     }
 
@@ -133,6 +137,20 @@ impl Planned {
                 };
                 out.copy_from_slice(trailer);
                 Ok(at + n)
+            }
+            (Body::PortedArchive(bytes, trailer), BodyPlan::PortedArchive(a, t))
+                if a == bytes.len() && t == trailer.len() =>
+            {
+                let end = self.prefix + a + t;
+                let Some(out) = buf.get_mut(self.prefix..end) else {
+                    return Err(SendError::TooLarge {
+                        size: end,
+                        limit: buf.len(),
+                    });
+                };
+                out[..a].copy_from_slice(bytes);
+                out[a..].copy_from_slice(trailer);
+                Ok(end)
             }
             _ => unreachable!("a message is written with the body it was planned for"),
         }

@@ -37,6 +37,17 @@ pub(crate) fn encode(records: &[PortRecord]) -> Vec<u8> {
 /// Split a `PostMessage` body (`count` records announced by the envelope) into its one `Value`
 /// (validated) and its records (checked: known sides, zero padding, no token twice).
 pub(crate) fn split(args: &[u8], count: u64) -> Result<(ArgsView<'_>, Vec<PortRecord>), String> {
+    let (body, records) = split_trailer(args, count)?;
+    let view = ArgsView::new(body).map_err(|e| format!("message: {e}"))?;
+    if view.len() != 1 {
+        return Err(format!("a port message of {} values (not one)", view.len()));
+    }
+    Ok((view, records))
+}
+
+/// Split a `PostMessage` body into the bytes before its records (not validated) and the
+/// records (checked).
+pub(crate) fn split_trailer(args: &[u8], count: u64) -> Result<(&[u8], Vec<PortRecord>), String> {
     let count = usize::try_from(count)
         .ok()
         .filter(|&c| c <= MAX_PORTS_PER_MESSAGE)
@@ -48,10 +59,6 @@ pub(crate) fn split(args: &[u8], count: u64) -> Result<(ArgsView<'_>, Vec<PortRe
         .len()
         .checked_sub(trailer)
         .ok_or("the port records run past the message")?;
-    let view = ArgsView::new(&args[..at]).map_err(|e| format!("message: {e}"))?;
-    if view.len() != 1 {
-        return Err(format!("a port message of {} values (not one)", view.len()));
-    }
     let mut records: Vec<PortRecord> = Vec::with_capacity(count);
     for (i, chunk) in args[at..].chunks_exact(PORT_RECORD_LEN).enumerate() {
         let token = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
@@ -66,7 +73,7 @@ pub(crate) fn split(args: &[u8], count: u64) -> Result<(ArgsView<'_>, Vec<PortRe
         }
         records.push(PortRecord { token, side });
     }
-    Ok((view, records))
+    Ok((&args[..at], records))
 }
 
 #[cfg(test)]

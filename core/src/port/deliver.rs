@@ -104,6 +104,7 @@ fn deliver(core: &Core, rx: &mut Receiver<Futex>) -> End {
             let event = MessageEvent {
                 data: msg.data,
                 ports: parking_lot::Mutex::new(msg.ports),
+                typed: msg.typed,
             };
             let listeners = core.on_message.read().clone();
             for f in listeners {

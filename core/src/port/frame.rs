@@ -4,9 +4,10 @@
 //! private copy before anything is acted on.
 
 use super::error::PortError;
-use super::message_port::{collect_routed, PortMessage, ARRIVAL_TIMEOUT, PORT_WAIT};
+use super::message_port::{collect_routed, PortMessage, Typed, ARRIVAL_TIMEOUT, PORT_WAIT};
 use crate::error::SendError;
 use crate::message::body::Body;
+use crate::message::body::Data;
 use crate::message::decode::Head;
 use crate::message::encode;
 use crate::message::envelope::Envelope;
@@ -14,7 +15,7 @@ use crate::message::kind::Kind;
 use crate::message::ports::{self, PortRecord};
 use crate::value::Value;
 use electrode_shm::Side;
-use electrode_shm::{Futex, Producer};
+use electrode_shm::{AlignedBuf, Futex, Producer};
 
 /// A port end that moved: the token naming it and its side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,18 +46,33 @@ pub(crate) fn trailer(moved: &[Moved]) -> Vec<u8> {
     ports::encode(&records)
 }
 
+/// What a port message carries.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outgoing<'a> {
+    /// One `Value`.
+    Value(&'a Value),
+    /// A typed channel's archive.
+    Archive { bytes: &'a [u8], fingerprint: u64 },
+}
+
 /// Write one port message into `tx` (blocking while the ring is full).
 pub(crate) fn post(
     tx: &mut Producer<Futex>,
-    message: &Value,
+    out: Outgoing<'_>,
     moved: &[Moved],
 ) -> Result<(), PortError> {
     let trailer = trailer(moved);
+    let (body, fingerprint) = match out {
+        Outgoing::Value(v) => (Body::Ported(std::slice::from_ref(v), &trailer), 0),
+        Outgoing::Archive { bytes, fingerprint } => {
+            (Body::PortedArchive(bytes, &trailer), fingerprint)
+        }
+    };
     let env = Envelope {
         request_id: moved.len() as u64,
+        fingerprint,
         ..Envelope::default()
     };
-    let body = Body::Ported(std::slice::from_ref(message), &trailer);
     let planned = encode::plan("", body)?;
     let hint = planned.len();
     let tag = Kind::PostMessage as u16;
@@ -97,8 +113,22 @@ pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
     if head.kind != Kind::PostMessage {
         return Err(format!("{:?} in a port's ring", head.kind));
     }
-    let (view, records) = head.ported()?;
-    let data = view.get(0).map(|v| v.to_value()).unwrap_or(Value::Null);
+    let (payload, records) = head.ported_payload()?;
+    let (data, typed) = match payload.data {
+        Data::Values(view) => (
+            view.get(0).map(|v| v.to_value()).unwrap_or(Value::Null),
+            None,
+        ),
+        Data::Archive(bytes) => {
+            let mut copy = AlignedBuf::new();
+            copy.extend_from_slice(bytes);
+            let typed = Typed {
+                fingerprint: payload.fingerprint,
+                bytes: copy,
+            };
+            (Value::Null, Some(typed))
+        }
+    };
     let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
     // Most messages carry no port: no router lookup for them.
     let ports = if moved.is_empty() {
@@ -106,5 +136,5 @@ pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
     } else {
         collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?
     };
-    Ok(PortMessage { data, ports })
+    Ok(PortMessage { data, ports, typed })
 }

@@ -13,6 +13,7 @@ use super::inbox::{inbox, Arrival, Pull};
 use super::local::{self, Identity};
 use super::route;
 use super::token;
+use crate::message::body::{Data, Payload};
 use crate::value::Value;
 use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
 use electrode_shm::{PortEnd, PortSegment, Side};
@@ -40,16 +41,33 @@ pub(crate) const PORT_WAIT: WaitMode = crate::DEFAULT_WAIT_MODE;
 pub(crate) type MessageListener = dyn Fn(&MessageEvent) + Send + Sync;
 pub(crate) type CloseListener = dyn Fn() + Send + Sync;
 
+/// A typed port message's archive (a private, 16-aligned copy) and fingerprint, for its typed
+/// channel to check and validate.
+#[derive(Debug)]
+pub(crate) struct Typed {
+    pub fingerprint: u64,
+    pub bytes: AlignedBuf,
+}
+
 /// A `message` event: the data and the ports it carried.
 pub struct MessageEvent {
     pub(crate) data: Value,
     pub(crate) ports: Mutex<Vec<MessagePort>>,
+    pub(crate) typed: Option<Typed>,
 }
 
 impl MessageEvent {
-    /// The message.
+    /// The message (`Value::Null` for a typed channel's message: its listener reads it).
     pub fn data(&self) -> &Value {
         &self.data
+    }
+
+    /// A typed message's body, for its channel's check (`None` for a `Value` message).
+    pub(crate) fn payload(&self) -> Option<Payload<'_>> {
+        self.typed.as_ref().map(|t| Payload {
+            fingerprint: t.fingerprint,
+            data: Data::Archive(t.bytes.as_slice()),
+        })
     }
 
     /// The ports the message carried. The first call takes them (later calls, and other
@@ -71,10 +89,11 @@ impl std::fmt::Debug for MessageEvent {
 /// A message taken with [`MessagePort::recv`].
 #[derive(Debug)]
 pub struct PortMessage {
-    /// The message.
+    /// The message (`Value::Null` for a typed channel's message).
     pub data: Value,
     /// The ports it carried.
     pub ports: Vec<MessagePort>,
+    pub(crate) typed: Option<Typed>,
 }
 
 /// The state a port handle and its delivery thread share.
@@ -145,6 +164,15 @@ impl MessagePort {
         message: &Value,
         transfer: Vec<MessagePort>,
     ) -> Result<(), PortError> {
+        self.post(frame::Outgoing::Value(message), transfer)
+    }
+
+    /// [`post_message`](Self::post_message) with any body (typed channels give an archive).
+    pub(crate) fn post(
+        &self,
+        out: frame::Outgoing<'_>,
+        transfer: Vec<MessagePort>,
+    ) -> Result<(), PortError> {
         match self.core.state.load(Ordering::SeqCst) {
             OPEN => {}
             CLOSED | MOVED => return Ok(()),
@@ -168,7 +196,7 @@ impl MessagePort {
         let sent = {
             let mut tx = self.core.tx.lock();
             match tx.as_mut() {
-                Some(tx) => frame::post(tx, message, &records),
+                Some(tx) => frame::post(tx, out, &records),
                 None => Ok(()), // closed meanwhile: a no-op
             }
         };

@@ -157,3 +157,48 @@ fn transfers_between_main_and_an_in_process_renderer() {
     let e = wc.post_message("port", &Value::Null, vec![z]).unwrap_err();
     assert_eq!(e.to_string(), "Port at index 0 is already neutered.");
 }
+
+#[test]
+fn typed_messages_through_a_port_are_checked_by_their_channel() {
+    use crate::typed::{SendChannel, TypeHash};
+    use rkyv::{Archive, Deserialize, Serialize};
+
+    #[derive(Archive, Serialize, Deserialize, TypeHash)]
+    struct Job {
+        id: u64,
+        name: String,
+    }
+    #[derive(Archive, Serialize, Deserialize, TypeHash)]
+    struct Other {
+        x: u8,
+    }
+    static JOBS: SendChannel<Job> = SendChannel::new("jobs");
+    static OTHERS: SendChannel<Other> = SendChannel::new("others");
+
+    let (a, b) = MessageChannel::new().unwrap();
+    let (tx, rx) = mpsc::channel();
+    JOBS.on_port(&b, move |e, job| {
+        let carried = e.ports().len();
+        tx.send((job.id.to_native(), job.name.to_string(), carried))
+            .unwrap();
+    });
+    b.start();
+    // Another type and a Value are skipped; the next job arrives whole, with its port.
+    OTHERS.post_port(&a, &Other { x: 1 }, vec![]).unwrap();
+    a.post_message(&Value::from("untyped"), vec![]).unwrap();
+    let (c, _d) = MessageChannel::new().unwrap();
+    JOBS.post_port(
+        &a,
+        &Job {
+            id: 9,
+            name: "build".into(),
+        },
+        vec![c],
+    )
+    .unwrap();
+    assert_eq!(
+        rx.recv_timeout(T.unwrap()).unwrap(),
+        (9, "build".to_string(), 1)
+    );
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+}

@@ -15,6 +15,8 @@
 //!   the answer on the other end and reports it on `carried`.
 //! - `take-carried`: reads a message carrying a port from the port main posted; answers
 //!   `via carried` through the carried port; reports `took`.
+//! - `typed-echo`: every [`NOTE`](electrode_tests::contract::NOTE) job on the port main posts
+//!   on `port` is answered through the same port with `contract::echoed(job)`.
 //! - `errors`: the transfer errors, in a renderer: a closed port (`... is already neutered.`),
 //!   the sender's own channel (`... contains the source port.`), through both the port and
 //!   `IpcRenderer::post_message`; reports `errors-ok`.
@@ -24,7 +26,7 @@ use electrode_tests::api_kit::{ensure, expect_eq, run_role, Check, HANG_GUARD, R
 use electrode_tests::protocol::EXIT_USAGE;
 use std::sync::{mpsc, Arc, Mutex};
 
-type Ports = Arc<Mutex<Vec<MessagePort>>>;
+type Ports = Arc<Mutex<Vec<Option<MessagePort>>>>;
 
 fn connect() -> Result<IpcRenderer, String> {
     IpcRenderer::connect().map_err(|e| format!("connect: {e}"))
@@ -62,25 +64,31 @@ fn one_port(
     Ok((data, ports.pop().expect("one")))
 }
 
-/// Start `port` echoing every message (and its ports) back; keep it alive in `keep`.
+/// Start `port` echoing every message (and its ports) back; keep it in `keep` until its other
+/// end closes (then it is dropped, and `port-closed` reports its index).
 fn echo_on(ipc: &IpcRenderer, port: MessagePort, keep: &Ports) {
-    let keep2 = keep.clone();
     let idx = {
         let mut k = keep.lock().unwrap();
-        k.push(port);
+        k.push(Some(port));
         k.len() - 1
     };
     let k = keep.lock().unwrap();
-    let p = &k[idx];
+    let p = k[idx].as_ref().expect("just kept");
+    let keep2 = keep.clone();
     p.on_message(move |e| {
         let ports = e.ports();
         let k = keep2.lock().unwrap();
-        if let Err(err) = k[idx].post_message(e.data(), ports) {
-            eprintln!("port_renderer: echo failed: {err}");
+        if let Some(p) = k[idx].as_ref() {
+            if let Err(err) = p.post_message(e.data(), ports) {
+                eprintln!("port_renderer: echo failed: {err}");
+            }
         }
     });
     let ipc = ipc.clone();
+    let keep3 = keep.clone();
     p.on_close(move || {
+        let port = keep3.lock().unwrap()[idx].take();
+        drop(port);
         let _ = ipc.send("port-closed", &args![idx as i64]);
     });
     p.start();
@@ -184,6 +192,25 @@ fn take_carried() -> Check {
     bye.recv_timeout(HANG_GUARD).map_err(|e| e.to_string())
 }
 
+fn typed_echo() -> Check {
+    use electrode_tests::contract::{echoed, Job, NOTE};
+    let ipc = connect()?;
+    let ports = port_inbox(&ipc);
+    ipc.send(READY, &args![]).map_err(|e| e.to_string())?;
+    let (_, port) = one_port(&ports)?;
+    let port = Arc::new(port);
+    let back = port.clone();
+    NOTE.on_port(&port, move |_, job| {
+        let job: Job = rkyv::deserialize::<Job, rkyv::rancor::Error>(job).expect("validated");
+        if let Err(e) = NOTE.post_port(&back, &echoed(&job), vec![]) {
+            eprintln!("port_renderer: typed echo failed: {e}");
+        }
+    });
+    port.start();
+    let bye = bye(&ipc);
+    bye.recv_timeout(HANG_GUARD).map_err(|e| e.to_string())
+}
+
 fn errors() -> Check {
     let ipc = connect()?;
     let (a, b) = MessageChannel::new().map_err(|e| e.to_string())?;
@@ -223,9 +250,12 @@ fn main() {
         "count" => count,
         "carry" => carry,
         "take-carried" => take_carried,
+        "typed-echo" => typed_echo,
         "errors" => errors,
         _ => {
-            eprintln!("usage: port_renderer <echo|give|send-n|count|carry|take-carried|errors>");
+            eprintln!(
+                "usage: port_renderer <echo|give|send-n|count|carry|take-carried|typed-echo|errors>"
+            );
             std::process::exit(EXIT_USAGE);
         }
     };

@@ -7,6 +7,7 @@
 
 mod event;
 mod invoke;
+mod port;
 mod renderer_invoke;
 mod send;
 mod send_sync;

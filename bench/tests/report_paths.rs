@@ -92,6 +92,33 @@ fn every_api_path_answers_and_is_checked() {
 }
 
 #[test]
+fn every_port_path_answers_and_is_checked() {
+    with_watchdog("port paths", Duration::from_secs(120), || {
+        let mut host = Host::new(None, Path::new(EXE)).unwrap();
+        let a = host.spawn(1, None).unwrap().remove(0);
+        let b = host.spawn(1, None).unwrap().remove(0);
+        // Port round trips (renderer ↔ renderer), twice: each makes a fresh channel.
+        for _ in 0..2 {
+            let s = host.port_latency(&a, &b, 64, 300, 20, None).unwrap();
+            assert_eq!(s.summary().count, 300);
+        }
+        // The same exchange relayed through main, both directions.
+        let s = host.relay_latency(&a, &b, 64, 200, 10, None).unwrap();
+        assert_eq!(s.summary().count, 200);
+        let s = host.relay_latency(&b, &a, 64, 200, 10, None).unwrap();
+        assert_eq!(s.summary().count, 200);
+        // One-way: a fresh port, then the same port again (sequence numbers continue).
+        let t = host.port_throughput(&a, &b, 5_000, 64, true).unwrap();
+        assert_eq!((t.messages, t.payload), (5_000, 64));
+        let t = host.port_throughput(&a, &b, 20_000, 64, false).unwrap();
+        assert_eq!(t.messages, 20_000);
+        // Idle ports: all held and started.
+        let mine = host.idle_ports(&b, 16).unwrap();
+        assert_eq!(mine.len(), 16);
+    });
+}
+
+#[test]
 fn a_killed_renderer_is_an_error_not_a_hang() {
     with_watchdog("killed renderer", Duration::from_secs(120), || {
         let mut host = Host::new(None, Path::new(EXE)).unwrap();

@@ -155,6 +155,8 @@ pub struct Host {
     stash: Vec<Event>,
     pids: Vec<(u32, u32)>,
     renderers: Vec<WebContents>,
+    /// Who each renderer's `RELAY` sends go to (the MessagePort rows' relayed exchange).
+    pub(super) relay: Arc<super::port_host::Relay>,
 }
 
 impl std::fmt::Debug for Host {
@@ -200,6 +202,7 @@ impl Host {
             payload: Payload::new(DATA_PAYLOAD),
         });
         register(&main, &tx, &counts).map_err(BenchError::ipc("registering handlers"))?;
+        let relay = super::port_host::Relay::install(&main);
         Ok(Host {
             main,
             events,
@@ -212,6 +215,7 @@ impl Host {
             stash: Vec::new(),
             pids: Vec::new(),
             renderers: Vec::new(),
+            relay,
         })
     }
 
@@ -303,7 +307,7 @@ impl Host {
     }
 
     /// Send a command to a renderer; returns its id for [`Host::result`].
-    fn start(
+    pub(super) fn start(
         &mut self,
         wc: &WebContents,
         op: Op,
@@ -327,7 +331,7 @@ impl Host {
     }
 
     /// Wait for the result of command `id` from `wc`.
-    fn result(&mut self, wc: &WebContents, id: u64) -> Result<Value, BenchError> {
+    pub(super) fn result(&mut self, wc: &WebContents, id: u64) -> Result<Value, BenchError> {
         let w = wc.id();
         self.wait_for("a renderer's result", |e| match e {
             Event::Result { wc, id: i, value } if *wc == w && *i == id => Some(value.clone()),

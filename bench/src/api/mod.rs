@@ -22,6 +22,8 @@
 
 mod block_on;
 mod host;
+mod port_host;
+mod port_renderer;
 pub(crate) mod protocol;
 mod renderer;
 pub(crate) mod typed_protocol;

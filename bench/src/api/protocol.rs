@@ -32,6 +32,11 @@ pub(crate) const FLUSH: &str = "bench:flush";
 pub(crate) const WC_DATA: &str = "bench:wc-data";
 /// renderer → main: `[count]`, the expected WC_DATA messages all arrived.
 pub(crate) const WC_DONE: &str = "bench:wc-done";
+/// main → renderer `post_message`: a port for the next port command (or the idle set).
+pub(crate) const PORT: &str = "bench:port";
+/// send, both ways: main forwards it to the sender's relay partner (`WebContents::send`); a
+/// renderer not waiting for it sends it back.
+pub(crate) const RELAY: &str = "bench:relay";
 
 /// What a renderer is asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,9 +71,24 @@ pub(crate) enum Op {
     TypedEchoBytes,
     /// `iters` typed DATA16 sends as fast as possible: result = nanoseconds.
     TypedSendBurst,
+    /// Round trips over the port main posted (`post_message` + `recv` of the echo); the port
+    /// is closed afterwards: result = samples.
+    PortPing,
+    /// Echo every message on the port main posted until its other end closes: result = count.
+    PortEcho,
+    /// `iters` one-way messages on the port main posted (kept for the next burst): result =
+    /// nanoseconds.
+    PortBurst,
+    /// Take (`recv`) and check `iters` messages on the port main posted (kept): result =
+    /// nanoseconds.
+    PortCount,
+    /// `send(RELAY)` round trips through main to the relay partner and back: result = samples.
+    RelayPing,
+    /// Start every port main posted so far and keep them (idle): result = ports held.
+    PortIdle,
 }
 
-const OPS: [(Op, &str); 15] = [
+const OPS: [(Op, &str); 21] = [
     (Op::Invoke, "invoke"),
     (Op::InvokeAsync, "invoke-async"),
     (Op::SendSync, "send-sync"),
@@ -84,6 +104,12 @@ const OPS: [(Op, &str); 15] = [
     (Op::TypedInvoke16Tokio, "typed-invoke16-tokio"),
     (Op::TypedEchoBytes, "typed-echo-bytes"),
     (Op::TypedSendBurst, "typed-send-burst"),
+    (Op::PortPing, "port-ping"),
+    (Op::PortEcho, "port-echo"),
+    (Op::PortBurst, "port-burst"),
+    (Op::PortCount, "port-count"),
+    (Op::RelayPing, "relay-ping"),
+    (Op::PortIdle, "port-idle"),
 ];
 
 impl Op {

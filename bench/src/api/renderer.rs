@@ -9,6 +9,7 @@
 //! checked; the first wrong one ends the command with an error.
 
 use super::block_on::block_on;
+use super::port_renderer::Ports;
 use super::protocol::{
     check_echo, encode_samples, restamp, Command, Op, Payload, CMD, DATA, ECHO, ECHO_SYNC, ERROR,
     FLUSH, PING, PONG, READY, RESULT, WC_DATA, WC_DONE,
@@ -61,6 +62,8 @@ struct Renderer {
     data_seq: u64,
     /// Next typed `DATA16` sequence number (likewise).
     typed_seq: u64,
+    /// The MessagePort rows' state.
+    ports: Ports,
 }
 
 /// Play the renderer (its blocking calls waiting in `wait_mode`, or Electrode's default) until
@@ -99,6 +102,8 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
     let c = chain.clone();
     ipc.on(PONG, move |event, args| on_pong(&c, event, args));
 
+    let ports = Ports::install(&ipc);
+
     ipc.send(READY, &[]).map_err(ipc_err("saying ready"))?;
     let mut r = Renderer {
         ipc,
@@ -106,6 +111,7 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
         wc,
         data_seq: 0,
         typed_seq: 0,
+        ports,
     };
     // Ends when main kills us (or dies: PR_SET_PDEATHSIG).
     for cmd in cmd_rx {
@@ -182,9 +188,9 @@ fn on_pong(chain: &Mutex<Option<Chain>>, event: &IpcRendererEvent, args: &electr
 
 /// Time `cmd.iters` calls of `call` (after `cmd.warmup` untimed ones), each checked against
 /// the echo it must return. Stops early at `cmd.cap_ms`.
-fn latency(
+pub(crate) fn latency<E: std::fmt::Display>(
     cmd: &Command,
-    mut call: impl FnMut(&[Value]) -> Result<Value, CallError>,
+    mut call: impl FnMut(&[Value]) -> Result<Value, E>,
 ) -> Result<Vec<u64>, String> {
     let payload = Payload::new(cmd.payload as usize);
     let mut args = payload.args(0);
@@ -272,6 +278,12 @@ impl Renderer {
                 typed_renderer::send_burst(&ipc, cmd.iters, &mut self.typed_seq)?;
                 Ok(int(start.elapsed().as_nanos() as u64))
             }
+            Op::PortPing => self.ports.ping(&cmd).map(samples),
+            Op::PortEcho => self.ports.echo().map(int),
+            Op::PortBurst => self.ports.burst(&cmd).map(int),
+            Op::PortCount => self.ports.count(&cmd).map(int),
+            Op::RelayPing => self.ports.relay_ping(&ipc, &cmd).map(samples),
+            Op::PortIdle => self.ports.idle().map(int),
             Op::Expect => {
                 if self.wc.failed.load(Ordering::Relaxed) {
                     return Err("the WebContents::send stream already failed".into());

@@ -24,19 +24,29 @@ impl PeerSpec<'_> {
         fd: Option<RawFd>,
         configure: impl FnOnce(&mut Command),
     ) -> Result<RoleChild, BenchError> {
+        let mut child = self.launch(fd, configure)?;
+        // A peer that fails before it is ready exits, which ends the wait with `PeerGone`.
+        child.expect(role::READY)?;
+        Ok(child)
+    }
+
+    /// [`spawn`](Self::spawn) without waiting for ready (for a peer that needs something
+    /// from main first: call `child.expect(role::READY)` after giving it).
+    pub(crate) fn launch(
+        &self,
+        fd: Option<RawFd>,
+        configure: impl FnOnce(&mut Command),
+    ) -> Result<RoleChild, BenchError> {
         let role = Role::PingPongPeer {
             system: self.system,
             payload: self.payload,
             fd,
         };
-        let mut child = RoleChild::spawn(self.exe, self.peer_cpu, role, |cmd| {
+        RoleChild::spawn(self.exe, self.peer_cpu, role, |cmd| {
             if let Some(fd) = fd {
                 role::inherit_fd(cmd, fd);
             }
             configure(cmd);
-        })?;
-        // A peer that fails before it is ready exits, which ends the wait with `PeerGone`.
-        child.expect(role::READY)?;
-        Ok(child)
+        })
     }
 }

@@ -66,11 +66,13 @@ impl Main {
         let me = PeerProcess::open(std::process::id())
             .map_err(BenchError::io("pidfd_open on ourselves"))?;
         let mut fds = None;
-        let child = spec.spawn(None, |cmd| fds = Some(Handoff::prepare(cmd, &me)))?;
+        // The peer says ready only once it has the segment: send it before waiting.
+        let mut child = spec.launch(None, |cmd| fds = Some(Handoff::prepare(cmd, &me)))?;
         let fds = fds
             .expect("spawn configures the command")
             .map_err(BenchError::io("creating the fd socket"))?;
         Handoff::send_segment(&fds, &seg).map_err(BenchError::io("sending the segment"))?;
+        child.expect(crate::role::READY)?;
         drop((me, fds));
         let live = Liveness::new();
         let end = seg.into_main(live.clone());

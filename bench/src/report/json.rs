@@ -28,6 +28,9 @@ pub struct ReportJson {
     pub throughput: Vec<ThroughputJson>,
     /// Idle renderers' CPU use (`null` when skipped).
     pub idle_cpu: Option<IdleJson>,
+    /// A renderer's CPU use while it holds idle started ports (`null` when skipped).
+    #[serde(default)]
+    pub idle_ports: Option<IdlePortsJson>,
     /// The targets and their verdicts.
     pub targets: Vec<TargetJson>,
 }
@@ -165,6 +168,19 @@ pub struct IdleJson {
     pub total_ticks: u64,
 }
 
+/// `idle_ports`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdlePortsJson {
+    /// Started ports the renderer held.
+    pub ports: usize,
+    /// How long they sat idle (s).
+    pub seconds: f64,
+    /// Clock ticks per second.
+    pub ticks_per_second: u64,
+    /// utime + stime ticks of the renderer.
+    pub renderer_ticks: u64,
+}
+
 /// One entry of `targets`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetJson {
@@ -267,6 +283,12 @@ impl From<&Report> for ReportJson {
                 renderer_ticks: i.renderer_ticks.clone(),
                 total_ticks: i.total_ticks(),
             }),
+            idle_ports: r.idle_ports.as_ref().map(|i| IdlePortsJson {
+                ports: i.ports,
+                seconds: i.idle.as_secs_f64(),
+                ticks_per_second: i.ticks_per_sec,
+                renderer_ticks: i.renderer_ticks,
+            }),
             targets: r
                 .targets
                 .iter()
@@ -297,7 +319,7 @@ pub fn parse(text: &str) -> Result<ReportJson, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        IdleCpu, LargeRow, LatencyRow, Machine, Settings, Subject, Target, ThroughputRow,
+        IdleCpu, IdlePorts, LargeRow, LatencyRow, Machine, Settings, Subject, Target, ThroughputRow,
     };
     use super::*;
     use crate::api::{RoundTrip, Throughput};
@@ -349,6 +371,12 @@ mod tests {
                 main_ticks: 1,
                 renderer_ticks: vec![0, 2],
             }),
+            idle_ports: Some(IdlePorts {
+                ports: 64,
+                idle: Duration::from_secs(1),
+                ticks_per_sec: 100,
+                renderer_ticks: 0,
+            }),
             targets: vec![Target {
                 name: "t".into(),
                 goal: "g".into(),
@@ -376,6 +404,7 @@ mod tests {
             "large_invoke_echo",
             "throughput",
             "idle_cpu",
+            "idle_ports",
             "targets",
         ]
         .iter()

@@ -171,6 +171,20 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    if let Some(i) = &r.idle_ports {
+        let _ = writeln!(s, "\n## Idle ports\n");
+        let _ = writeln!(
+            s,
+            "One renderer holding {} started ports (a delivery thread each, parked on its \
+             ring's futex) with nothing sent for {:.0} s: it used {} ticks; one tick = 1/{} s \
+             of CPU (utime + stime from /proc/<pid>/stat).",
+            i.ports,
+            i.idle.as_secs_f64(),
+            i.renderer_ticks,
+            i.ticks_per_sec
+        );
+    }
+
     let _ = writeln!(s, "\n## Targets\n");
     let _ = writeln!(s, "| target | goal | measured | verdict |");
     let _ = writeln!(s, "|---|---|---|---|");

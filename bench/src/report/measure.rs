@@ -57,6 +57,16 @@ pub fn latency_once(
             host.main_typed_invoke_latency(&r[0], s.iters, s.warmup, cap)
                 .map_err(BenchError::during(what))
         }
+        Subject::PortRenderers | Subject::RelayRenderers => {
+            let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
+            let (a, b) = renderer_pair(&mut host, placement).map_err(BenchError::during(&what))?;
+            let r = if subject == Subject::PortRenderers {
+                host.port_latency(&a, &b, PAYLOAD, s.iters, s.warmup, cap)
+            } else {
+                host.relay_latency(&a, &b, PAYLOAD, s.iters, s.warmup, cap)
+            };
+            r.map_err(BenchError::during(what))
+        }
         Subject::Transport(system) => {
             let mut session = Session::start_with(exe, system, placement, PAYLOAD)
                 .map_err(BenchError::during(&what))?;
@@ -79,6 +89,17 @@ pub fn latency_once(
                 .map_err(BenchError::during(what))
         }
     }
+}
+
+/// Two renderers: the first on the peer CPU of `placement` (CPU 1 cross-core), the second on
+/// main's CPU (so cross-core, the two renderers run on different cores).
+fn renderer_pair(
+    host: &mut Host,
+    placement: Placement,
+) -> Result<(electrode::WebContents, electrode::WebContents), BenchError> {
+    let a = host.spawn(1, peer_cpu(placement))?.remove(0);
+    let b = host.spawn(1, Some(MAIN_CPU))?.remove(0);
+    Ok((a, b))
 }
 
 /// Round trips that fit the time cap, judged from the warm-up's pace (at least 200).
@@ -141,6 +162,9 @@ pub enum Flow {
     /// One renderer sends 16-byte messages over a typed `SendChannel<Msg16>` into main's
     /// listener (which reads each in place).
     TypedSendOne,
+    /// Renderer A (CPU 1) posts 64-byte messages on a port to renderer B (CPU 0), which takes
+    /// and checks each (main not on the path).
+    PortOneWay,
 }
 
 impl Flow {
@@ -151,6 +175,7 @@ impl Flow {
             Flow::SendFanIn(n) => format!("send, {n} renderers → main (fan-in)"),
             Flow::WebContentsSend => "WebContents::send, main → 1 renderer".into(),
             Flow::TypedSendOne => "typed send (16 B), 1 renderer → main".into(),
+            Flow::PortOneWay => "port, renderer → renderer".into(),
         }
     }
 
@@ -166,6 +191,7 @@ impl Flow {
     pub fn renderers(self) -> usize {
         match self {
             Flow::SendFanIn(n) => n,
+            Flow::PortOneWay => 2,
             _ => 1,
         }
     }
@@ -176,6 +202,16 @@ impl Flow {
 pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughput, BenchError> {
     let what = flow.label();
     let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
+    if flow == Flow::PortOneWay {
+        let (a, b) =
+            renderer_pair(&mut host, Placement::CrossCore).map_err(BenchError::during(&what))?;
+        let warm = (messages / 10).max(1);
+        host.port_throughput(&a, &b, warm, PAYLOAD, true)
+            .map_err(BenchError::during(&what))?;
+        return host
+            .port_throughput(&a, &b, messages, PAYLOAD, false)
+            .map_err(BenchError::during(what));
+    }
     let rs = host
         .spawn(flow.renderers(), peer_cpu(Placement::CrossCore))
         .map_err(BenchError::during(&what))?;
@@ -194,6 +230,7 @@ pub fn throughput_once(exe: &Path, flow: Flow, messages: u64) -> Result<Throughp
             host.typed_send_throughput(&rs, per)
                 .map_err(BenchError::during(what))
         }
+        Flow::PortOneWay => unreachable!("handled above"),
         Flow::WebContentsSend => {
             host.web_contents_send_throughput(&rs[0], warm, PAYLOAD)
                 .map_err(BenchError::during(&what))?;
@@ -253,6 +290,45 @@ pub fn idle_cpu(exe: &Path, renderers: usize, idle: Duration) -> Result<IdleCpu,
             .zip(&before)
             .map(|(a, b)| a.saturating_sub(*b))
             .collect(),
+    })
+}
+
+/// CPU used by one renderer holding started ports that carry nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdlePorts {
+    /// Started ports the renderer holds (main holds their other ends, not started).
+    pub ports: usize,
+    /// How long they sat idle.
+    pub idle: Duration,
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+    pub ticks_per_sec: u64,
+    /// utime + stime ticks of the renderer (all its threads: one delivery thread per started
+    /// port) over the idle time.
+    pub renderer_ticks: u64,
+}
+
+/// Post `ports` ports to one renderer, have it start them all, let their threads park, then
+/// read its CPU time before and after `idle` of nothing arriving.
+pub fn idle_ports(exe: &Path, ports: usize, idle: Duration) -> Result<IdlePorts, BenchError> {
+    let what = "idle ports";
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(what))?;
+    let r = host.spawn(1, None).map_err(BenchError::during(what))?;
+    let _mine = host
+        .idle_ports(&r[0], ports)
+        .map_err(BenchError::during(what))?;
+    // Let every spin phase run out (they last microseconds) and the threads park.
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = r[0].pid();
+    let read =
+        |pid: u32| proc_stat::cpu_ticks(pid).map_err(BenchError::io(format!("/proc/{pid}/stat")));
+    let before = read(pid)?;
+    std::thread::sleep(idle);
+    let after = read(pid)?;
+    Ok(IdlePorts {
+        ports,
+        idle,
+        ticks_per_sec: proc_stat::ticks_per_sec(),
+        renderer_ticks: after.saturating_sub(before),
     })
 }
 

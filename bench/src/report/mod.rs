@@ -23,7 +23,7 @@ pub mod svg;
 pub mod targets;
 
 use crate::BenchError;
-pub use measure::{Echo, Flow, IdleCpu};
+pub use measure::{Echo, Flow, IdleCpu, IdlePorts};
 pub use plan::{Role, Settings, Subject};
 pub use proc_stat::Machine;
 pub use targets::Target;
@@ -44,9 +44,9 @@ pub struct Options {
     pub exe: PathBuf,
     /// Override the number of latency rounds.
     pub rounds: Option<usize>,
-    /// `--only a,b`: measure only the latency rows whose label contains one of these
-    /// (case-insensitive), and the sections named `large`, `throughput`, `idle` if listed.
-    /// Empty: everything.
+    /// `--only a,b`: measure only the latency rows and throughput flows whose label contains
+    /// one of these (case-insensitive), and the sections named `large`, `throughput`, `idle`
+    /// if listed (`port` also picks the idle-ports check). Empty: everything.
     pub only: Vec<String>,
 }
 
@@ -139,6 +139,8 @@ pub struct Report {
     pub throughput: Vec<ThroughputRow>,
     /// Idle renderers' CPU use (`None` when skipped with `--only`).
     pub idle: Option<IdleCpu>,
+    /// A renderer's CPU use while it holds idle started ports (`None` when skipped).
+    pub idle_ports: Option<IdlePorts>,
     /// The targets, judged from the figures above.
     pub targets: Vec<Target>,
     /// Wall time of the whole run.
@@ -205,11 +207,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     } else {
         Vec::new()
     };
-    let throughput = if o.wants("throughput") {
-        throughput_rounds(o, &settings, &p)?
-    } else {
-        Vec::new()
-    };
+    let throughput = throughput_rounds(o, &settings, &p)?;
     let idle = if o.wants("idle") {
         p.say(format_args!(
             "idle: {} renderers connected, doing nothing for {:.0} s",
@@ -226,6 +224,21 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     } else {
         None
     };
+    let idle_ports = if o.wants("idle") || o.wants("port") {
+        p.say(format_args!(
+            "idle ports: {} started ports in one renderer, nothing sent for {:.0} s",
+            settings.idle_ports,
+            settings.port_idle.as_secs_f64()
+        ));
+        let i = measure::idle_ports(&o.exe, settings.idle_ports, settings.port_idle)?;
+        p.say(format_args!(
+            "idle ports: {} ticks in the renderer",
+            i.renderer_ticks
+        ));
+        Some(i)
+    } else {
+        None
+    };
     machine.load_after = proc_stat::load_average();
     let mut report = Report {
         machine,
@@ -236,6 +249,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         large,
         throughput,
         idle,
+        idle_ports,
         targets: Vec::new(),
         took: p.start.elapsed(),
     };
@@ -360,9 +374,11 @@ fn throughput_rounds(
         Flow::TypedSendOne,
         Flow::SendFanIn(s.renderers),
         Flow::WebContentsSend,
+        Flow::PortOneWay,
     ];
     let mut rows: Vec<ThroughputRow> = flows
         .iter()
+        .filter(|f| o.wants("throughput") || (!o.only.is_empty() && o.wants(&f.label())))
         .map(|&flow| ThroughputRow {
             flow,
             runs: Vec::new(),

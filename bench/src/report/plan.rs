@@ -30,6 +30,10 @@ pub struct Settings {
     pub renderers: usize,
     /// How long the connected renderers sit idle.
     pub idle: Duration,
+    /// Started ports held idle by one renderer in the idle-ports check.
+    pub idle_ports: usize,
+    /// How long those ports sit idle.
+    pub port_idle: Duration,
 }
 
 impl Settings {
@@ -46,6 +50,8 @@ impl Settings {
             messages: 1_000_000,
             renderers: 8,
             idle: Duration::from_secs(5),
+            idle_ports: 64,
+            port_idle: Duration::from_secs(1),
         }
     }
 
@@ -62,6 +68,8 @@ impl Settings {
             messages: 200_000,
             renderers: 8,
             idle: Duration::from_secs(2),
+            idle_ports: 64,
+            port_idle: Duration::from_secs(1),
         }
     }
 }
@@ -76,6 +84,12 @@ pub enum Subject {
     /// Typed `RendererInvokeChannel<Block64, Block64>` (main → renderer handler → main, 64
     /// bytes each way), timed by main.
     MainTypedInvoke,
+    /// A MessagePort round trip between two renderer processes (`post_message` and `recv`
+    /// of the echo; main not on the path), timed by the first.
+    PortRenderers,
+    /// The same exchange relayed through main (`send` → main's listener
+    /// `WebContents::send` → the other renderer, and back the same way).
+    RelayRenderers,
     /// A transport ping-pong of [`crate::pingpong`] (Electrode's rings, or a baseline).
     Transport(System),
     /// A peer library.
@@ -128,6 +142,8 @@ impl Subject {
             Subject::Api(RoundTrip::TypedEchoBytes) => "electrode typed bytes echo".into(),
             Subject::MainInvoke => "electrode WebContents::invoke".into(),
             Subject::MainTypedInvoke => "electrode typed RendererInvokeChannel, 64 B".into(),
+            Subject::PortRenderers => "electrode port, renderer ↔ renderer".into(),
+            Subject::RelayRenderers => "electrode send relayed by main, renderer ↔ renderer".into(),
             Subject::Transport(System::BusySpin) => "busy-spin (floor)".into(),
             Subject::Transport(System::RawFutex) => "raw futex (floor)".into(),
             Subject::Transport(System::UnixSocket) => "unix socket".into(),
@@ -148,7 +164,11 @@ impl Subject {
     /// The row's role.
     pub fn role(self) -> Role {
         match self {
-            Subject::Api(_) | Subject::MainInvoke | Subject::MainTypedInvoke => Role::Electrode,
+            Subject::Api(_)
+            | Subject::MainInvoke
+            | Subject::MainTypedInvoke
+            | Subject::PortRenderers
+            | Subject::RelayRenderers => Role::Electrode,
             Subject::Transport(System::Shm(_)) => Role::Transport,
             Subject::Transport(System::BusySpin | System::RawFutex) => Role::Floor,
             Subject::Transport(System::UnixSocket) | Subject::Peer(_) => Role::Peer,
@@ -170,6 +190,8 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
         Subject::Api(RoundTrip::Reply),
         Subject::MainInvoke,
         Subject::MainTypedInvoke,
+        Subject::PortRenderers,
+        Subject::RelayRenderers,
         Subject::Transport(System::shm_default()),
         Subject::Transport(System::BusySpin),
         Subject::Transport(System::RawFutex),

@@ -220,6 +220,86 @@ fn typed(r: &Report, t: &mut Vec<Target>) {
     );
 }
 
+/// The MessagePort targets: a port round trip between renderers against the transport (and
+/// next to it, the same exchange relayed through main), port one-way throughput against
+/// `send`'s, and idle ports.
+fn ports(r: &Report, t: &mut Vec<Target>) {
+    let port = (Subject::PortRenderers, "port");
+    t.push(at_most(
+        r,
+        "port round trip vs transport",
+        "port round trip between two renderer processes (64 B, cross-core) p50 <= 1.2x the \
+         main ↔ renderer transport round trip",
+        port,
+        (Subject::Transport(System::shm_default()), "transport"),
+        1.2,
+    ));
+    t.push(at_most(
+        r,
+        "port vs relay through main",
+        "port round trip p50 below the same exchange relayed through main (send + \
+         WebContents::send, cross-core)",
+        port,
+        (Subject::RelayRenderers, "relayed"),
+        1.0,
+    ));
+    let (name, goal) = (
+        "port one-way throughput",
+        "port one-way throughput (64 B, renderer → renderer) >= 0.8x the renderer → main send \
+         rate",
+    );
+    let one = r.throughput.iter().find(|x| x.flow == Flow::SendOne);
+    let port = r.throughput.iter().find(|x| x.flow == Flow::PortOneWay);
+    t.push(match (one, port) {
+        (Some(a), Some(b)) if !a.runs.is_empty() && !b.runs.is_empty() => {
+            let x = median(
+                b.runs
+                    .iter()
+                    .zip(&a.runs)
+                    .map(|(p, s)| p.per_sec() / s.per_sec().max(1e-12))
+                    .collect(),
+            )
+            .unwrap_or(0.0);
+            Target {
+                name: name.into(),
+                goal: goal.into(),
+                measured: format!(
+                    "port {:.2} M msg/s, send {:.2} M msg/s: {x:.2}x (median of per-round \
+                     ratios){}",
+                    b.median_per_sec() / 1e6,
+                    a.median_per_sec() / 1e6,
+                    if x >= 0.8 {
+                        String::new()
+                    } else {
+                        format!(" ({:.2}x the goal)", x / 0.8)
+                    }
+                ),
+                met: Some(x >= 0.8),
+            }
+        }
+        _ => missing(name, goal),
+    });
+    let goal = format!(
+        "{} idle started ports in a renderer use no measurable CPU (0 clock ticks)",
+        r.settings.idle_ports
+    );
+    t.push(match &r.idle_ports {
+        Some(i) => Target {
+            name: "idle ports".into(),
+            goal,
+            measured: format!(
+                "{} ticks of 1/{} s over {:.0} s ({} started ports)",
+                i.renderer_ticks,
+                i.ticks_per_sec,
+                i.idle.as_secs_f64(),
+                i.ports
+            ),
+            met: Some(i.renderer_ticks == 0),
+        },
+        None => missing("idle ports", &goal),
+    });
+}
+
 /// Judge every target.
 pub fn judge(r: &Report) -> Vec<Target> {
     let mut t = Vec::new();
@@ -342,6 +422,7 @@ pub fn judge(r: &Report) -> Vec<Target> {
     });
 
     typed(r, &mut t);
+    ports(r, &mut t);
 
     let (name, goal) = (
         "API: one-way send",

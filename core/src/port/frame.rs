@@ -130,6 +130,11 @@ pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
         }
     };
     let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
-    let ports = collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?;
+    // Most messages carry no port: no router lookup for them.
+    let ports = if moved.is_empty() {
+        Vec::new()
+    } else {
+        collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?
+    };
     Ok(PortMessage { data, ports, typed })
 }

@@ -18,6 +18,7 @@ use crate::value::Value;
 use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
 use electrode_shm::{PortEnd, PortSegment, Side};
 use parking_lot::{Mutex, RwLock};
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,6 +31,9 @@ pub(crate) const BROKEN: u8 = 3;
 
 /// How long a receiver waits for the ends a message names to arrive.
 pub(crate) const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Largest copy buffer [`MessagePort::recv`] keeps for its thread's next call.
+const KEPT_BUFFER: usize = 1 << 20;
 
 /// The wait mode of port waits (spin briefly, then park).
 pub(crate) const PORT_WAIT: WaitMode = crate::DEFAULT_WAIT_MODE;
@@ -200,6 +204,10 @@ impl MessagePort {
             for r in &records {
                 inbox().discard(r.token);
             }
+            // The peer broke the ring (e.g. a lying read index): close the port, as a read does.
+            if let PortError::Broken(why) = e {
+                return Err(self.broken(why));
+            }
             return Err(e);
         }
         Ok(())
@@ -247,7 +255,28 @@ impl MessagePort {
             return Err(PortError::Closed);
         }
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut buf = AlignedBuf::new();
+        // One copy buffer per thread, reused: a receive loop allocates nothing for the copy.
+        thread_local! {
+            static BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new());
+        }
+        BUF.with(|b| match b.try_borrow_mut() {
+            Ok(mut buf) => {
+                let got = self.recv_into(deadline, &mut buf);
+                if buf.len() > KEPT_BUFFER {
+                    *buf = AlignedBuf::new(); // keep no large buffer per thread
+                }
+                got
+            }
+            // Re-entered (a receive inside a receive's port collection): a buffer of its own.
+            Err(_) => self.recv_into(deadline, &mut AlignedBuf::new()),
+        })
+    }
+
+    fn recv_into(
+        &self,
+        deadline: Option<Instant>,
+        buf: &mut AlignedBuf,
+    ) -> Result<PortMessage, PortError> {
         let got = {
             let mut guard = self.core.rx.lock();
             let Some(rx) = guard.as_mut() else {
@@ -255,7 +284,7 @@ impl MessagePort {
             };
             let got = rx.recv(PORT_WAIT, deadline).map(|msg| {
                 let tag = msg.tag();
-                msg.copy_into(&mut buf);
+                msg.copy_into(buf);
                 tag
             });
             rx.finish_message();

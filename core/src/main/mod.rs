@@ -14,8 +14,8 @@
 //! do; nothing outside this folder is imported back into it except the layers below (`message`,
 //! `call`, `wire`, `value`, `error`) and the renderer's handle for in-process renderers.
 
-pub(crate) mod close;
 pub(crate) mod broker;
+pub(crate) mod close;
 pub(crate) mod config;
 pub(crate) mod dispatcher;
 pub(crate) mod events;

@@ -3,7 +3,7 @@
 //! really set up ([`SandboxReport`]) or why it could not be ([`SandboxError`]).
 //!
 //! [`install`] registers a `pre_exec` hook on a [`Command`] (after any hook registered before
-//! it, such as [`Segment::hand_to`](crate::Segment::hand_to)'s) and returns a [`Receipt`];
+//! it, such as [`Handoff::prepare`](crate::Handoff::prepare)'s) and returns a [`Receipt`];
 //! after `Command::spawn` returned, [`Receipt::collect`] reads the child's report. The hook's
 //! code is in `sys/sandbox.rs`; the order of its steps:
 //!

@@ -210,7 +210,9 @@ mod tests {
 
     #[test]
     fn sides_are_tracked_bounded_and_freed() {
-        let mut b = Broker::new(MAX_PORTS_PER_RENDERER);
+        // A small bound: every segment is an open fd (an ordinary user's limit may be 1024).
+        const BOUND: usize = 16;
+        let mut b = Broker::new(BOUND);
         let seg = PortSegment::create(PortConfig::default()).unwrap();
         let id = local::identity(&seg);
         b.moved(&seg, Side::B, Holder::Renderer(1), Holder::Main)
@@ -225,7 +227,7 @@ mod tests {
         // Dead (one side closed): freed.
         assert_eq!(b.len(), 0);
         // Bounded per renderer.
-        let segs: Vec<PortSegment> = (0..MAX_PORTS_PER_RENDERER)
+        let segs: Vec<PortSegment> = (0..BOUND)
             .map(|_| PortSegment::create(PortConfig { capacity: 4096 }).unwrap())
             .collect();
         for s in &segs {

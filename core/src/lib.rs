@@ -355,7 +355,7 @@ pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
 pub use message::ports::MAX_PORTS_PER_MESSAGE;
 pub use port::channel::MessageChannel;
 pub use port::error::PortError;
-pub use port::message_port::{MessageEvent, MessagePort, PortMessage};
+pub use port::message_port::{MessageEvent, MessagePort, PortMessage, PortMessageRef};
 /// Electron's name for a channel made in main.
 pub type MessageChannelMain = MessageChannel;
 /// Electron's name for a port held in main.

@@ -138,7 +138,7 @@ impl<'a> PortMessageRef<'a> {
     }
 
     /// An owned copy of the message (its ports are taken).
-    pub(crate) fn to_message(&mut self) -> PortMessage {
+    pub(crate) fn take_message(&mut self) -> PortMessage {
         PortMessage {
             data: self.data.to_value(),
             ports: self.take_ports(),
@@ -308,7 +308,7 @@ impl MessagePort {
     /// `receiveMessageOnPort`, with a wait). An owned copy of what
     /// [`recv_with`](Self::recv_with) lends.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<PortMessage, PortError> {
-        self.recv_with(timeout, |m| m.to_message())
+        self.recv_with(timeout, |m| m.take_message())
     }
 
     /// Take the next message of a port that is not started, waiting up to `timeout`, and lend

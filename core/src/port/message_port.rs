@@ -16,7 +16,8 @@ use super::token;
 use crate::message::body::{Data, Payload};
 use crate::value::Value;
 use crate::wire::ValueRef;
-use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
+use electrode_shm::WaitMode;
+use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Message, Producer, Receiver, RecvError};
 use electrode_shm::{PortEnd, PortSegment, Side};
 use parking_lot::{Mutex, RwLock};
 use std::cell::RefCell;
@@ -342,14 +343,13 @@ impl MessagePort {
         if self.core.state.load(Ordering::SeqCst) != OPEN {
             return Err(PortError::Closed);
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
         // One copy buffer per thread, reused: a receive loop allocates nothing for the copy.
         thread_local! {
             static BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new());
         }
         BUF.with(|b| match b.try_borrow_mut() {
             Ok(mut buf) => {
-                let got = self.lend_from(deadline, &mut buf, f);
+                let got = self.lend_from(timeout, &mut buf, f);
                 if buf.len() > KEPT_BUFFER {
                     *buf = AlignedBuf::new(); // keep no large buffer per thread
                 }
@@ -357,13 +357,13 @@ impl MessagePort {
             }
             // Re-entered (a receive inside `f`, or inside a receive's port collection): a
             // buffer of its own.
-            Err(_) => self.lend_from(deadline, &mut AlignedBuf::new(), f),
+            Err(_) => self.lend_from(timeout, &mut AlignedBuf::new(), f),
         })
     }
 
     fn lend_from<R>(
         &self,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         buf: &mut AlignedBuf,
         f: impl FnOnce(&mut PortMessageRef<'_>) -> R,
     ) -> Result<R, PortError> {
@@ -372,11 +372,20 @@ impl MessagePort {
             let Some(rx) = guard.as_mut() else {
                 return Err(PortError::Closed);
             };
-            let got = rx.recv(PORT_WAIT, deadline).map(|msg| {
+            let mut copy = |msg: Message<'_, Futex>| {
                 let tag = msg.tag();
                 msg.copy_into(buf);
                 tag
-            });
+            };
+            // A message already there needs no deadline (no clock read).
+            let got = match rx.try_recv() {
+                Ok(Some(msg)) => Ok(copy(msg)),
+                Ok(None) => {
+                    let deadline = timeout.map(|t| Instant::now() + t);
+                    rx.recv(PORT_WAIT, deadline).map(copy)
+                }
+                Err(c) => Err(RecvError::Corrupt(c)),
+            };
             rx.finish_message();
             got
         };

@@ -213,8 +213,8 @@
 //! [`IpcRenderer::post_message`] move ports to the other side (its listeners take them with
 //! `event.ports()`), and ports travel inside port messages too; a moved port leaves its old
 //! handle neutered. Messages queue until [`start`](MessagePort::start) (or are taken with
-//! [`recv`](MessagePort::recv)); closing one end (or the death of its process) emits `close`
-//! on the other.
+//! [`recv`](MessagePort::recv), or read in place with [`recv_with`](MessagePort::recv_with));
+//! closing one end (or the death of its process) emits `close` on the other.
 //!
 //! ```
 //! use electrode::{Main, MessageChannel, Value};
@@ -355,7 +355,7 @@ pub use message::kind::{MAX_CHANNEL_LEN, MAX_FRAMES, MAX_MESSAGE_LEN};
 pub use message::ports::MAX_PORTS_PER_MESSAGE;
 pub use port::channel::MessageChannel;
 pub use port::error::PortError;
-pub use port::message_port::{MessageEvent, MessagePort, PortMessage};
+pub use port::message_port::{MessageEvent, MessagePort, PortMessage, PortMessageRef};
 /// Electron's name for a channel made in main.
 pub type MessageChannelMain = MessageChannel;
 /// Electron's name for a port held in main.

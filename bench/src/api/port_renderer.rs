@@ -2,10 +2,10 @@
 //! [`PortSlot`] for the command that uses them; round trips and one-way streams go over a
 //! port (main is not on the path), and the relayed exchange goes `send` → main →
 //! `WebContents::send` to the partner and back the same way ([`RELAY`]). Every message is
-//! checked.
+//! checked. Port messages are read in place with the lending `MessagePort::recv_with`.
 
-use super::protocol::{restamp, Command, Payload, PORT, RELAY};
-use electrode::{IpcRenderer, MessagePort, PortError, Value};
+use super::protocol::{check_echo_ref, restamp, Command, Payload, PORT, RELAY};
+use electrode::{IpcRenderer, MessagePort, PortError, Value, ValueRef};
 use std::collections::VecDeque;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -77,10 +77,21 @@ impl Ports {
     pub(crate) fn ping(&mut self, cmd: &Command) -> Result<Vec<u64>, String> {
         self.select()?;
         let port = self.port.as_ref().ok_or("no port")?;
-        let out = super::renderer::latency(cmd, |a| {
-            port.post_message(&a[0], vec![])?;
-            port.recv(Some(PORT_TIMEOUT)).map(|m| m.data)
-        });
+        // The echo is compared inside the lending callback (64 bytes; the verdict is reported
+        // after the timed call).
+        let out = super::renderer::latency_with(
+            cmd,
+            |a| {
+                port.post_message(&a[0], vec![])?;
+                port.recv_with(Some(PORT_TIMEOUT), |m| {
+                    check_echo_ref(a, m.data(), 0).map_err(|_| m.data().to_value())
+                })
+            },
+            |sent, verdict, seq| match verdict {
+                Ok(()) => Ok(()),
+                Err(got) => super::protocol::check_echo(sent, &got, seq),
+            },
+        );
         self.port = None;
         out
     }
@@ -90,11 +101,26 @@ impl Ports {
         self.select()?;
         let port = self.port.as_ref().ok_or("no port")?;
         let mut n = 0;
+        // The echo is copied from the lent message into one reused buffer (no allocation).
+        let mut echo = Value::Bytes(Vec::new());
         loop {
-            match port.recv(Some(PORT_TIMEOUT)) {
-                Ok(m) => port
-                    .post_message(&m.data, vec![])
-                    .map_err(|e| format!("port echo {n}: {e}"))?,
+            let got = port.recv_with(Some(PORT_TIMEOUT), |m| match (m.data(), &mut echo) {
+                (ValueRef::Bytes(b), Value::Bytes(out)) => {
+                    out.clear();
+                    out.extend_from_slice(b);
+                    Ok(())
+                }
+                (other, _) => Err(format!(
+                    "port echo {n}: a {}, not bytes",
+                    other.to_value().kind()
+                )),
+            });
+            match got {
+                Ok(checked) => {
+                    checked?;
+                    port.post_message(&echo, vec![])
+                        .map_err(|e| format!("port echo {n}: {e}"))?
+                }
                 Err(PortError::PeerClosed) => break,
                 Err(e) => return Err(format!("port echo after {n}: {e}")),
             }
@@ -130,14 +156,11 @@ impl Ports {
         let port = self.port.as_ref().ok_or("no port")?;
         let start = Instant::now();
         for _ in 0..cmd.iters {
-            let m = port
-                .recv(Some(PORT_TIMEOUT))
-                .map_err(|e| format!("port stream at {seq}: {e}"))?;
-            let b = m
-                .data
-                .as_bytes()
-                .ok_or_else(|| format!("port message {seq} is not bytes"))?;
-            payload.check(b, seq)?;
+            port.recv_with(Some(PORT_TIMEOUT), |m| match m.data().as_bytes() {
+                Some(b) => payload.check(b, seq),
+                None => Err(format!("port message {seq} is not bytes")),
+            })
+            .map_err(|e| format!("port stream at {seq}: {e}"))??;
             seq += 1;
         }
         self.seq = seq;

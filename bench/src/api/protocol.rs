@@ -6,7 +6,7 @@
 //! repeated, reordered or damaged message is caught by [`Payload::check`]; echoes are compared
 //! whole with what was sent ([`check_echo`]).
 
-use electrode::{ArgsView, Value};
+use electrode::{ArgsView, Value, ValueRef};
 
 /// main → renderer: run a [`Command`].
 pub(crate) const CMD: &str = "bench:cmd";
@@ -245,6 +245,22 @@ pub(crate) fn check_echo(sent: &[Value], got: &Value, seq: u64) -> Result<(), St
         (_, other) => Err(format!(
             "echo of message {seq} is a {}, not bytes",
             other.kind()
+        )),
+    }
+}
+
+/// [`check_echo`] of an echo read in place.
+pub(crate) fn check_echo_ref(sent: &[Value], got: ValueRef<'_>, seq: u64) -> Result<(), String> {
+    match (sent.first(), got) {
+        (Some(Value::Bytes(a)), ValueRef::Bytes(b)) if a.as_slice() == b => Ok(()),
+        (Some(Value::Bytes(a)), ValueRef::Bytes(b)) => Err(format!(
+            "echo of message {seq} differs ({} bytes sent, {} back)",
+            a.len(),
+            b.len()
+        )),
+        (_, other) => Err(format!(
+            "echo of message {seq} is a {}, not bytes",
+            other.to_value().kind()
         )),
     }
 }

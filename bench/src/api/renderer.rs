@@ -190,7 +190,16 @@ fn on_pong(chain: &Mutex<Option<Chain>>, event: &IpcRendererEvent, args: &electr
 /// the echo it must return. Stops early at `cmd.cap_ms`.
 pub(crate) fn latency<E: std::fmt::Display>(
     cmd: &Command,
-    mut call: impl FnMut(&[Value]) -> Result<Value, E>,
+    call: impl FnMut(&[Value]) -> Result<Value, E>,
+) -> Result<Vec<u64>, String> {
+    latency_with(cmd, call, |sent, got, seq| check_echo(sent, &got, seq))
+}
+
+/// [`latency`] with any answer `R`, checked (untimed) by `check(sent, answer, seq)`.
+pub(crate) fn latency_with<R, E: std::fmt::Display>(
+    cmd: &Command,
+    mut call: impl FnMut(&[Value]) -> Result<R, E>,
+    mut check: impl FnMut(&[Value], R, u64) -> Result<(), String>,
 ) -> Result<Vec<u64>, String> {
     let payload = Payload::new(cmd.payload as usize);
     let mut args = payload.args(0);
@@ -199,7 +208,7 @@ pub(crate) fn latency<E: std::fmt::Display>(
         seq += 1;
         restamp(&mut args, seq);
         let r = call(&args).map_err(ipc_err(cmd.op.name()))?;
-        check_echo(&args, &r, seq)?;
+        check(&args, r, seq)?;
     }
     let deadline = (cmd.cap_ms > 0).then(|| Instant::now() + Duration::from_millis(cmd.cap_ms));
     let mut out = Vec::with_capacity(cmd.iters.min(1 << 20) as usize);
@@ -210,7 +219,7 @@ pub(crate) fn latency<E: std::fmt::Display>(
         let r = call(&args);
         let t1 = ticks();
         let r = r.map_err(ipc_err(cmd.op.name()))?;
-        check_echo(&args, &r, seq)?;
+        check(&args, r, seq)?;
         out.push(ticks_to_ns(t1.wrapping_sub(t0)));
         if i % 16 == 15 && deadline.is_some_and(|d| Instant::now() >= d) {
             break;

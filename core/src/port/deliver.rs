@@ -97,12 +97,14 @@ fn deliver(core: &Core, rx: &mut Receiver<Futex>) -> End {
         };
         if let Some(tag) = tag {
             rx.finish_message();
-            let msg = match frame::read(tag, buf.as_slice()) {
+            let msg = match frame::lend(tag, buf.as_slice()) {
                 Ok(m) => m,
                 Err(why) => return End::Broken(why),
             };
+            // Lent to the listeners: an owned `Value` only if one asks for `data()`.
             let event = MessageEvent {
-                data: msg.data,
+                view: msg.data,
+                owned: std::sync::OnceLock::new(),
                 ports: parking_lot::Mutex::new(msg.ports),
                 typed: msg.typed,
             };

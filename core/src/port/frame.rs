@@ -4,7 +4,7 @@
 //! private copy before anything is acted on.
 
 use super::error::PortError;
-use super::message_port::{collect_routed, PortMessage, Typed, ARRIVAL_TIMEOUT, PORT_WAIT};
+use super::message_port::{collect_routed, PortMessageRef, TypedRef, ARRIVAL_TIMEOUT, PORT_WAIT};
 use crate::error::SendError;
 use crate::message::body::Body;
 use crate::message::body::Data;
@@ -14,8 +14,9 @@ use crate::message::envelope::Envelope;
 use crate::message::kind::Kind;
 use crate::message::ports::{self, PortRecord};
 use crate::value::Value;
+use crate::wire::ValueRef;
 use electrode_shm::Side;
-use electrode_shm::{AlignedBuf, Futex, Producer};
+use electrode_shm::{Futex, Producer};
 
 /// A port end that moved: the token naming it and its side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,34 +108,29 @@ fn ring_error(e: electrode_shm::SendError) -> PortError {
 }
 
 /// Read a port message (frame `tag`, `bytes` a private 16-aligned copy): validate it, then
-/// collect the ports it names.
-pub(crate) fn read(tag: u16, bytes: &[u8]) -> Result<PortMessage, String> {
+/// collect the ports it names; the message is lent (read in place from `bytes`).
+pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
     let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
     if head.kind != Kind::PostMessage {
         return Err(format!("{:?} in a port's ring", head.kind));
     }
     let (payload, records) = head.ported_payload()?;
     let (data, typed) = match payload.data {
-        Data::Values(view) => (
-            view.get(0).map(|v| v.to_value()).unwrap_or(Value::Null),
-            None,
-        ),
-        Data::Archive(bytes) => {
-            let mut copy = AlignedBuf::new();
-            copy.extend_from_slice(bytes);
-            let typed = Typed {
+        Data::Values(view) => (view.get(0).unwrap_or(ValueRef::Null), None),
+        Data::Archive(bytes) => (
+            ValueRef::Null,
+            Some(TypedRef {
                 fingerprint: payload.fingerprint,
-                bytes: copy,
-            };
-            (Value::Null, Some(typed))
-        }
+                bytes,
+            }),
+        ),
     };
-    let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
-    // Most messages carry no port: no router lookup for them.
-    let ports = if moved.is_empty() {
+    // Most messages carry no port: no allocation and no router lookup for them.
+    let ports = if records.is_empty() {
         Vec::new()
     } else {
+        let moved: Vec<Moved> = records.into_iter().map(Moved::of).collect();
         collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?
     };
-    Ok(PortMessage { data, ports, typed })
+    Ok(PortMessageRef { data, ports, typed })
 }

@@ -15,12 +15,14 @@ use super::route;
 use super::token;
 use crate::message::body::{Data, Payload};
 use crate::value::Value;
-use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Producer, Receiver, RecvError, WaitMode};
+use crate::wire::ValueRef;
+use electrode_shm::WaitMode;
+use electrode_shm::{AlignedBuf, Event, Futex, Liveness, Message, Producer, Receiver, RecvError};
 use electrode_shm::{PortEnd, PortSegment, Side};
 use parking_lot::{Mutex, RwLock};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,42 +34,57 @@ pub(crate) const BROKEN: u8 = 3;
 /// How long a receiver waits for the ends a message names to arrive.
 pub(crate) const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Largest copy buffer [`MessagePort::recv`] keeps for its thread's next call.
+/// Largest copy buffer [`MessagePort::recv_with`] keeps for its thread's next call.
 const KEPT_BUFFER: usize = 1 << 20;
 
 /// The wait mode of port waits (spin briefly, then park).
 pub(crate) const PORT_WAIT: WaitMode = crate::DEFAULT_WAIT_MODE;
 
-pub(crate) type MessageListener = dyn Fn(&MessageEvent) + Send + Sync;
+pub(crate) type MessageListener = dyn Fn(&MessageEvent<'_>) + Send + Sync;
 pub(crate) type CloseListener = dyn Fn() + Send + Sync;
 
-/// A typed port message's archive (a private, 16-aligned copy) and fingerprint, for its typed
-/// channel to check and validate.
-#[derive(Debug)]
-pub(crate) struct Typed {
+/// A typed port message's archive (inside the port's private, 16-aligned copy of the message)
+/// and fingerprint, for its typed channel to check and validate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TypedRef<'a> {
     pub fingerprint: u64,
-    pub bytes: AlignedBuf,
+    pub bytes: &'a [u8],
 }
 
-/// A `message` event: the data and the ports it carried.
-pub struct MessageEvent {
-    pub(crate) data: Value,
+impl TypedRef<'_> {
+    fn payload(&self) -> Payload<'_> {
+        Payload {
+            fingerprint: self.fingerprint,
+            data: Data::Archive(self.bytes),
+        }
+    }
+}
+
+/// A `message` event: the data and the ports it carried. It lends the message, which was
+/// copied out of the ring and validated before any listener runs; [`data`](Self::data) makes
+/// an owned copy on first use, [`data_ref`](Self::data_ref) reads in place.
+pub struct MessageEvent<'a> {
+    pub(crate) view: ValueRef<'a>,
+    pub(crate) owned: OnceLock<Value>,
     pub(crate) ports: Mutex<Vec<MessagePort>>,
-    pub(crate) typed: Option<Typed>,
+    pub(crate) typed: Option<TypedRef<'a>>,
 }
 
-impl MessageEvent {
-    /// The message (`Value::Null` for a typed channel's message: its listener reads it).
+impl<'a> MessageEvent<'a> {
+    /// The message as an owned `Value`, built on the first call (`Value::Null` for a typed
+    /// channel's message: its listener reads it).
     pub fn data(&self) -> &Value {
-        &self.data
+        self.owned.get_or_init(|| self.view.to_value())
+    }
+
+    /// The message, read in place (no copy; [`ValueRef::Null`] for a typed channel's message).
+    pub fn data_ref(&self) -> ValueRef<'a> {
+        self.view
     }
 
     /// A typed message's body, for its channel's check (`None` for a `Value` message).
     pub(crate) fn payload(&self) -> Option<Payload<'_>> {
-        self.typed.as_ref().map(|t| Payload {
-            fingerprint: t.fingerprint,
-            data: Data::Archive(t.bytes.as_slice()),
-        })
+        self.typed.as_ref().map(|t| t.payload())
     }
 
     /// The ports the message carried. The first call takes them (later calls, and other
@@ -77,10 +94,10 @@ impl MessageEvent {
     }
 }
 
-impl std::fmt::Debug for MessageEvent {
+impl std::fmt::Debug for MessageEvent<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageEvent")
-            .field("data", &self.data)
+            .field("data", &self.view)
             .field("ports", &self.ports.lock().len())
             .finish()
     }
@@ -88,12 +105,55 @@ impl std::fmt::Debug for MessageEvent {
 
 /// A message taken with [`MessagePort::recv`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct PortMessage {
     /// The message (`Value::Null` for a typed channel's message).
     pub data: Value,
     /// The ports it carried.
     pub ports: Vec<MessagePort>,
-    pub(crate) typed: Option<Typed>,
+}
+
+/// A message lent by [`MessagePort::recv_with`]: read in place from the port's private copy
+/// (taken out of the ring, then validated, before the callback runs), valid inside the
+/// callback only. Ports nobody takes are closed when the callback returns.
+pub struct PortMessageRef<'a> {
+    pub(crate) data: ValueRef<'a>,
+    pub(crate) ports: Vec<MessagePort>,
+    pub(crate) typed: Option<TypedRef<'a>>,
+}
+
+impl<'a> PortMessageRef<'a> {
+    /// The message, read in place ([`ValueRef::Null`] for a typed channel's message).
+    pub fn data(&self) -> ValueRef<'a> {
+        self.data
+    }
+
+    /// The ports the message carried (still to be taken).
+    pub fn ports(&self) -> &[MessagePort] {
+        &self.ports
+    }
+
+    /// Take the ports the message carried (later calls get none).
+    pub fn take_ports(&mut self) -> Vec<MessagePort> {
+        std::mem::take(&mut self.ports)
+    }
+
+    /// An owned copy of the message (its ports are taken).
+    pub(crate) fn take_message(&mut self) -> PortMessage {
+        PortMessage {
+            data: self.data.to_value(),
+            ports: self.take_ports(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PortMessageRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortMessageRef")
+            .field("data", &self.data)
+            .field("ports", &self.ports.len())
+            .finish()
+    }
 }
 
 /// The state a port handle and its delivery thread share.
@@ -230,7 +290,7 @@ impl MessagePort {
     }
 
     /// Listen for messages (delivered once the port is [`start`](Self::start)ed).
-    pub fn on_message(&self, f: impl Fn(&MessageEvent) + Send + Sync + 'static) {
+    pub fn on_message(&self, f: impl Fn(&MessageEvent<'_>) + Send + Sync + 'static) {
         self.core.on_message.write().push(Arc::new(f));
     }
 
@@ -246,47 +306,86 @@ impl MessagePort {
     }
 
     /// Take the next message of a port that is not started, waiting up to `timeout` (Node's
-    /// `receiveMessageOnPort`, with a wait).
+    /// `receiveMessageOnPort`, with a wait). An owned copy of what
+    /// [`recv_with`](Self::recv_with) lends.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<PortMessage, PortError> {
+        self.recv_with(timeout, |m| m.take_message())
+    }
+
+    /// Take the next message of a port that is not started, waiting up to `timeout`, and lend
+    /// it to `f`: the message is copied out of the ring into this thread's private buffer
+    /// (the peer is untrusted), validated as [`recv`](Self::recv) does (a malformed one breaks
+    /// the port), and read in place. No `Value` is built and, in a receive loop, nothing is
+    /// allocated for a message that carries no port. The ports it carried are closed unless
+    /// `f` takes them.
+    ///
+    /// ```
+    /// use electrode::{MessageChannel, Value, ValueRef};
+    /// use std::time::Duration;
+    ///
+    /// let (ours, theirs) = MessageChannel::new()?;
+    /// ours.post_message(&Value::Bytes(vec![1, 2, 3]), vec![])?;
+    /// let sum = theirs.recv_with(Some(Duration::from_secs(5)), |m| match m.data() {
+    ///     ValueRef::Bytes(b) => b.iter().map(|&x| u32::from(x)).sum(),
+    ///     _ => 0,
+    /// })?;
+    /// assert_eq!(sum, 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_with<R>(
+        &self,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut PortMessageRef<'_>) -> R,
+    ) -> Result<R, PortError> {
         if self.core.started.load(Ordering::SeqCst) {
             return Err(PortError::Started);
         }
         if self.core.state.load(Ordering::SeqCst) != OPEN {
             return Err(PortError::Closed);
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
         // One copy buffer per thread, reused: a receive loop allocates nothing for the copy.
         thread_local! {
             static BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new());
         }
         BUF.with(|b| match b.try_borrow_mut() {
             Ok(mut buf) => {
-                let got = self.recv_into(deadline, &mut buf);
+                let got = self.lend_from(timeout, &mut buf, f);
                 if buf.len() > KEPT_BUFFER {
                     *buf = AlignedBuf::new(); // keep no large buffer per thread
                 }
                 got
             }
-            // Re-entered (a receive inside a receive's port collection): a buffer of its own.
-            Err(_) => self.recv_into(deadline, &mut AlignedBuf::new()),
+            // Re-entered (a receive inside `f`, or inside a receive's port collection): a
+            // buffer of its own.
+            Err(_) => self.lend_from(timeout, &mut AlignedBuf::new(), f),
         })
     }
 
-    fn recv_into(
+    fn lend_from<R>(
         &self,
-        deadline: Option<Instant>,
+        timeout: Option<Duration>,
         buf: &mut AlignedBuf,
-    ) -> Result<PortMessage, PortError> {
+        f: impl FnOnce(&mut PortMessageRef<'_>) -> R,
+    ) -> Result<R, PortError> {
         let got = {
             let mut guard = self.core.rx.lock();
             let Some(rx) = guard.as_mut() else {
                 return Err(PortError::Closed);
             };
-            let got = rx.recv(PORT_WAIT, deadline).map(|msg| {
+            let mut copy = |msg: Message<'_, Futex>| {
                 let tag = msg.tag();
                 msg.copy_into(buf);
                 tag
-            });
+            };
+            // A message already there needs no deadline (no clock read).
+            let got = match rx.try_recv() {
+                Ok(Some(msg)) => Ok(copy(msg)),
+                Ok(None) => {
+                    let deadline = timeout.map(|t| Instant::now() + t);
+                    rx.recv(PORT_WAIT, deadline).map(copy)
+                }
+                Err(c) => Err(RecvError::Corrupt(c)),
+            };
             rx.finish_message();
             got
         };
@@ -302,7 +401,8 @@ impl MessagePort {
             }
             Err(RecvError::Corrupt(c)) => return Err(self.broken(c.to_string())),
         };
-        frame::read(tag, buf.as_slice()).map_err(|why| self.broken(why))
+        let mut msg = frame::lend(tag, buf.as_slice()).map_err(|why| self.broken(why))?;
+        Ok(f(&mut msg))
     }
 
     fn broken(&self, why: String) -> PortError {
@@ -482,8 +582,9 @@ pub(crate) fn collect(
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<MessagePort>();
-    assert_send_sync::<MessageEvent>();
+    assert_send_sync::<MessageEvent<'static>>();
     assert_send_sync::<PortMessage>();
+    assert_send_sync::<PortMessageRef<'static>>();
 };
 
 /// One end a message names, from the inbox.

@@ -202,3 +202,110 @@ fn typed_messages_through_a_port_are_checked_by_their_channel() {
     );
     assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
 }
+
+#[test]
+fn recv_with_lends_the_data_and_the_ports() {
+    use crate::ValueRef;
+    let (a, b) = MessageChannel::new().unwrap();
+    let (c, d) = MessageChannel::new().unwrap();
+    a.post_message(&Value::Bytes(vec![1, 2, 3]), vec![c])
+        .unwrap();
+    d.post_message(&Value::from("through the moved port"), vec![])
+        .unwrap();
+    let c = b
+        .recv_with(T, |m| {
+            assert!(matches!(m.data(), ValueRef::Bytes(&[1, 2, 3])));
+            assert_eq!(m.ports().len(), 1);
+            let mut taken = m.take_ports();
+            assert!(m.ports().is_empty() && m.take_ports().is_empty());
+            let c = taken.pop().unwrap();
+            // A receive inside the callback (another port) gets a buffer of its own.
+            let inner = c
+                .recv_with(T, |n| n.data().as_str().map(str::to_owned))
+                .unwrap();
+            assert_eq!(inner.as_deref(), Some("through the moved port"));
+            c
+        })
+        .unwrap();
+    c.post_message(&Value::from(7), vec![]).unwrap();
+    assert_eq!(d.recv_with(T, |m| m.data().as_i64()).unwrap(), Some(7));
+    // Ports the callback leaves are closed; nested values read in place.
+    let (e, f) = MessageChannel::new().unwrap();
+    let nested = Value::map([("k", Value::Array(vec![Value::from(1), Value::from("x")]))]);
+    a.post_message(&nested, vec![e]).unwrap();
+    let same = b.recv_with(T, |m| m.data().to_value() == nested).unwrap();
+    assert!(same);
+    assert!(matches!(f.recv(T), Err(PortError::PeerClosed)));
+}
+
+#[test]
+fn recv_with_times_out_and_reports_closed_ports() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let mut called = false;
+    let got = b.recv_with(Some(Duration::from_millis(10)), |_| called = true);
+    assert!(matches!(got, Err(PortError::TimedOut)) && !called);
+    a.post_message(&Value::from("last"), vec![]).unwrap();
+    a.close();
+    assert_eq!(
+        b.recv_with(T, |m| m.data().as_str().map(str::to_owned))
+            .unwrap()
+            .as_deref(),
+        Some("last")
+    );
+    assert!(matches!(b.recv_with(T, |_| ()), Err(PortError::PeerClosed)));
+    b.close();
+    assert!(matches!(b.recv_with(T, |_| ()), Err(PortError::Closed)));
+    let (_x, y) = MessageChannel::new().unwrap();
+    y.start();
+    assert!(matches!(y.recv_with(T, |_| ()), Err(PortError::Started)));
+}
+
+#[test]
+fn recv_with_refuses_a_hostile_frame_and_breaks_the_port() {
+    use super::message_port::PORT_WAIT;
+    use crate::message::body::Body;
+    use crate::message::encode;
+    use crate::message::envelope::Envelope;
+    use crate::message::kind::Kind;
+    let tag = Kind::PostMessage as u16;
+    // Garbage, then a well-formed `Value` that claims three port records it does not carry.
+    let lying = encode::to_vec(
+        &Envelope {
+            request_id: 3,
+            ..Envelope::default()
+        },
+        "",
+        Body::Ported(&args!["hi"], &[]),
+    )
+    .unwrap();
+    for bytes in [vec![0xA5u8; 200], lying] {
+        let (a, b) = MessageChannel::new().unwrap();
+        a.core
+            .tx
+            .lock()
+            .as_mut()
+            .unwrap()
+            .send(tag, 0, &bytes, PORT_WAIT, None)
+            .unwrap();
+        let mut called = false;
+        let got = b.recv_with(T, |_| called = true);
+        assert!(matches!(got, Err(PortError::Broken(_))), "{got:?}");
+        assert!(!called && !b.is_open());
+        assert!(matches!(b.recv_with(T, |_| ()), Err(PortError::Closed)));
+    }
+}
+
+#[test]
+fn started_ports_lend_their_events() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let (tx, rx) = mpsc::channel();
+    b.on_message(move |e| {
+        let lent = e.data_ref().as_bytes().map(<[u8]>::to_vec);
+        tx.send((lent, e.data().clone())).unwrap();
+    });
+    b.start();
+    a.post_message(&Value::Bytes(vec![4, 5]), vec![]).unwrap();
+    let (lent, owned) = rx.recv_timeout(T.unwrap()).unwrap();
+    assert_eq!(lent, Some(vec![4, 5]));
+    assert_eq!(owned, Value::Bytes(vec![4, 5]));
+}

@@ -50,7 +50,7 @@ impl<T: Archivable> SendChannel<T, Rkyv> {
     /// archive is logged and skipped. The ports a message carried are in `event.ports()`.
     pub fn on_port<F>(&self, port: &MessagePort, f: F)
     where
-        F: Fn(&MessageEvent, &Archived<T>) + Send + Sync + 'static,
+        F: Fn(&MessageEvent<'_>, &Archived<T>) + Send + Sync + 'static,
     {
         let name = self.name();
         let fingerprint = self.fingerprint();

@@ -46,7 +46,12 @@ fn recv_with_allocates_nothing_per_message() {
         take(seq);
     }
     let lent = HEAP.total_allocated() - before;
-    assert_eq!(lent, 0, "{N} lending receives allocated {lent} bytes");
+    // The count is process-wide: the test harness's own threads may allocate a few bytes
+    // meanwhile. Any allocation per message would be at least 8 bytes each (8,000 here).
+    assert!(
+        lent < N as usize,
+        "{N} lending receives allocated {lent} bytes: an allocation per message"
+    );
 
     // The same through `recv`: at least the 64 bytes of each owned `Value`.
     for seq in 0..N {

@@ -185,11 +185,11 @@
 //! let web_contents = main.spawn_renderer(Command::new("./renderer"))?;
 //! web_contents.on_render_process_gone(|details| {
 //!     if details.reason == GoneReason::Crashed {
-//!         eprintln!("renderer crashed (signal {})", details.exit_code);
+//!         tracing::warn!(signal = details.exit_code, "renderer crashed");
 //!     }
 //! });
 //!
-//! // In ./renderer (its segment arrives as an inherited file descriptor):
+//! // In ./renderer (its segment arrives on an inherited fd socket, once it is non-dumpable):
 //! let ipc = IpcRenderer::connect()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -49,6 +49,9 @@ pub enum PortError {
     Create(String),
     /// A port cannot travel this way (the reason says why).
     Transfer(String),
+    /// A typed receive took a message that is not of its channel's type (a `Value`, or
+    /// another schema fingerprint): the message is consumed, the port stays open.
+    Type(String),
 }
 
 impl fmt::Display for PortError {
@@ -77,6 +80,7 @@ impl fmt::Display for PortError {
             PortError::Broken(why) => write!(f, "the port is broken: {why}"),
             PortError::Create(why) => write!(f, "the channel cannot be created: {why}"),
             PortError::Transfer(why) => write!(f, "the port cannot be transferred: {why}"),
+            PortError::Type(why) => write!(f, "the message is not of the channel's type: {why}"),
         }
     }
 }

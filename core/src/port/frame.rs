@@ -1,7 +1,17 @@
-//! A port message in a port's ring: a `PostMessage` message (`message::ports`), written
-//! straight into the ring's reservation when it fits a frame or the bulk area, else in chunks;
-//! and, on receipt, validated (`Head::parse`, the wire validator, the port records) from a
-//! private copy before anything is acted on.
+//! A port message in a port's ring, in one of three forms, written straight into the ring's
+//! reservation when it fits a frame or the bulk area, else in chunks:
+//!
+//! - a `PostMessage` message (`message::ports`): envelope, one `Value`, port records;
+//! - [`TAG_BYTES`]: a message that is one byte string ([`Value::Bytes`]) and carries no port:
+//!   the frame is the bytes, nothing else (no envelope, no wire encoding);
+//! - [`TAG_ARCHIVE`]: a typed channel's message that carries no port: a 16-byte head (the
+//!   channel's fingerprint, then a zero word) and the archive, 16-aligned in the copy.
+//!
+//! On receipt every form is validated from a private copy before anything is acted on
+//! (`Head::parse`, the wire validator and the port records for the first; the head for the
+//! last, whose archive its typed channel validates; bytes are bytes). The two raw tags are
+//! only valid in a port's rings: `Kind::from_tag` does not know them, so a renderer that
+//! writes one into its ring to main is refused like any unknown kind.
 
 use super::error::PortError;
 use super::message_port::{collect_routed, PortMessageRef, TypedRef, ARRIVAL_TIMEOUT, PORT_WAIT};
@@ -56,12 +66,34 @@ pub(crate) enum Outgoing<'a> {
     Archive { bytes: &'a [u8], fingerprint: u64 },
 }
 
+/// Frame tag of a port message that is one byte string and carries no port.
+pub(crate) const TAG_BYTES: u16 = 43;
+/// Frame tag of a typed port message that carries no port (fingerprint, zero, archive).
+pub(crate) const TAG_ARCHIVE: u16 = 44;
+/// Bytes before a [`TAG_ARCHIVE`] message's archive: its start stays 16-aligned.
+const ARCHIVE_HEAD: usize = 16;
+
+// Neither raw tag may name a message kind of the renderer's rings.
+const _: () = assert!(TAG_BYTES > Kind::PortClosed as u16 && TAG_ARCHIVE > TAG_BYTES);
+
 /// Write one port message into `tx` (blocking while the ring is full).
 pub(crate) fn post(
     tx: &mut Producer<Futex>,
     out: Outgoing<'_>,
     moved: &[Moved],
 ) -> Result<(), PortError> {
+    // Most port messages carry no port: bytes and archives then travel raw.
+    if moved.is_empty() {
+        match out {
+            Outgoing::Value(Value::Bytes(b)) => return post_raw(tx, TAG_BYTES, &[], b),
+            Outgoing::Archive { bytes, fingerprint } => {
+                let mut head = [0u8; ARCHIVE_HEAD];
+                head[..8].copy_from_slice(&fingerprint.to_le_bytes());
+                return post_raw(tx, TAG_ARCHIVE, &head, bytes);
+            }
+            Outgoing::Value(_) => {}
+        }
+    }
     let trailer = trailer(moved);
     let (body, fingerprint) = match out {
         Outgoing::Value(v) => (Body::Ported(std::slice::from_ref(v), &trailer), 0),
@@ -95,6 +127,36 @@ pub(crate) fn post(
         .map_err(ring_error)
 }
 
+/// Write `head` then `body` as one frame tagged `tag`.
+fn post_raw(tx: &mut Producer<Futex>, tag: u16, head: &[u8], body: &[u8]) -> Result<(), PortError> {
+    let len = head.len() + body.len();
+    if len > crate::MAX_MESSAGE_LEN {
+        return Err(PortError::Send(SendError::TooLarge {
+            size: len,
+            limit: crate::MAX_MESSAGE_LEN,
+        }));
+    }
+    let fill = |out: &mut [u8]| {
+        out[..head.len()].copy_from_slice(head);
+        out[head.len()..len].copy_from_slice(body);
+    };
+    if len <= tx.max_frame_payload() {
+        let mut g = tx.reserve(len, PORT_WAIT, None).map_err(ring_error)?;
+        fill(g.as_mut_slice());
+        g.commit(len, tag, 0);
+        return Ok(());
+    }
+    if len <= tx.max_bulk() {
+        let mut g = tx.reserve_bulk(len, PORT_WAIT, None).map_err(ring_error)?;
+        fill(g.as_mut_slice());
+        g.commit(len, tag, 0);
+        return Ok(());
+    }
+    let mut bytes = vec![0u8; len];
+    fill(&mut bytes);
+    tx.send(tag, 0, &bytes, PORT_WAIT, None).map_err(ring_error)
+}
+
 fn ring_error(e: electrode_shm::SendError) -> PortError {
     match e {
         electrode_shm::SendError::PeerGone => PortError::PeerClosed,
@@ -110,6 +172,17 @@ fn ring_error(e: electrode_shm::SendError) -> PortError {
 /// Read a port message (frame `tag`, `bytes` a private 16-aligned copy): validate it, then
 /// collect the ports it names; the message is lent (read in place from `bytes`).
 pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
+    match tag {
+        TAG_BYTES => {
+            return Ok(PortMessageRef {
+                data: ValueRef::Bytes(bytes),
+                ports: Vec::new(),
+                typed: None,
+            })
+        }
+        TAG_ARCHIVE => return lend_archive(bytes),
+        _ => {}
+    }
     let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
     if head.kind != Kind::PostMessage {
         return Err(format!("{:?} in a port's ring", head.kind));
@@ -133,4 +206,28 @@ pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String>
         collect_routed(&moved, std::time::Instant::now() + ARRIVAL_TIMEOUT)?
     };
     Ok(PortMessageRef { data, ports, typed })
+}
+
+/// A [`TAG_ARCHIVE`] message: check its head; the archive is its typed channel's to validate.
+fn lend_archive(bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+    };
+    match (word(0), word(8)) {
+        (Some(fingerprint), Some(0)) if fingerprint != 0 => Ok(PortMessageRef {
+            data: ValueRef::Null,
+            ports: Vec::new(),
+            typed: Some(TypedRef {
+                fingerprint,
+                bytes: &bytes[ARCHIVE_HEAD..],
+            }),
+        }),
+        (None, _) | (_, None) => Err(format!(
+            "a typed port message of {} bytes is shorter than its head",
+            bytes.len()
+        )),
+        _ => Err("a typed port message with a malformed head".into()),
+    }
 }

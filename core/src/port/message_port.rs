@@ -52,7 +52,7 @@ pub(crate) struct TypedRef<'a> {
 }
 
 impl TypedRef<'_> {
-    fn payload(&self) -> Payload<'_> {
+    pub(crate) fn payload(&self) -> Payload<'_> {
         Payload {
             fingerprint: self.fingerprint,
             data: Data::Archive(self.bytes),
@@ -405,7 +405,8 @@ impl MessagePort {
         Ok(f(&mut msg))
     }
 
-    fn broken(&self, why: String) -> PortError {
+    /// The peer broke the port (`why`): close it, and say so.
+    pub(crate) fn broken(&self, why: String) -> PortError {
         tracing::warn!("port: the peer broke the port ({why}); closing it");
         self.core.state.store(BROKEN, Ordering::SeqCst);
         close_core(&self.core);

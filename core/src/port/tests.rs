@@ -309,3 +309,96 @@ fn started_ports_lend_their_events() {
     assert_eq!(lent, Some(vec![4, 5]));
     assert_eq!(owned, Value::Bytes(vec![4, 5]));
 }
+
+#[test]
+fn raw_bytes_and_archives_keep_their_order_with_enveloped_messages() {
+    use crate::typed::{type_hash, SendChannel, TypeHash};
+    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, TypeHash)]
+    struct Tick {
+        n: u64,
+    }
+    static TICKS: SendChannel<Tick> = SendChannel::new("ticks");
+    let (a, b) = MessageChannel::new().unwrap();
+    let (c, d) = MessageChannel::new().unwrap();
+    // Bytes without ports travel raw; with a port, enveloped; a string is always enveloped;
+    // a typed message without ports raw, with one enveloped. One ring, one order.
+    a.post_message(&Value::Bytes(vec![1, 2, 3]), vec![])
+        .unwrap();
+    a.post_message(&Value::Bytes(vec![4]), vec![c]).unwrap();
+    a.post_message(&Value::from("s"), vec![]).unwrap();
+    TICKS.post_port(&a, &Tick { n: 7 }, vec![]).unwrap();
+    TICKS.post_port(&a, &Tick { n: 8 }, vec![d]).unwrap();
+    a.post_message(&Value::Bytes(Vec::new()), vec![]).unwrap();
+    assert_eq!(b.recv(T).unwrap().data, Value::Bytes(vec![1, 2, 3]));
+    let m = b.recv(T).unwrap();
+    assert_eq!((m.data, m.ports.len()), (Value::Bytes(vec![4]), 1));
+    assert_eq!(b.recv(T).unwrap().data, Value::from("s"));
+    assert_eq!(
+        TICKS
+            .recv_port(&b, T, |t, m| (t.n.to_native(), m.ports().len()))
+            .unwrap(),
+        (7, 0)
+    );
+    assert_eq!(
+        TICKS
+            .recv_port(&b, T, |t, m| (t.n.to_native(), m.take_ports().len()))
+            .unwrap(),
+        (8, 1)
+    );
+    assert_eq!(b.recv(T).unwrap().data, Value::Bytes(Vec::new()));
+}
+
+#[test]
+fn a_typed_receive_refuses_other_types_and_breaks_on_a_malformed_archive() {
+    use super::frame::TAG_ARCHIVE;
+    use super::message_port::PORT_WAIT;
+    use crate::typed::{type_hash, SendChannel, TypeHash};
+    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, TypeHash)]
+    struct Name {
+        s: String,
+    }
+    #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, TypeHash)]
+    struct Other {
+        n: u32,
+    }
+    static NAMES: SendChannel<Name> = SendChannel::new("names");
+    static OTHERS: SendChannel<Other> = SendChannel::new("others");
+    let (a, b) = MessageChannel::new().unwrap();
+    // A Value, then another type: each is consumed with a type error, the port stays open.
+    a.post_message(&Value::Bytes(vec![1]), vec![]).unwrap();
+    OTHERS.post_port(&a, &Other { n: 1 }, vec![]).unwrap();
+    NAMES
+        .post_port(&a, &Name { s: "ok".into() }, vec![])
+        .unwrap();
+    for _ in 0..2 {
+        let got = NAMES.recv_port(&b, T, |_, _| ());
+        assert!(matches!(got, Err(PortError::Type(_))), "{got:?}");
+    }
+    assert_eq!(
+        NAMES.recv_port(&b, T, |n, _| n.s.to_string()).unwrap(),
+        "ok"
+    );
+    assert!(b.is_open());
+    // A head too short, a head with a non-zero second word, and an archive with the right
+    // fingerprint whose string points outside the message: each breaks the port.
+    let fp = NAMES.fingerprint().to_le_bytes();
+    let mut bad_word = [0u8; 16];
+    bad_word[..8].copy_from_slice(&fp);
+    bad_word[8] = 1;
+    let mut lying = [0u8; 32];
+    lying[..8].copy_from_slice(&fp);
+    lying[16..].fill(0x80); // an out-of-line string whose bytes lie far outside the message
+    for (i, bytes) in [fp.to_vec(), bad_word.to_vec(), lying.to_vec()].iter().enumerate() {
+        let (a, b) = MessageChannel::new().unwrap();
+        a.core
+            .tx
+            .lock()
+            .as_mut()
+            .unwrap()
+            .send(TAG_ARCHIVE, 0, bytes, PORT_WAIT, None)
+            .unwrap();
+        let got = NAMES.recv_port(&b, T, |_, _| ());
+        assert!(matches!(got, Err(PortError::Broken(_))), "case {i}: {got:?}");
+        assert!(!b.is_open());
+    }
+}

@@ -138,12 +138,7 @@ pub(crate) fn access<'a, T: Archivable>(
     payload: &'a Payload<'_>,
 ) -> Result<&'a Archived<T>, Refusal> {
     match payload.data {
-        Data::Archive(bytes) if payload.fingerprint == fingerprint => {
-            rkyv::access::<Archived<T>, rancor::BoxedError>(bytes).map_err(|e| Refusal::Malformed {
-                why: format!("channel '{channel}': invalid archive"),
-                detail: e.to_string(),
-            })
-        }
+        Data::Archive(bytes) if payload.fingerprint == fingerprint => validate::<T>(channel, bytes),
         _ => Err(Refusal::Type(mismatch(
             channel,
             Rkyv::ID,
@@ -151,6 +146,18 @@ pub(crate) fn access<'a, T: Archivable>(
             payload,
         ))),
     }
+}
+
+/// Validate `bytes` (an archive whose fingerprint matched) and read it in place: the result
+/// borrows the bytes, not a [`Payload`] around them.
+pub(crate) fn validate<'a, T: Archivable>(
+    channel: &str,
+    bytes: &'a [u8],
+) -> Result<&'a Archived<T>, Refusal> {
+    rkyv::access::<Archived<T>, rancor::BoxedError>(bytes).map_err(|e| Refusal::Malformed {
+        why: format!("channel '{channel}': invalid archive"),
+        detail: e.to_string(),
+    })
 }
 
 /// The type error for a payload that is not of a channel's type.

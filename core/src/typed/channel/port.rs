@@ -1,13 +1,16 @@
 //! A typed channel's messages through a [`MessagePort`]: [`SendChannel::post_port`] archives
-//! the message into the port's ring (with the channel's fingerprint), and
-//! [`SendChannel::on_port`] listens on a port: the listener reads the message in place
-//! (`&Archived<T>`, validated by the receiver: a port's peer is untrusted).
+//! the message into the port's ring (with the channel's fingerprint);
+//! [`SendChannel::on_port`] listens on a started port and [`SendChannel::recv_port`] takes the
+//! next message of one that is not started. Either way the message is read in place
+//! (`&Archived<T>`, validated by the receiver first: a port's peer is untrusted).
 
 use super::SendChannel;
+use crate::message::body::Refusal;
 use crate::port::error::PortError;
 use crate::port::frame::Outgoing;
-use crate::port::message_port::{MessageEvent, MessagePort};
-use crate::typed::codec::{self, Archivable, Archived, Rkyv};
+use crate::port::message_port::{MessageEvent, MessagePort, PortMessageRef};
+use crate::typed::codec::{self, Archivable, Archived, Codec, Rkyv};
+use std::time::Duration;
 
 impl<T: Archivable> SendChannel<T, Rkyv> {
     /// Send `message` through `port`, moving `transfer` with it (as
@@ -69,5 +72,74 @@ impl<T: Archivable> SendChannel<T, Rkyv> {
                 }
             }
         });
+    }
+
+    /// Take the next message of `port` (not started), waiting up to `timeout`, and lend it to
+    /// `f` read in place: `&Archived<T>` inside the port's private copy of the message (copied
+    /// out of the ring, then validated: no deserialization, no allocation in a receive loop).
+    /// The ports the message carried are in the [`PortMessageRef`] (closed unless `f` takes
+    /// them).
+    ///
+    /// A message of another type (a `Value`, or another schema fingerprint) is consumed and
+    /// fails with [`PortError::Type`]; the port stays open. An archive with this channel's
+    /// fingerprint that fails validation is the peer's fault: the port breaks
+    /// ([`PortError::Broken`], and the other end's `close` fires).
+    ///
+    /// ```
+    /// use electrode::typed::{SendChannel, TypeHash};
+    /// use electrode::MessageChannel;
+    /// use rkyv::{Archive, Deserialize, Serialize};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Archive, Serialize, Deserialize, TypeHash)]
+    /// struct Frame {
+    ///     seq: u64,
+    ///     pixels: [u8; 48],
+    /// }
+    /// static FRAMES: SendChannel<Frame> = SendChannel::new("frames");
+    ///
+    /// let (a, b) = MessageChannel::new()?;
+    /// FRAMES.post_port(&a, &Frame { seq: 1, pixels: [9; 48] }, vec![])?;
+    /// let wait = Some(Duration::from_secs(5));
+    /// let sum = FRAMES.recv_port(&b, wait, |frame, _message| {
+    ///     frame.seq.to_native() + frame.pixels.iter().map(|&p| u64::from(p)).sum::<u64>()
+    /// })?;
+    /// assert_eq!(sum, 1 + 9 * 48);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv_port<R>(
+        &self,
+        port: &MessagePort,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&Archived<T>, &mut PortMessageRef<'_>) -> R,
+    ) -> Result<R, PortError> {
+        let name = self.name();
+        let fingerprint = self.fingerprint();
+        let read = port.recv_with(timeout, |m| {
+            let Some(typed) = m.typed else {
+                return Err(Refusal::Type(codec::mismatch(
+                    name,
+                    Rkyv::ID,
+                    fingerprint,
+                    &crate::message::body::Payload {
+                        fingerprint: 0,
+                        data: crate::message::body::Data::Archive(&[]),
+                    },
+                )));
+            };
+            if typed.fingerprint != fingerprint {
+                return Err(Refusal::Type(codec::mismatch(
+                    name,
+                    Rkyv::ID,
+                    fingerprint,
+                    &typed.payload(),
+                )));
+            }
+            codec::validate::<T>(name, typed.bytes).map(|archived| f(archived, m))
+        })?;
+        read.map_err(|refusal| match refusal {
+            Refusal::Type(why) => PortError::Type(why),
+            Refusal::Malformed { .. } => port.broken(refusal.logged()),
+        })
     }
 }

@@ -1,7 +1,8 @@
 //! A hostile port peer: a renderer (`port_peer hostile <scenario>`) holds one end of a port
 //! and scribbles the port's rings through a second mapping of its memfd: lying write and read
 //! indices, a garbage frame, a frame with an impossible length, a port message whose value is
-//! no `Value`, a message claiming a transferred port whose fd never comes. The honest end
+//! no `Value`, a message claiming a transferred port whose fd never comes, a raw typed
+//! message whose head is cut short. The honest end
 //! (main, and separately an honest renderer) gets an error or a `close`, never crashes, and
 //! its other work goes on: another port and its connection to main still carry messages, and
 //! main keeps answering another renderer's invokes throughout.
@@ -20,13 +21,14 @@ const T: Option<Duration> = Some(HANG_GUARD);
 
 /// Every scenario of `port_peer hostile` (its `SCENARIOS`) but `head-ahead`, which only the
 /// writing end can notice (main's case below).
-const READER_SCENARIOS: [&str; 6] = [
+const READER_SCENARIOS: [&str; 7] = [
     "tail-ahead",
     "tail-behind",
     "garbage",
     "bad-len",
     "bad-value",
     "no-fd",
+    "bad-archive-head",
 ];
 
 fn listen(main: &Main, channel: &str) -> mpsc::Receiver<(u32, Vec<Value>)> {

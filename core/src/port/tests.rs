@@ -388,7 +388,10 @@ fn a_typed_receive_refuses_other_types_and_breaks_on_a_malformed_archive() {
     let mut lying = [0u8; 32];
     lying[..8].copy_from_slice(&fp);
     lying[16..].fill(0x80); // an out-of-line string whose bytes lie far outside the message
-    for (i, bytes) in [fp.to_vec(), bad_word.to_vec(), lying.to_vec()].iter().enumerate() {
+    for (i, bytes) in [fp.to_vec(), bad_word.to_vec(), lying.to_vec()]
+        .iter()
+        .enumerate()
+    {
         let (a, b) = MessageChannel::new().unwrap();
         a.core
             .tx
@@ -398,7 +401,10 @@ fn a_typed_receive_refuses_other_types_and_breaks_on_a_malformed_archive() {
             .send(TAG_ARCHIVE, 0, bytes, PORT_WAIT, None)
             .unwrap();
         let got = NAMES.recv_port(&b, T, |_, _| ());
-        assert!(matches!(got, Err(PortError::Broken(_))), "case {i}: {got:?}");
+        assert!(
+            matches!(got, Err(PortError::Broken(_))),
+            "case {i}: {got:?}"
+        );
         assert!(!b.is_open());
     }
 }

@@ -32,13 +32,14 @@ use std::time::Duration;
 pub const WARM_UP: i64 = 10;
 
 /// The hostile scenarios (argument of `hostile`).
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "tail-ahead",
     "tail-behind",
     "garbage",
     "bad-len",
     "bad-value",
     "no-fd",
+    "bad-archive-head",
     "head-ahead",
 ];
 
@@ -380,6 +381,16 @@ impl RawPort {
                     ring::frame_size(m.len()) as u64,
                 );
             }
+            // A raw typed message (tag 44, no envelope) whose head is cut short: 8 of its 16
+            // bytes, a fingerprint and no zero word.
+            "bad-archive-head" => {
+                let m = 0x1234_5678_9ABC_DEF0_u64.to_le_bytes();
+                self.push(
+                    ring::frame_header(m.len() as u32, ring::WHOLE, kind::RAW_ARCHIVE, 0),
+                    &m,
+                    ring::frame_size(m.len()) as u64,
+                );
+            }
             // Our read position (ring B->A) runs far ahead of anything the honest end will
             // have written when it next looks (a lie of a few KiB would be plausible later).
             "head-ahead" => {
@@ -395,6 +406,8 @@ impl RawPort {
 
 mod kind {
     pub const POST_MESSAGE: u16 = electrode_tests::hostile_kit::kind::POST_MESSAGE;
+    /// A port ring's raw typed message (`core/src/port/frame.rs`, `TAG_ARCHIVE`).
+    pub const RAW_ARCHIVE: u16 = 44;
 }
 
 fn hostile(scenario: &str) -> Check {

@@ -99,9 +99,14 @@ fn every_port_path_answers_and_is_checked() {
         let b = host.spawn(1, None).unwrap().remove(0);
         // Port round trips (renderer ↔ renderer), twice: each makes a fresh channel.
         for _ in 0..2 {
-            let s = host.port_latency(&a, &b, 64, 300, 20, None).unwrap();
+            let s = host.port_latency(&a, &b, false, 64, 300, 20, None).unwrap();
             assert_eq!(s.summary().count, 300);
         }
+        // Typed (`Block64` read in place), both directions.
+        let s = host.port_latency(&a, &b, true, 64, 300, 20, None).unwrap();
+        assert_eq!(s.summary().count, 300);
+        let s = host.port_latency(&b, &a, true, 64, 300, 20, None).unwrap();
+        assert_eq!(s.summary().count, 300);
         // The same exchange relayed through main, both directions.
         let s = host.relay_latency(&a, &b, 64, 200, 10, None).unwrap();
         assert_eq!(s.summary().count, 200);

@@ -69,10 +69,14 @@ impl Host {
     /// Round trips of `payload` bytes over a port between renderers `a` (which times them)
     /// and `b` (which echoes), after `warmup` untimed ones, stopping after `cap`; main is not
     /// on the path. Every echo is checked.
+    /// With `typed`, the messages are `Block64`s of the typed `PORT64` channel (64 bytes,
+    /// read in place) instead of `Value::Bytes` of `payload` bytes.
+    #[allow(clippy::too_many_arguments)]
     pub fn port_latency(
         &mut self,
         a: &WebContents,
         b: &WebContents,
+        typed: bool,
         payload: usize,
         iters: u64,
         warmup: u64,
@@ -82,8 +86,13 @@ impl Host {
             .map_err(|e| BenchError::wrong(format!("MessageChannel::new: {e}")))?;
         post(b, pb)?;
         post(a, pa)?;
-        let echo = self.start(b, Op::PortEcho, 0, payload, 0, None)?;
-        let ping = self.start(a, Op::PortPing, iters, payload, warmup, cap)?;
+        let (echo_op, ping_op) = if typed {
+            (Op::TypedPortEcho, Op::TypedPortPing)
+        } else {
+            (Op::PortEcho, Op::PortPing)
+        };
+        let echo = self.start(b, echo_op, 0, payload, 0, None)?;
+        let ping = self.start(a, ping_op, iters, payload, warmup, cap)?;
         let v = self.result(a, ping)?;
         let echoed = number(&self.result(b, echo)?, "port echo count")?;
         let ns =

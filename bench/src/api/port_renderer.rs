@@ -5,6 +5,8 @@
 //! checked. Port messages are read in place with the lending `MessagePort::recv_with`.
 
 use super::protocol::{check_echo_ref, restamp, Command, Payload, PORT, RELAY};
+use super::typed_protocol::{Block64, PORT64};
+use crate::pingpong::{ticks, ticks_to_ns};
 use electrode::{IpcRenderer, MessagePort, PortError, Value, ValueRef};
 use std::collections::VecDeque;
 use std::sync::{mpsc, Arc, Mutex};
@@ -94,6 +96,73 @@ impl Ports {
         );
         self.port = None;
         out
+    }
+
+    /// `cmd.iters` timed typed round trips (`Block64`) over the port: each echo is read in
+    /// place with `PORT64.recv_port` and compared whole; closes the port after.
+    pub(crate) fn typed_ping(&mut self, cmd: &Command) -> Result<Vec<u64>, String> {
+        self.select()?;
+        let port = self.port.as_ref().ok_or("no port")?;
+        let mut seq = 0u64;
+        let mut block = Block64::new(0);
+        let mut round = |seq: u64| -> Result<(), String> {
+            block = Block64::new(seq);
+            PORT64
+                .post_port(port, &block, vec![])
+                .map_err(|e| format!("typed port message {seq}: {e}"))?;
+            let same = PORT64
+                .recv_port(port, Some(PORT_TIMEOUT), |echo, _| {
+                    echo.w
+                        .iter()
+                        .zip(&block.w)
+                        .all(|(a, b)| a.to_native() == *b)
+                })
+                .map_err(|e| format!("typed port echo {seq}: {e}"))?;
+            if same {
+                Ok(())
+            } else {
+                Err(format!("typed port echo of message {seq} differs"))
+            }
+        };
+        for _ in 0..cmd.warmup {
+            seq += 1;
+            round(seq)?;
+        }
+        let deadline = (cmd.cap_ms > 0).then(|| Instant::now() + Duration::from_millis(cmd.cap_ms));
+        let mut out = Vec::with_capacity(cmd.iters.min(1 << 20) as usize);
+        for i in 0..cmd.iters {
+            seq += 1;
+            let t0 = ticks();
+            let r = round(seq);
+            let t1 = ticks();
+            r?;
+            out.push(ticks_to_ns(t1.wrapping_sub(t0)));
+            if i % 16 == 15 && deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        self.port = None;
+        Ok(out)
+    }
+
+    /// Echo every typed message (read in place, copied into one reused block) until the
+    /// other end closes; returns how many.
+    pub(crate) fn typed_echo(&mut self) -> Result<u64, String> {
+        self.select()?;
+        let port = self.port.as_ref().ok_or("no port")?;
+        let mut n = 0;
+        loop {
+            match PORT64.recv_port(port, Some(PORT_TIMEOUT), |b, _| Block64::from_archived(b)) {
+                Ok(block) => PORT64
+                    .post_port(port, &block, vec![])
+                    .map_err(|e| format!("typed port echo {n}: {e}"))?,
+                Err(PortError::PeerClosed) => break,
+                Err(e) => return Err(format!("typed port echo after {n}: {e}")),
+            }
+            n += 1;
+        }
+        self.port = None;
+        Ok(n)
     }
 
     /// Echo every message until the other end closes; returns how many.

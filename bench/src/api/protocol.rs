@@ -86,9 +86,15 @@ pub(crate) enum Op {
     RelayPing,
     /// Start every port main posted so far and keep them (idle): result = ports held.
     PortIdle,
+    /// Typed round trips over the port main posted (`PORT64.post_port` + `recv_port` of the
+    /// echo, read in place); the port is closed afterwards: result = samples.
+    TypedPortPing,
+    /// Echo every typed message on the port main posted until its other end closes: result =
+    /// count.
+    TypedPortEcho,
 }
 
-const OPS: [(Op, &str); 21] = [
+const OPS: [(Op, &str); 23] = [
     (Op::Invoke, "invoke"),
     (Op::InvokeAsync, "invoke-async"),
     (Op::SendSync, "send-sync"),
@@ -110,6 +116,8 @@ const OPS: [(Op, &str); 21] = [
     (Op::PortCount, "port-count"),
     (Op::RelayPing, "relay-ping"),
     (Op::PortIdle, "port-idle"),
+    (Op::TypedPortPing, "typed-port-ping"),
+    (Op::TypedPortEcho, "typed-port-echo"),
 ];
 
 impl Op {

@@ -293,6 +293,8 @@ impl Renderer {
             Op::PortCount => self.ports.count(&cmd).map(int),
             Op::RelayPing => self.ports.relay_ping(&ipc, &cmd).map(samples),
             Op::PortIdle => self.ports.idle().map(int),
+            Op::TypedPortPing => self.ports.typed_ping(&cmd).map(samples),
+            Op::TypedPortEcho => self.ports.typed_echo().map(int),
             Op::Expect => {
                 if self.wc.failed.load(Ordering::Relaxed) {
                     return Err("the WebContents::send stream already failed".into());

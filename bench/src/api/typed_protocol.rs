@@ -84,6 +84,8 @@ pub(crate) static ECHO_BYTES: InvokeChannel<Vec<u8>, Vec<u8>> =
     InvokeChannel::new("bench:typed-echo-bytes");
 /// renderer → main one-way stream; main's listener checks and counts.
 pub(crate) static DATA16: SendChannel<Msg16> = SendChannel::new("bench:typed-data16");
+/// renderer ↔ renderer over a port: the block, and back.
+pub(crate) static PORT64: SendChannel<Block64> = SendChannel::new("bench:typed-port64");
 /// main → renderer: the block back.
 pub(crate) static RENDERER_ECHO64: RendererInvokeChannel<Block64, Block64> =
     RendererInvokeChannel::new("bench:typed-renderer-echo64");

@@ -57,13 +57,17 @@ pub fn latency_once(
             host.main_typed_invoke_latency(&r[0], s.iters, s.warmup, cap)
                 .map_err(BenchError::during(what))
         }
-        Subject::PortRenderers | Subject::RelayRenderers => {
+        Subject::PortRenderers | Subject::TypedPortRenderers | Subject::RelayRenderers => {
             let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(&what))?;
             let (a, b) = renderer_pair(&mut host, placement).map_err(BenchError::during(&what))?;
-            let r = if subject == Subject::PortRenderers {
-                host.port_latency(&a, &b, PAYLOAD, s.iters, s.warmup, cap)
-            } else {
-                host.relay_latency(&a, &b, PAYLOAD, s.iters, s.warmup, cap)
+            let r = match subject {
+                Subject::RelayRenderers => {
+                    host.relay_latency(&a, &b, PAYLOAD, s.iters, s.warmup, cap)
+                }
+                _ => {
+                    let typed = subject == Subject::TypedPortRenderers;
+                    host.port_latency(&a, &b, typed, PAYLOAD, s.iters, s.warmup, cap)
+                }
             };
             r.map_err(BenchError::during(what))
         }

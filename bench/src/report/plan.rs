@@ -87,6 +87,9 @@ pub enum Subject {
     /// A MessagePort round trip between two renderer processes (`post_message` and `recv`
     /// of the echo; main not on the path), timed by the first.
     PortRenderers,
+    /// The same over the typed `SendChannel<Block64>` (`post_port` + `recv_port`, 64 bytes
+    /// read in place).
+    TypedPortRenderers,
     /// The same exchange relayed through main (`send` → main's listener
     /// `WebContents::send` → the other renderer, and back the same way).
     RelayRenderers,
@@ -143,6 +146,9 @@ impl Subject {
             Subject::MainInvoke => "electrode WebContents::invoke".into(),
             Subject::MainTypedInvoke => "electrode typed RendererInvokeChannel, 64 B".into(),
             Subject::PortRenderers => "electrode port, renderer ↔ renderer".into(),
+            Subject::TypedPortRenderers => {
+                "electrode typed port (Block64), renderer ↔ renderer".into()
+            }
             Subject::RelayRenderers => "electrode send relayed by main, renderer ↔ renderer".into(),
             Subject::Transport(System::BusySpin) => "busy-spin (floor)".into(),
             Subject::Transport(System::RawFutex) => "raw futex (floor)".into(),
@@ -168,6 +174,7 @@ impl Subject {
             | Subject::MainInvoke
             | Subject::MainTypedInvoke
             | Subject::PortRenderers
+            | Subject::TypedPortRenderers
             | Subject::RelayRenderers => Role::Electrode,
             Subject::Transport(System::Shm(_)) => Role::Transport,
             Subject::Transport(System::BusySpin | System::RawFutex) => Role::Floor,
@@ -191,6 +198,7 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
         Subject::MainInvoke,
         Subject::MainTypedInvoke,
         Subject::PortRenderers,
+        Subject::TypedPortRenderers,
         Subject::RelayRenderers,
         Subject::Transport(System::shm_default()),
         Subject::Transport(System::BusySpin),

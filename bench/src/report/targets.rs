@@ -236,6 +236,15 @@ fn ports(r: &Report, t: &mut Vec<Target>) {
     ));
     t.push(at_most(
         r,
+        "typed port round trip vs transport",
+        "typed port round trip (SendChannel<Block64>, 64 B read in place, cross-core) p50 <= \
+         1.2x the main ↔ renderer transport round trip",
+        (Subject::TypedPortRenderers, "typed port"),
+        (Subject::Transport(System::shm_default()), "transport"),
+        1.2,
+    ));
+    t.push(at_most(
+        r,
         "port vs relay through main",
         "port round trip p50 below the same exchange relayed through main (send + \
          WebContents::send, cross-core)",

@@ -377,7 +377,13 @@ impl MessagePort {
                 msg.copy_into(buf);
                 tag
             };
-            // A message already there needs no deadline (no clock read).
+            // A message already there, or one that comes while we spin, needs no deadline
+            // (no clock read); only a wait that will park does.
+            if !rx.consumer_ref().may_have_data() {
+                let _ = electrode_shm::spin_phase(PORT_WAIT, || {
+                    rx.consumer_ref().may_have_data().then_some(())
+                });
+            }
             let got = match rx.try_recv() {
                 Ok(Some(msg)) => Ok(copy(msg)),
                 Ok(None) => {

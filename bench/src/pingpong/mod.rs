@@ -18,6 +18,7 @@ mod busy_spin;
 mod clock;
 mod handoff;
 mod peer;
+mod port_rings;
 mod raw_futex;
 mod shared_page;
 mod shm_transport;
@@ -59,6 +60,7 @@ trait RoundTrip {
 enum Backend {
     // Boxed: the endpoints are large and only touched through `&mut` in the timed loops.
     Shm(Box<shm_transport::Main>),
+    PortRings(Box<port_rings::Main>),
     RawFutex(raw_futex::Main),
     BusySpin(busy_spin::Main),
     UnixSocket(unix_socket::Main),
@@ -141,6 +143,7 @@ impl Session {
         // the caller's original affinity; a pinned peer pins itself before it reports ready.
         let backend = match system {
             System::Shm(mode) => Backend::Shm(Box::new(shm_transport::Main::start(&spec, mode)?)),
+            System::PortRings => Backend::PortRings(Box::new(port_rings::Main::start(&spec)?)),
             System::RawFutex => Backend::RawFutex(raw_futex::Main::start(&spec)?),
             System::BusySpin => Backend::BusySpin(busy_spin::Main::start(&spec)?),
             System::UnixSocket => Backend::UnixSocket(unix_socket::Main::start(&spec)?),
@@ -178,6 +181,7 @@ impl Session {
     pub fn peer_pid(&self) -> u32 {
         match &self.backend {
             Backend::Shm(b) => b.peer_pid(),
+            Backend::PortRings(b) => b.peer_pid(),
             Backend::RawFutex(b) => b.peer_pid(),
             Backend::BusySpin(b) => b.peer_pid(),
             Backend::UnixSocket(b) => b.peer_pid(),
@@ -194,6 +198,7 @@ impl Session {
         let seq = &mut self.seq;
         match &mut self.backend {
             Backend::Shm(b) => record(&mut **b, seq, iters, &mut ns)?,
+            Backend::PortRings(b) => record(&mut **b, seq, iters, &mut ns)?,
             Backend::RawFutex(b) => record(b, seq, iters, &mut ns)?,
             Backend::BusySpin(b) => record(b, seq, iters, &mut ns)?,
             Backend::UnixSocket(b) => record(b, seq, iters, &mut ns)?,
@@ -206,6 +211,7 @@ impl Session {
         let seq = &mut self.seq;
         match &mut self.backend {
             Backend::Shm(b) => total(&mut **b, seq, iters),
+            Backend::PortRings(b) => total(&mut **b, seq, iters),
             Backend::RawFutex(b) => total(b, seq, iters),
             Backend::BusySpin(b) => total(b, seq, iters),
             Backend::UnixSocket(b) => total(b, seq, iters),

@@ -2,7 +2,7 @@
 //! until the main process is gone. It is already pinned ([`crate::role::serve_if_role`]).
 
 use super::{busy_spin::SpinSignal, raw_futex::FutexSignal, shared_page};
-use super::{shm_transport, unix_socket, System, MAX_PAYLOAD};
+use super::{port_rings, shm_transport, unix_socket, System, MAX_PAYLOAD};
 use crate::role;
 use crate::BenchError;
 use electrode_shm::PeerProcess;
@@ -36,6 +36,7 @@ pub(crate) fn serve_peer(
     let fd = || fd.ok_or_else(|| BenchError::wrong("no inherited fd in the orders"));
     match system {
         System::Shm(mode) => shm_transport::serve(mode, say_ready),
+        System::PortRings => port_rings::serve(say_ready),
         System::RawFutex => {
             shared_page::serve::<FutexSignal>(fd()?, payload, open_main(parent)?, say_ready)
         }

@@ -18,6 +18,9 @@ pub enum System {
     BusySpin,
     /// A `UnixStream` pair: `write_all` then `read_exact`.
     UnixSocket,
+    /// A MessagePort's rings alone (`electrode_shm::PortSegment`), both ends copying every
+    /// frame out (neither trusts the other), default wait mode: what the port API is built on.
+    PortRings,
 }
 
 impl System {
@@ -51,6 +54,7 @@ impl System {
             System::RawFutex => "futex".into(),
             System::BusySpin => "spin".into(),
             System::UnixSocket => "uds".into(),
+            System::PortRings => "port-rings".into(),
         }
     }
 
@@ -62,6 +66,7 @@ impl System {
             "futex" => System::RawFutex,
             "spin" => System::BusySpin,
             "uds" => System::UnixSocket,
+            "port-rings" => System::PortRings,
             _ => {
                 let rest = s.strip_prefix("shm:")?;
                 let (spin, yield_for) = rest.split_once(':')?;
@@ -102,6 +107,7 @@ impl fmt::Display for System {
             System::RawFutex => f.write_str("raw futex"),
             System::BusySpin => f.write_str("busy-spin"),
             System::UnixSocket => f.write_str("unix socket"),
+            System::PortRings => f.write_str("shm port rings (both ends copy out)"),
         }
     }
 }
@@ -119,6 +125,7 @@ mod tests {
             System::RawFutex,
             System::BusySpin,
             System::UnixSocket,
+            System::PortRings,
         ] {
             assert_eq!(System::parse(&s.to_arg()), Some(s), "{s}");
         }

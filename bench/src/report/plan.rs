@@ -176,7 +176,7 @@ impl Subject {
             | Subject::PortRenderers
             | Subject::TypedPortRenderers
             | Subject::RelayRenderers => Role::Electrode,
-            Subject::Transport(System::Shm(_)) => Role::Transport,
+            Subject::Transport(System::Shm(_) | System::PortRings) => Role::Transport,
             Subject::Transport(System::BusySpin | System::RawFutex) => Role::Floor,
             Subject::Transport(System::UnixSocket) | Subject::Peer(_) => Role::Peer,
         }
@@ -201,6 +201,7 @@ pub fn latency_rows() -> Vec<(Subject, Placement)> {
         Subject::TypedPortRenderers,
         Subject::RelayRenderers,
         Subject::Transport(System::shm_default()),
+        Subject::Transport(System::PortRings),
         Subject::Transport(System::BusySpin),
         Subject::Transport(System::RawFutex),
         Subject::Transport(System::UnixSocket),

@@ -234,6 +234,18 @@ fn ports(r: &Report, t: &mut Vec<Target>) {
         (Subject::Transport(System::shm_default()), "transport"),
         1.2,
     ));
+    // Beyond the issue: what the port API adds over the rings it is built on, when both ends
+    // copy out as the port protocol requires (the transport row's renderer reads main's
+    // frames in place).
+    t.push(at_most(
+        r,
+        "port round trip vs its rings",
+        "port round trip p50 <= 1.2x the same exchange over the port's rings alone (both \
+         ends copying out, cross-core)",
+        port,
+        (Subject::Transport(System::PortRings), "port rings"),
+        1.2,
+    ));
     t.push(at_most(
         r,
         "typed port round trip vs transport",

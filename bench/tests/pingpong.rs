@@ -40,7 +40,7 @@ fn placements() -> Vec<Placement> {
     v
 }
 
-fn systems() -> [System; 6] {
+fn systems() -> [System; 7] {
     [
         System::shm_default(),
         System::shm_park_only(),
@@ -48,6 +48,7 @@ fn systems() -> [System; 6] {
         System::RawFutex,
         System::BusySpin,
         System::UnixSocket,
+        System::PortRings,
     ]
 }
 

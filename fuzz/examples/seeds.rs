@@ -1,8 +1,9 @@
 //! Write seed corpora: for `decode`, valid messages of every kind; for `ring`, scripts that
 //! write valid frames (whole, chunked, after padding) and take them; for `typed`, valid
 //! archives of `fuzzing::FUZZ_JOB` under each request kind. The fuzzers then start from inputs
-//! that pass the first checks. `cargo run --example seeds` (from `fuzz/`) writes
-//! `corpus/{decode,ring,typed}/seed-*`.
+//! that pass the first checks; for `port`, valid port-ring frames of every form
+//! (`fuzzing::port_corpus`). `cargo run --example seeds` (from `fuzz/`) writes
+//! `corpus/{decode,ring,typed,port}/seed-*`.
 
 use electrode::wire::encode_to_vec;
 use electrode::Value;
@@ -67,6 +68,23 @@ fn main() {
     println!("wrote {n} seeds to {dir}");
     ring_seeds(&message(0, "echo", &[Value::from(1)]));
     typed_seeds();
+    port_seeds();
+}
+
+/// Valid port-ring frames: the target's first byte picks the tag (its index in `PORT_TAGS`).
+fn port_seeds() {
+    let dir = "corpus/port";
+    fs::create_dir_all(dir).expect("create the corpus directory");
+    let tags = electrode::fuzzing::PORT_TAGS;
+    let mut n = 0;
+    for (tag, m) in electrode::fuzzing::port_corpus() {
+        let k = tags.iter().position(|t| *t == tag).expect("a port tag") as u8;
+        let mut input = vec![k];
+        input.extend_from_slice(&m);
+        fs::write(format!("{dir}/seed-{n}"), input).expect("write a seed");
+        n += 1;
+    }
+    println!("wrote {n} seeds to {dir}");
 }
 
 /// Valid typed messages: every sample job under `Send`, `SendSync` and `Invoke` (the target's

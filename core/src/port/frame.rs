@@ -169,18 +169,25 @@ fn ring_error(e: electrode_shm::SendError) -> PortError {
     }
 }
 
-/// Read a port message (frame `tag`, `bytes` a private 16-aligned copy): validate it, then
-/// collect the ports it names; the message is lent (read in place from `bytes`).
-pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
+/// A port message, validated, before the ports it names are collected.
+pub(crate) struct Parsed<'a> {
+    pub data: ValueRef<'a>,
+    pub typed: Option<TypedRef<'a>>,
+    pub records: Vec<PortRecord>,
+}
+
+/// Validate a port message (frame `tag`, `bytes` a private 16-aligned copy) in any of its
+/// three forms; nothing is acted on (no port is collected).
+pub(crate) fn parse(tag: u16, bytes: &[u8]) -> Result<Parsed<'_>, String> {
     match tag {
         TAG_BYTES => {
-            return Ok(PortMessageRef {
+            return Ok(Parsed {
                 data: ValueRef::Bytes(bytes),
-                ports: Vec::new(),
                 typed: None,
+                records: Vec::new(),
             })
         }
-        TAG_ARCHIVE => return lend_archive(bytes),
+        TAG_ARCHIVE => return parse_archive(bytes),
         _ => {}
     }
     let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
@@ -198,6 +205,21 @@ pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String>
             }),
         ),
     };
+    Ok(Parsed {
+        data,
+        typed,
+        records,
+    })
+}
+
+/// Read a port message (frame `tag`, `bytes` a private 16-aligned copy): validate it, then
+/// collect the ports it names; the message is lent (read in place from `bytes`).
+pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
+    let Parsed {
+        data,
+        typed,
+        records,
+    } = parse(tag, bytes)?;
     // Most messages carry no port: no allocation and no router lookup for them.
     let ports = if records.is_empty() {
         Vec::new()
@@ -209,20 +231,20 @@ pub(crate) fn lend(tag: u16, bytes: &[u8]) -> Result<PortMessageRef<'_>, String>
 }
 
 /// A [`TAG_ARCHIVE`] message: check its head; the archive is its typed channel's to validate.
-fn lend_archive(bytes: &[u8]) -> Result<PortMessageRef<'_>, String> {
+fn parse_archive(bytes: &[u8]) -> Result<Parsed<'_>, String> {
     let word = |at: usize| {
         bytes
             .get(at..at + 8)
             .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
     };
     match (word(0), word(8)) {
-        (Some(fingerprint), Some(0)) if fingerprint != 0 => Ok(PortMessageRef {
+        (Some(fingerprint), Some(0)) if fingerprint != 0 => Ok(Parsed {
             data: ValueRef::Null,
-            ports: Vec::new(),
             typed: Some(TypedRef {
                 fingerprint,
                 bytes: &bytes[ARCHIVE_HEAD..],
             }),
+            records: Vec::new(),
         }),
         (None, _) | (_, None) => Err(format!(
             "a typed port message of {} bytes is shorter than its head",

@@ -285,6 +285,85 @@ pub fn encode_reply(result: &Result<Value, RemoteError>) -> Vec<u8> {
     }
 }
 
+/// Frame tags of a port's rings: the enveloped `PostMessage`, then the raw forms of a message
+/// that carries no port (bytes; a typed archive).
+pub const PORT_TAGS: [u16; 3] = [
+    Kind::PostMessage as u16,
+    crate::port::frame::TAG_BYTES,
+    crate::port::frame::TAG_ARCHIVE,
+];
+
+/// Run a MessagePort end's checks on one frame its (untrusted) peer wrote: frame tag `tag`,
+/// frame payload `bytes`. Returns whether the end would deliver it (`true`) or break the port
+/// (`false`). Never panics, whatever the bytes.
+///
+/// The steps are the port's (`port::frame`, the same code): the private 16-byte aligned copy,
+/// the form's validation (envelope, the `Value`'s wire format and the port records; or the raw
+/// archive's head, then a typed receiver's check for [`FUZZ_JOB`]'s request type when the
+/// fingerprint is its), and the owned copy of the value a listener's `data()` makes. The ports
+/// a message names are not collected (that waits for fds; `hostile_port` covers it).
+pub fn decode_port_message(tag: u16, bytes: &[u8]) -> bool {
+    let mut copy = AlignedBuf::new();
+    copy.extend_from_slice(bytes);
+    let Ok(parsed) = crate::port::frame::parse(tag, copy.as_slice()) else {
+        return false;
+    };
+    let _ = parsed.data.to_value();
+    match parsed.typed {
+        Some(t) if t.fingerprint == FUZZ_JOB.fingerprint() => {
+            match codec::validate::<FuzzJob>("fuzz-job", t.bytes) {
+                Ok(job) => codec::request_to_owned::<FuzzJob>("fuzz-job", job).is_ok(),
+                Err(_) => false,
+            }
+        }
+        _ => true,
+    }
+}
+
+/// Valid port-ring frames of every form, as `(tag, payload)`: enveloped `Value`s (no ports),
+/// raw bytes, [`sample_fuzz_jobs`] as raw archives and as enveloped archives on
+/// [`FUZZ_JOB`]. Every one passes [`decode_port_message`] (seeds for the `port` fuzz target
+/// and the hostile tests' mutations).
+pub fn port_corpus() -> Vec<(u16, Vec<u8>)> {
+    use crate::port::frame::{TAG_ARCHIVE, TAG_BYTES};
+    let post = Kind::PostMessage as u16;
+    let enveloped = |body: Body<'_>, fingerprint: u64| {
+        let env = Envelope {
+            fingerprint,
+            ..Envelope::default()
+        };
+        encode::to_vec(&env, "", body).expect("a sample port message encodes")
+    };
+    let mut out = Vec::new();
+    for v in [
+        Value::Null,
+        Value::from("a string"),
+        Value::from(-7),
+        Value::Array(vec![Value::from(1.5), Value::Bytes(vec![9; 40])]),
+        Value::map([("k", Value::from(true))]),
+    ] {
+        out.push((
+            post,
+            enveloped(Body::Ported(std::slice::from_ref(&v), &[]), 0),
+        ));
+    }
+    out.push((TAG_BYTES, Vec::new()));
+    out.push((TAG_BYTES, (0..=255).collect()));
+    let fp = FUZZ_JOB.fingerprint();
+    for job in sample_fuzz_jobs() {
+        let archive = codec::archive(&job).expect("a sample job archives");
+        let mut raw = fp.to_le_bytes().to_vec();
+        raw.extend_from_slice(&[0; 8]);
+        raw.extend_from_slice(archive.as_slice());
+        out.push((TAG_ARCHIVE, raw));
+        out.push((
+            post,
+            enveloped(Body::PortedArchive(archive.as_slice(), &[]), fp),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,83 +565,4 @@ mod tests {
             assert_eq!(KINDS[i], (format!("{k:?}").leak() as &str, *k as u16));
         }
     }
-}
-
-/// Frame tags of a port's rings: the enveloped `PostMessage`, then the raw forms of a message
-/// that carries no port (bytes; a typed archive).
-pub const PORT_TAGS: [u16; 3] = [
-    Kind::PostMessage as u16,
-    crate::port::frame::TAG_BYTES,
-    crate::port::frame::TAG_ARCHIVE,
-];
-
-/// Run a MessagePort end's checks on one frame its (untrusted) peer wrote: frame tag `tag`,
-/// frame payload `bytes`. Returns whether the end would deliver it (`true`) or break the port
-/// (`false`). Never panics, whatever the bytes.
-///
-/// The steps are the port's (`port::frame`, the same code): the private 16-byte aligned copy,
-/// the form's validation (envelope, the `Value`'s wire format and the port records; or the raw
-/// archive's head, then a typed receiver's check for [`FUZZ_JOB`]'s request type when the
-/// fingerprint is its), and the owned copy of the value a listener's `data()` makes. The ports
-/// a message names are not collected (that waits for fds; `hostile_port` covers it).
-pub fn decode_port_message(tag: u16, bytes: &[u8]) -> bool {
-    let mut copy = AlignedBuf::new();
-    copy.extend_from_slice(bytes);
-    let Ok(parsed) = crate::port::frame::parse(tag, copy.as_slice()) else {
-        return false;
-    };
-    let _ = parsed.data.to_value();
-    match parsed.typed {
-        Some(t) if t.fingerprint == FUZZ_JOB.fingerprint() => {
-            match codec::validate::<FuzzJob>("fuzz-job", t.bytes) {
-                Ok(job) => codec::request_to_owned::<FuzzJob>("fuzz-job", job).is_ok(),
-                Err(_) => false,
-            }
-        }
-        _ => true,
-    }
-}
-
-/// Valid port-ring frames of every form, as `(tag, payload)`: enveloped `Value`s (no ports),
-/// raw bytes, [`sample_fuzz_jobs`] as raw archives and as enveloped archives on
-/// [`FUZZ_JOB`]. Every one passes [`decode_port_message`] (seeds for the `port` fuzz target
-/// and the hostile tests' mutations).
-pub fn port_corpus() -> Vec<(u16, Vec<u8>)> {
-    use crate::port::frame::{TAG_ARCHIVE, TAG_BYTES};
-    let post = Kind::PostMessage as u16;
-    let enveloped = |body: Body<'_>, fingerprint: u64| {
-        let env = Envelope {
-            fingerprint,
-            ..Envelope::default()
-        };
-        encode::to_vec(&env, "", body).expect("a sample port message encodes")
-    };
-    let mut out = Vec::new();
-    for v in [
-        Value::Null,
-        Value::from("a string"),
-        Value::from(-7),
-        Value::Array(vec![Value::from(1.5), Value::Bytes(vec![9; 40])]),
-        Value::map([("k", Value::from(true))]),
-    ] {
-        out.push((
-            post,
-            enveloped(Body::Ported(std::slice::from_ref(&v), &[]), 0),
-        ));
-    }
-    out.push((TAG_BYTES, Vec::new()));
-    out.push((TAG_BYTES, (0..=255).collect()));
-    let fp = FUZZ_JOB.fingerprint();
-    for job in sample_fuzz_jobs() {
-        let archive = codec::archive(&job).expect("a sample job archives");
-        let mut raw = fp.to_le_bytes().to_vec();
-        raw.extend_from_slice(&[0; 8]);
-        raw.extend_from_slice(archive.as_slice());
-        out.push((TAG_ARCHIVE, raw));
-        out.push((
-            post,
-            enveloped(Body::PortedArchive(archive.as_slice(), &[]), fp),
-        ));
-    }
-    out
 }

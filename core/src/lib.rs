@@ -214,7 +214,11 @@
 //! `event.ports()`), and ports travel inside port messages too; a moved port leaves its old
 //! handle neutered. Messages queue until [`start`](MessagePort::start) (or are taken with
 //! [`recv`](MessagePort::recv), or read in place with [`recv_with`](MessagePort::recv_with));
-//! closing one end (or the death of its process) emits `close` on the other.
+//! closing one end (or the death of its process) emits `close` on the other. A typed
+//! channel's messages travel through ports too ([`typed::SendChannel::post_port`], read in
+//! place with [`on_port`](typed::SendChannel::on_port) or
+//! [`recv_port`](typed::SendChannel::recv_port)); bytes and archives that carry no port go
+//! raw, without an envelope.
 //!
 //! ```
 //! use electrode::{Main, MessageChannel, Value};

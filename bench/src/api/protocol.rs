@@ -34,6 +34,10 @@ pub(crate) const WC_DATA: &str = "bench:wc-data";
 pub(crate) const WC_DONE: &str = "bench:wc-done";
 /// main → renderer `post_message`: a port for the next port command (or the idle set).
 pub(crate) const PORT: &str = "bench:port";
+/// renderer → main one-way flood (the fairness row); main's listener checks and works ~1 us.
+pub(crate) const FLOOD: &str = "bench:flood";
+/// main → renderer: stop flooding (the `Flood` command then returns its count).
+pub(crate) const FLOOD_STOP: &str = "bench:flood-stop";
 /// send, both ways: main forwards it to the sender's relay partner (`WebContents::send`); a
 /// renderer not waiting for it sends it back.
 pub(crate) const RELAY: &str = "bench:relay";
@@ -86,9 +90,12 @@ pub(crate) enum Op {
     RelayPing,
     /// Start every port main posted so far and keep them (idle): result = ports held.
     PortIdle,
+    /// `FLOOD` sends as fast as the ring takes them until `FLOOD_STOP` arrives (or `iters`
+    /// were sent): result = messages sent.
+    Flood,
 }
 
-const OPS: [(Op, &str); 21] = [
+const OPS: [(Op, &str); 22] = [
     (Op::Invoke, "invoke"),
     (Op::InvokeAsync, "invoke-async"),
     (Op::SendSync, "send-sync"),
@@ -110,6 +117,7 @@ const OPS: [(Op, &str); 21] = [
     (Op::PortCount, "port-count"),
     (Op::RelayPing, "relay-ping"),
     (Op::PortIdle, "port-idle"),
+    (Op::Flood, "flood"),
 ];
 
 impl Op {

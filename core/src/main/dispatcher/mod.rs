@@ -11,6 +11,7 @@ mod finish;
 mod handle;
 mod handler_cache;
 mod listener_cache;
+mod turn;
 
 use super::link::Conn;
 use super::process::MainShared;
@@ -19,13 +20,19 @@ use crate::main::gone::GoneReason;
 use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, SlotTable, Waker};
 use handler_cache::HandlerCache;
 use listener_cache::ListenerCache;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use turn::{Budget, Turn, TurnEnd, BATCH};
 
 pub(crate) use finish::finish;
 
-/// Messages taken from one renderer per round.
-pub(crate) const BATCH: usize = 64;
+
+/// What the dispatcher counts about its own scheduling (read by tests and diagnostics).
+#[derive(Debug, Default)]
+pub(crate) struct DispatchStats {
+    /// Turns that ended because their work budget was spent.
+    pub budget_yields: AtomicU64,
+}
 
 /// One renderer as the dispatcher holds it.
 pub(crate) struct Serving {
@@ -39,6 +46,8 @@ pub(crate) struct Serving {
     out_pending: bool,
     handlers: HandlerCache,
     listeners: ListenerCache,
+    /// What one of its messages cost to handle when last measured (ns; 0: not yet).
+    cost_ns: u32,
 }
 
 impl Serving {
@@ -53,6 +62,7 @@ impl Serving {
             out_pending: false,
             handlers: HandlerCache::default(),
             listeners: ListenerCache::default(),
+            cost_ns: 0,
         }
     }
 }
@@ -61,6 +71,7 @@ impl Serving {
 pub(crate) fn run(shared: Arc<MainShared>) {
     enter_dispatcher();
     let mut serving: Vec<Serving> = Vec::new();
+    let mut budget = Budget::unlimited();
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
@@ -70,14 +81,16 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             shared.has_incoming.store(false, Ordering::Relaxed);
             serving.extend(incoming.drain(..));
         }
+        let mut active = 0;
         let mut worked = false;
         let mut i = 0;
         while i < serving.len() {
             let s = &mut serving[i];
             // Read before draining: whatever the renderer published before it died is drained.
             let was_gone = s.conn.live.is_gone();
-            let (n, broken) = drain(&shared, s);
+            let (n, end, broken) = drain(&shared, s, budget);
             worked |= n > 0;
+            active += usize::from(n > 0);
             let flush_failed = s.conn.out_queued.load(Ordering::Acquire) && flush(&s.conn).is_err();
             if broken || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
                 finish(
@@ -90,13 +103,14 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             }
             // Gone before this drain, and the drain emptied the ring: nothing more will come.
             // A message still half received (killed mid-write) never completes; drop it.
-            if was_gone && n < BATCH {
+            if was_gone && end == TurnEnd::Empty {
                 finish(&shared, serving.swap_remove(i), None);
                 worked = true;
                 continue;
             }
             i += 1;
         }
+        budget = budget.next(serving.len(), active);
         if worked {
             continue;
         }
@@ -159,19 +173,23 @@ fn flush(conn: &Conn) -> Result<bool, electrode_shm::Corrupt> {
     r
 }
 
-/// Take up to [`BATCH`] messages from one renderer. Returns how many, and whether the renderer
-/// must be disconnected.
-fn drain(shared: &MainShared, s: &mut Serving) -> (usize, bool) {
+/// One renderer's turn: take up to [`BATCH`] messages, fewer when `budget`'s work is spent
+/// ([`turn`]). Returns how many, why the turn ended, and whether the renderer must be
+/// disconnected. Messages are handled in ring order: the order of one frame's messages (and
+/// of all the renderer's) is the order it sent them.
+fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEnd, bool) {
     let mut n = 0;
+    let mut turn = Turn::new(budget);
     while n < BATCH {
         let msg = match s.rx.try_recv() {
             Ok(Some(m)) => m,
-            Ok(None) => break,
+            Ok(None) => return (n, TurnEnd::Empty, false),
             Err(corrupt) => {
                 s.conn.violation(&corrupt.to_string(), 1);
-                return (n, true);
+                return (n, TurnEnd::Empty, true);
             }
         };
+        turn.started(s.cost_ns);
         let tag = msg.tag();
         n += 1;
         let (bytes, frame) = match msg {
@@ -200,9 +218,13 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, bool) {
         }
         if let Err(why) = handled {
             if s.conn.violation(&why, shared.config.max_violations) {
-                return (n, true);
+                return (n, TurnEnd::Empty, true);
             }
         }
+        if turn.spent(n, &mut s.cost_ns) {
+            shared.dispatch.budget_yields.fetch_add(1, Ordering::Relaxed);
+            return (n, TurnEnd::Budget, false);
+        }
     }
-    (n, false)
+    (n, TurnEnd::Batch, false)
 }

@@ -19,7 +19,9 @@ impl Flooder {
     pub(super) fn install(ipc: &IpcRenderer) -> Flooder {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
-        ipc.on(FLOOD_STOP, move |_e, _args| s.store(true, Ordering::Release));
+        ipc.on(FLOOD_STOP, move |_e, _args| {
+            s.store(true, Ordering::Release)
+        });
         Flooder { stop, seq: 0 }
     }
 
@@ -30,7 +32,8 @@ impl Flooder {
         let mut sent = 0;
         while sent < cmd.iters && !self.stop.load(Ordering::Acquire) {
             restamp(&mut args, self.seq);
-            ipc.send(FLOOD, &args).map_err(|e| format!("flood send: {e}"))?;
+            ipc.send(FLOOD, &args)
+                .map_err(|e| format!("flood send: {e}"))?;
             self.seq += 1;
             sent += 1;
         }

@@ -102,18 +102,20 @@ pub fn targets(r: &Report, t: &mut Vec<Target>) {
     let goal = format!(
         "one renderer's invoke p50 while another floods main <= {P50_RATIO_LIMIT}x its quiet p50"
     );
-    t.push(match r.flood.as_ref().and_then(|f| Some((f, f.p50_ratio()?))) {
-        Some((f, x)) => Target {
-            name: name.into(),
-            goal,
-            measured: format!(
-                "flooded {} ns, quiet {} ns: {x:.2}x",
-                f.flooded_summary.p50, f.quiet_summary.p50
-            ),
-            met: Some(x <= P50_RATIO_LIMIT),
+    t.push(
+        match r.flood.as_ref().and_then(|f| Some((f, f.p50_ratio()?))) {
+            Some((f, x)) => Target {
+                name: name.into(),
+                goal,
+                measured: format!(
+                    "flooded {} ns, quiet {} ns: {x:.2}x",
+                    f.flooded_summary.p50, f.quiet_summary.p50
+                ),
+                met: Some(x <= P50_RATIO_LIMIT),
+            },
+            None => missing(name, &goal),
         },
-        None => missing(name, &goal),
-    });
+    );
 }
 
 fn missing(name: &str, goal: &str) -> Target {
@@ -161,7 +163,8 @@ pub fn markdown(r: &Report, s: &mut String) {
         s,
         "\nflooded p50 / quiet p50: {}; the flood ran at {} messages/s (median), every \
          message checked in order.",
-        f.p50_ratio().map_or_else(|| "-".into(), |x| format!("{x:.2}x")),
+        f.p50_ratio()
+            .map_or_else(|| "-".into(), |x| format!("{x:.2}x")),
         f.flood_rate()
             .map_or_else(|| "-".into(), |x| thousands(x.round() as u64)),
     );

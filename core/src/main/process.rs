@@ -134,10 +134,7 @@ impl Main {
     /// `docs/ARCHITECTURE.md`, "Fair dispatch").
     #[doc(hidden)]
     pub fn dispatcher_budget_yields(&self) -> u64 {
-        self.shared
-            .dispatch
-            .budget_yields
-            .load(Ordering::Relaxed)
+        self.shared.dispatch.budget_yields.load(Ordering::Relaxed)
     }
 
     /// Every connected renderer, except those closed (`WebContents::close`, or the renderer's

@@ -26,7 +26,6 @@ use turn::{Budget, Turn, TurnEnd, BATCH};
 
 pub(crate) use finish::finish;
 
-
 /// What the dispatcher counts about its own scheduling (read by tests and diagnostics).
 #[derive(Debug, Default)]
 pub(crate) struct DispatchStats {
@@ -222,7 +221,10 @@ fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEn
             }
         }
         if turn.spent(n, &mut s.cost_ns) {
-            shared.dispatch.budget_yields.fetch_add(1, Ordering::Relaxed);
+            shared
+                .dispatch
+                .budget_yields
+                .fetch_add(1, Ordering::Relaxed);
             return (n, TurnEnd::Budget, false);
         }
     }

@@ -2,10 +2,29 @@
 //! ([`handle`]), flushes queued output, and notices renderers that went away ([`finish`]).
 //!
 //! It never blocks on a renderer: reads are non-blocking, output that does not fit waits in the
-//! renderer's [`Outbox`](super::outbox::Outbox), and each renderer gets at most [`BATCH`]
-//! messages per round, so a flooding renderer cannot starve the others. When nothing is ready it
-//! spins per the configured [`WaitMode`](electrode_shm::WaitMode), then parks on all rings at
-//! once (`futex_waitv`).
+//! renderer's [`Outbox`](super::outbox::Outbox). When nothing is ready it spins per the
+//! configured [`WaitMode`](electrode_shm::WaitMode), then parks on all rings at once
+//! (`futex_waitv`).
+//!
+//! # Scheduling: fair to every renderer
+//!
+//! The loop serves the renderers in rounds, one turn each, in a fixed order. A turn takes
+//! messages from that renderer's ring in ring order and ends when the ring is empty, after
+//! [`BATCH`] messages, or, while more than one renderer is served, when the turn's *work*
+//! budget is spent ([`turn`]): the time its messages took to decode and handle, listeners and
+//! handlers included. After a round in which two or more renderers had messages the budget is
+//! 1 µs (one slow listener call, or a few dozen cheap messages); after rounds in which only
+//! one had any it doubles up to 64 µs, so a lone flooder among idle renderers is not cut into
+//! turns so short that visiting the idle ones costs more than its work. A renderer whose
+//! request arrives while another floods therefore waits for about one budget and the message
+//! in progress, not for a batch of the flooder's messages (64 × its listener's time, before).
+//! With one renderer the clock is never read and a turn is a batch, as before.
+//!
+//! Order: within one ring nothing is reordered, so the messages of one frame (and all of one
+//! renderer's) are handled exactly in the order they were sent, whatever kind they are (`send`,
+//! `sendSync`, `invoke`). Between renderers no order exists to keep (Electron's main has none
+//! either: each renderer is its own pipe). `tests/tests/ordering_frames.rs` checks both under a
+//! flood; `tests/tests/fair_flood.rs` that the other renderer's calls are all answered.
 
 mod finish;
 mod handle;

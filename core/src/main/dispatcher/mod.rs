@@ -10,15 +10,15 @@
 //!
 //! The loop serves the renderers in rounds, one turn each, in a fixed order. A turn takes
 //! messages from that renderer's ring in ring order and ends when the ring is empty, after
-//! [`BATCH`] messages, or, while more than one renderer is served, when the turn's *work*
-//! budget is spent ([`turn`]): the time its messages took to decode and handle, listeners and
-//! handlers included. After a round in which two or more renderers had messages the budget is
-//! 1 µs (one slow listener call, or a few dozen cheap messages); after rounds in which only
-//! one had any it doubles up to 64 µs, so a lone flooder among idle renderers is not cut into
-//! turns so short that visiting the idle ones costs more than its work. A renderer whose
-//! request arrives while another floods therefore waits for about one budget and the message
-//! in progress, not for a batch of the flooder's messages (64 × its listener's time, before).
-//! With one renderer the clock is never read and a turn is a batch, as before.
+//! [`BATCH`] messages, or, while *another* renderer is waiting for answers, when the turn's
+//! work budget of 1 µs is spent ([`turn`]): the time its messages took to decode and handle,
+//! listeners and handlers included. A renderer counts as waiting for answers ("asking") while
+//! one of its last 64 turns took a request (`sendSync`, `invoke`, or its answer to main's
+//! `WebContents::invoke`). So a request arriving while another renderer floods waits for about
+//! one budget and the message in progress per renderer ahead of it, not for a batch of the
+//! flooder's messages (64 × its listener's time, before). When nobody else is asking (a single
+//! renderer, or any number sending one-way traffic), a turn is a batch and the clock is never
+//! read: there short turns would only add the cost of switching rings.
 //!
 //! Order: within one ring nothing is reordered, so the messages of one frame (and all of one
 //! renderer's) are handled exactly in the order they were sent, whatever kind they are (`send`,
@@ -66,6 +66,9 @@ pub(crate) struct Serving {
     listeners: ListenerCache,
     /// What one of its messages cost to handle when last measured (ns; 0: not yet).
     cost_ns: u32,
+    /// Turns left during which this renderer counts as asking (waiting for answers): set to
+    /// [`turn::ASK_MEMORY`] by a turn that took a request, one less after every other turn.
+    asking: u8,
 }
 
 impl Serving {
@@ -81,6 +84,7 @@ impl Serving {
             handlers: HandlerCache::default(),
             listeners: ListenerCache::default(),
             cost_ns: 0,
+            asking: 0,
         }
     }
 }
@@ -89,7 +93,6 @@ impl Serving {
 pub(crate) fn run(shared: Arc<MainShared>) {
     enter_dispatcher();
     let mut serving: Vec<Serving> = Vec::new();
-    let mut budget = Budget::unlimited();
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
@@ -99,16 +102,19 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             shared.has_incoming.store(false, Ordering::Relaxed);
             serving.extend(incoming.drain(..));
         }
-        let mut active = 0;
+        // Renderers waiting for answers, as of the last turns (kept up to date as turns end).
+        let mut askers = serving.iter().filter(|s| s.asking > 0).count();
         let mut worked = false;
         let mut i = 0;
         while i < serving.len() {
             let s = &mut serving[i];
             // Read before draining: whatever the renderer published before it died is drained.
             let was_gone = s.conn.live.is_gone();
+            let was_asking = s.asking > 0;
+            let budget = Budget::for_turn(askers.saturating_sub(usize::from(was_asking)));
             let (n, end, broken) = drain(&shared, s, budget);
             worked |= n > 0;
-            active += usize::from(n > 0);
+            askers = (askers + usize::from(s.asking > 0)).saturating_sub(usize::from(was_asking));
             let flush_failed = s.conn.out_queued.load(Ordering::Acquire) && flush(&s.conn).is_err();
             if broken || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
                 finish(
@@ -128,7 +134,6 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             }
             i += 1;
         }
-        budget = budget.next(serving.len(), active);
         if worked {
             continue;
         }
@@ -192,10 +197,11 @@ fn flush(conn: &Conn) -> Result<bool, electrode_shm::Corrupt> {
 }
 
 /// One renderer's turn: take up to [`BATCH`] messages, fewer when `budget`'s work is spent
-/// ([`turn`]). Returns how many, why the turn ended, and whether the renderer must be
+/// ([`turn`]); notes whether the renderer is asking. Returns how many, why the turn ended, and whether the renderer must be
 /// disconnected. Messages are handled in ring order: the order of one frame's messages (and
 /// of all the renderer's) is the order it sent them.
 fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEnd, bool) {
+    s.asking = s.asking.saturating_sub(1);
     let mut n = 0;
     let mut turn = Turn::new(budget);
     while n < BATCH {
@@ -209,6 +215,9 @@ fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEn
         };
         turn.started(s.cost_ns);
         let tag = msg.tag();
+        if turn::is_request(tag) {
+            s.asking = turn::ASK_MEMORY;
+        }
         n += 1;
         let (bytes, frame) = match msg {
             // The renderer may rewrite the ring at any time: copy once, then validate the copy.

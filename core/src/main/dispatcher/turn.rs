@@ -1,55 +1,61 @@
-//! How long one renderer's turn lasts: at most [`BATCH`] messages, and, while more than one
-//! renderer is served, at most a budget of *work* (time spent handling its messages: decoding,
-//! listeners, handlers), so a renderer whose listeners are slow cannot make the others wait
-//! behind a whole batch of its messages.
+//! How long one renderer's turn lasts: at most [`BATCH`] messages, and, while another renderer
+//! is waiting for answers, at most [`SHARED`] of *work* (time spent handling the turn's
+//! messages: decoding, listeners, handlers), so a renderer whose listeners are slow cannot make
+//! another's requests wait behind a whole batch of its messages.
 //!
-//! The budget is [`SHARED`] after a round in which two or more renderers had messages (someone
-//! else is likely waiting now), and doubles after each round in which only one had any, up to
-//! [`ALONE`] (a lone flooder among idle renderers is not cut into turns so short that visiting
-//! the idle ones costs more than its work). With a single renderer the clock is never read.
+//! Who waits for answers: a renderer is *asking* while one of its last [`ASK_MEMORY`] turns
+//! took a request (`sendSync`, `invoke`, or its answer to main's `WebContents::invoke`). When
+//! nobody else is asking (one renderer, or any number sending one-way traffic: a fan-in), a
+//! turn is a batch, as it was before budgets existed, and the clock is never read: short turns
+//! would only add the cost of switching rings where no one is kept waiting. The first request
+//! of a renderer that was not asking may wait for one round of batches; from then on its
+//! requests wait for at most about one budget per renderer ahead of it.
 //!
-//! The clock (`Instant::now`, a vDSO read) is read once when a turn takes its first message and
-//! then only at predicted check points: each renderer remembers what one of its messages cost
-//! last time, and the next check comes after about as many messages as fit in what is left of
-//! the budget (every message when they are slow, every few dozen when they are cheap).
+//! The clock (`Instant::now`, a vDSO read) is read once when a budgeted turn takes its first
+//! message and then only at predicted check points: each renderer remembers what one of its
+//! messages cost last time, and the next check comes after about as many messages as fit in
+//! what is left of the budget (every message when they are slow, every few when cheap).
 
+use crate::message::kind::Kind;
 use std::time::{Duration, Instant};
 
 /// Messages taken from one renderer per turn, at most.
 pub(crate) const BATCH: usize = 64;
 
-/// A turn's work budget when others had messages in the last round. One microsecond: a
-/// request arriving behind a flood whose listener works 1 µs per message waits for about one
-/// of them (2 µs gave 6x the quiet invoke p50 in the report's fairness row, 1 µs 3x).
+/// A turn's work budget while another renderer is asking. One microsecond: a request arriving
+/// behind a flood whose listener works 1 µs per message waits for about one of them (in the
+/// report's fairness row 2 µs gave 6x the quiet invoke p50, 1 µs 3x).
 pub(crate) const SHARED: Duration = Duration::from_micros(1);
 
-/// The largest budget, reached after rounds in which only one renderer had messages.
-pub(crate) const ALONE: Duration = Duration::from_micros(64);
+/// Turns a renderer counts as asking after the last one that took a request (empty turns
+/// included: a renderer waiting for its answer has an empty ring).
+pub(crate) const ASK_MEMORY: u8 = 64;
 
-/// The budget of the turns of one round.
+/// Whether a message with this frame tag is a request someone waits on.
+#[inline]
+pub(crate) fn is_request(tag: u16) -> bool {
+    tag == Kind::Invoke as u16 || tag == Kind::SendSync as u16 || tag == Kind::HandlerReply as u16
+}
+
+/// The budget of one turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Budget {
-    /// `None`: one renderer served, no clock.
+    /// `None`: a batch, no clock.
     work: Option<Duration>,
 }
 
 impl Budget {
-    /// The budget for the next round, from how many renderers are served and how many had
-    /// messages in the round just done.
-    pub(crate) fn next(self, served: usize, active_last_round: usize) -> Budget {
-        let work = if served < 2 {
-            None
-        } else if active_last_round >= 2 {
-            Some(SHARED)
-        } else {
-            Some(self.work.map_or(SHARED, |w| (w * 2).min(ALONE)))
-        };
-        Budget { work }
-    }
+    /// A turn that is a batch (nobody else is asking).
+    pub(crate) const BATCH: Budget = Budget { work: None };
 
-    /// A budget that never cuts a turn short (one renderer).
-    pub(crate) const fn unlimited() -> Budget {
-        Budget { work: None }
+    /// The budget of a turn while `others_asking` other renderers are asking.
+    #[inline]
+    pub(crate) fn for_turn(others_asking: usize) -> Budget {
+        if others_asking > 0 {
+            Budget { work: Some(SHARED) }
+        } else {
+            Budget::BATCH
+        }
     }
 }
 
@@ -69,7 +75,7 @@ pub(crate) enum TurnEnd {
     Empty,
     /// [`BATCH`] messages taken.
     Batch,
-    /// The work budget ran out while others may wait.
+    /// The work budget ran out while others wait.
     Budget,
 }
 
@@ -79,7 +85,7 @@ impl Turn {
         Turn {
             budget: budget.work,
             start: None,
-            next_check: 1,
+            next_check: usize::MAX,
         }
     }
 
@@ -128,19 +134,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn budgets_follow_the_rounds() {
-        let b = Budget::unlimited();
-        assert_eq!(b.next(1, 1).work, None);
-        let shared = b.next(3, 2);
-        assert_eq!(shared.work, Some(SHARED));
-        // Rounds with one active renderer double the budget up to ALONE.
-        let mut w = shared;
-        for _ in 0..20 {
-            w = w.next(3, 1);
-        }
-        assert_eq!(w.work, Some(ALONE));
-        assert_eq!(w.next(3, 2).work, Some(SHARED));
-        assert_eq!(w.next(1, 0).work, None);
+    fn only_someone_else_asking_limits_a_turn() {
+        assert_eq!(Budget::for_turn(0), Budget::BATCH);
+        assert_eq!(Budget::for_turn(1).work, Some(SHARED));
+        assert_eq!(Budget::for_turn(7).work, Some(SHARED));
+        assert!(is_request(Kind::Invoke as u16));
+        assert!(is_request(Kind::SendSync as u16));
+        assert!(is_request(Kind::HandlerReply as u16));
+        assert!(!is_request(Kind::Send as u16));
+        assert!(!is_request(Kind::FrameOpen as u16));
     }
 
     #[test]
@@ -152,14 +154,15 @@ mod tests {
     }
 
     #[test]
-    fn an_unlimited_turn_never_reads_the_clock() {
-        let mut t = Turn::new(Budget::unlimited());
+    fn a_batch_turn_never_reads_the_clock() {
+        let mut t = Turn::new(Budget::BATCH);
         let mut cost = 0;
         for n in 1..=BATCH {
             t.started(cost);
             assert!(!t.spent(n, &mut cost));
         }
         assert!(t.start.is_none());
+        assert_eq!(cost, 0);
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Options {
     pub rounds: Option<usize>,
     /// `--only a,b`: measure only the latency rows and throughput flows whose label contains
     /// one of these (case-insensitive), and the sections named `large`, `throughput`, `idle`
-    /// if listed (`port` also picks the idle-ports check). Empty: everything.
+    /// if listed (`port` also picks the idle-ports check, `flood` the fairness section).
+    /// Empty: everything.
     pub only: Vec<String>,
 }
 

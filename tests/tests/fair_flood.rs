@@ -9,13 +9,16 @@
 use electrode::{Main, Value};
 use electrode_tests::api_kit::{spawn, ReadyGate};
 use electrode_tests::watchdog;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const RENDERER: &str = env!("CARGO_BIN_EXE_fair_renderer");
 
 /// B's calls (half invoke, half send_sync).
 const CALLS: i64 = 4_000;
+
+/// Flood messages main handles before B starts.
+const LEAD: i64 = 1_000;
 
 /// What main's flood listener spends on each message.
 const WORK: Duration = Duration::from_micros(1);
@@ -41,6 +44,8 @@ fn a_flooding_renderer_does_not_keep_another_from_being_answered() {
     let gate = ReadyGate::install(main.ipc());
     let flood: Arc<Mutex<Flood>> = Arc::default();
     let f = flood.clone();
+    let (under_way, flood_started) = mpsc::channel();
+    let under_way = Mutex::new(under_way);
     main.ipc().on("flood", move |_e, a| {
         {
             let mut f = f.lock().unwrap();
@@ -52,6 +57,9 @@ fn a_flooding_renderer_does_not_keep_another_from_being_answered() {
                 ));
             }
             f.next = seq + 1;
+            if f.next == LEAD {
+                let _ = under_way.lock().unwrap().send(());
+            }
         }
         // The listener's work (a spin on the clock): what makes a flood costly for main.
         let start = Instant::now();
@@ -78,11 +86,9 @@ fn a_flooding_renderer_does_not_keep_another_from_being_answered() {
     let b = spawn(&main, RENDERER, "caller", &[&CALLS.to_string()]);
     let (b_ready, _) = gate.wait();
     // B starts once the flood is well under way (a hang guard, not a timing bound).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while flood.lock().unwrap().next < 1_000 {
-        assert!(Instant::now() < deadline, "the flood never started");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    flood_started
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the flood never got under way");
     let yields_before = main.dispatcher_budget_yields();
     b_ready.set_return_value(Value::Null);
     // Every one of B's calls answered and checked (the renderer exits 0 only then).

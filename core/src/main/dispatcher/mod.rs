@@ -197,9 +197,10 @@ fn flush(conn: &Conn) -> Result<bool, electrode_shm::Corrupt> {
 }
 
 /// One renderer's turn: take up to [`BATCH`] messages, fewer when `budget`'s work is spent
-/// ([`turn`]); notes whether the renderer is asking. Returns how many, why the turn ended, and whether the renderer must be
-/// disconnected. Messages are handled in ring order: the order of one frame's messages (and
-/// of all the renderer's) is the order it sent them.
+/// ([`turn`]), noting whether the renderer is asking. Returns how many, why the turn ended, and
+/// whether the renderer must be disconnected (then the reason given is `Empty`: nothing more is
+/// read from it). Messages are handled in ring order: the order of one frame's messages (and of
+/// all the renderer's) is the order it sent them.
 fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEnd, bool) {
     s.asking = s.asking.saturating_sub(1);
     let mut n = 0;

@@ -23,7 +23,7 @@ const USAGE: &str = "usage: electrode-bench report [--quick] [--out DIR] [--roun
   --out DIR   also write DIR/report.json, DIR/report.md and DIR/latency.svg\n\
   --rounds N  interleaved rounds of the latency and large-payload rows (default 8, quick 2)\n\
   --only A,B  only latency rows whose name contains A or B, and the sections named\n\
-              large, throughput, idle if listed (for quick comparisons)\n\
+              large, throughput, idle, flood if listed (for quick comparisons)\n\
 other tools: cargo run --release -p electrode-bench --bin transport_table -- --help\n\
              cargo bench -p electrode-bench --bench api | --bench transport";
 

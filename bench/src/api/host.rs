@@ -157,6 +157,8 @@ pub struct Host {
     renderers: Vec<WebContents>,
     /// Who each renderer's `RELAY` sends go to (the MessagePort rows' relayed exchange).
     pub(super) relay: Arc<super::port_host::Relay>,
+    /// The fairness row's flood streams.
+    pub(super) flood: Arc<super::flood_host::Flood>,
 }
 
 impl std::fmt::Debug for Host {
@@ -203,6 +205,7 @@ impl Host {
         });
         register(&main, &tx, &counts).map_err(BenchError::ipc("registering handlers"))?;
         let relay = super::port_host::Relay::install(&main);
+        let flood = super::flood_host::Flood::install(&main, DATA_PAYLOAD);
         Ok(Host {
             main,
             events,
@@ -216,6 +219,7 @@ impl Host {
             pids: Vec::new(),
             renderers: Vec::new(),
             relay,
+            flood,
         })
     }
 

@@ -21,6 +21,8 @@
 //! ```
 
 mod block_on;
+mod flood_host;
+mod flood_renderer;
 mod host;
 mod port_host;
 mod port_renderer;
@@ -29,6 +31,7 @@ mod renderer;
 pub(crate) mod typed_protocol;
 mod typed_renderer;
 
+pub use flood_host::{FloodSamples, LISTENER_WORK};
 pub use host::{Host, Throughput, DATA_PAYLOAD};
 /// Payload bytes of every typed one-way message (`Msg16`).
 pub const TYPED_SEND_PAYLOAD: usize = typed_protocol::MSG16_PAYLOAD;

@@ -34,6 +34,10 @@ pub(crate) const WC_DATA: &str = "bench:wc-data";
 pub(crate) const WC_DONE: &str = "bench:wc-done";
 /// main → renderer `post_message`: a port for the next port command (or the idle set).
 pub(crate) const PORT: &str = "bench:port";
+/// renderer → main one-way flood (the fairness row); main's listener checks and works ~1 us.
+pub(crate) const FLOOD: &str = "bench:flood";
+/// main → renderer: stop flooding (the `Flood` command then returns its count).
+pub(crate) const FLOOD_STOP: &str = "bench:flood-stop";
 /// send, both ways: main forwards it to the sender's relay partner (`WebContents::send`); a
 /// renderer not waiting for it sends it back.
 pub(crate) const RELAY: &str = "bench:relay";
@@ -92,9 +96,12 @@ pub(crate) enum Op {
     /// Echo every typed message on the port main posted until its other end closes: result =
     /// count.
     TypedPortEcho,
+    /// `FLOOD` sends as fast as the ring takes them until `FLOOD_STOP` arrives (or `iters`
+    /// were sent): result = messages sent.
+    Flood,
 }
 
-const OPS: [(Op, &str); 23] = [
+const OPS: [(Op, &str); 24] = [
     (Op::Invoke, "invoke"),
     (Op::InvokeAsync, "invoke-async"),
     (Op::SendSync, "send-sync"),
@@ -118,6 +125,7 @@ const OPS: [(Op, &str); 23] = [
     (Op::PortIdle, "port-idle"),
     (Op::TypedPortPing, "typed-port-ping"),
     (Op::TypedPortEcho, "typed-port-echo"),
+    (Op::Flood, "flood"),
 ];
 
 impl Op {

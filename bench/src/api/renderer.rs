@@ -9,6 +9,7 @@
 //! checked; the first wrong one ends the command with an error.
 
 use super::block_on::block_on;
+use super::flood_renderer::Flooder;
 use super::port_renderer::Ports;
 use super::protocol::{
     check_echo, encode_samples, restamp, Command, Op, Payload, CMD, DATA, ECHO, ECHO_SYNC, ERROR,
@@ -64,6 +65,8 @@ struct Renderer {
     typed_seq: u64,
     /// The MessagePort rows' state.
     ports: Ports,
+    /// The fairness row's flood.
+    flood: Flooder,
 }
 
 /// Play the renderer (its blocking calls waiting in `wait_mode`, or Electrode's default) until
@@ -103,6 +106,7 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
     ipc.on(PONG, move |event, args| on_pong(&c, event, args));
 
     let ports = Ports::install(&ipc);
+    let flood = Flooder::install(&ipc);
 
     ipc.send(READY, &[]).map_err(ipc_err("saying ready"))?;
     let mut r = Renderer {
@@ -112,6 +116,7 @@ pub(crate) fn serve_renderer(wait_mode: Option<WaitMode>) -> Result<(), String> 
         data_seq: 0,
         typed_seq: 0,
         ports,
+        flood,
     };
     // Ends when main kills us (or dies: PR_SET_PDEATHSIG).
     for cmd in cmd_rx {
@@ -295,6 +300,7 @@ impl Renderer {
             Op::PortIdle => self.ports.idle().map(int),
             Op::TypedPortPing => self.ports.typed_ping(&cmd).map(samples),
             Op::TypedPortEcho => self.ports.typed_echo().map(int),
+            Op::Flood => self.flood.run(&ipc, &cmd).map(int),
             Op::Expect => {
                 if self.wc.failed.load(Ordering::Relaxed) {
                     return Err("the WebContents::send stream already failed".into());

@@ -31,6 +31,9 @@ pub struct ReportJson {
     /// A renderer's CPU use while it holds idle started ports (`null` when skipped).
     #[serde(default)]
     pub idle_ports: Option<IdlePortsJson>,
+    /// One renderer's invokes while another floods main (`null` when skipped).
+    #[serde(default)]
+    pub fairness: Option<super::fairness::FairnessJson>,
     /// The targets and their verdicts.
     pub targets: Vec<TargetJson>,
 }
@@ -289,6 +292,7 @@ impl From<&Report> for ReportJson {
                 ticks_per_second: i.ticks_per_sec,
                 renderer_ticks: i.renderer_ticks,
             }),
+            fairness: r.flood.as_ref().map(Into::into),
             targets: r
                 .targets
                 .iter()
@@ -377,6 +381,7 @@ mod tests {
                 ticks_per_sec: 100,
                 renderer_ticks: 0,
             }),
+            flood: None,
             targets: vec![Target {
                 name: "t".into(),
                 goal: "g".into(),
@@ -405,6 +410,7 @@ mod tests {
             "throughput",
             "idle_cpu",
             "idle_ports",
+            "fairness",
             "targets",
         ]
         .iter()

@@ -185,6 +185,8 @@ pub fn render(r: &Report) -> String {
         );
     }
 
+    super::fairness::markdown(r, &mut s);
+
     let _ = writeln!(s, "\n## Targets\n");
     let _ = writeln!(s, "| target | goal | measured | verdict |");
     let _ = writeln!(s, "|---|---|---|---|");

@@ -95,6 +95,26 @@ pub fn latency_once(
     }
 }
 
+/// One round of the fairness row: the timed renderer B on CPU 1 (cross-core, as in the invoke
+/// rows), the flooding renderer A on CPU 0 with main's dispatcher. (On two CPUs A shares a core
+/// with someone: with B, B's latency is the kernel's time slicing between two busy processes,
+/// milliseconds, whatever main does; with main, it is what the issue is about, main's
+/// dispatcher sharing its time between A's flood and B's requests.)
+pub fn flood_once(exe: &Path, s: &Settings) -> Result<crate::api::FloodSamples, BenchError> {
+    let what = "fairness: invoke while another renderer floods";
+    let mut host = Host::new(Some(MAIN_CPU), exe).map_err(BenchError::during(what))?;
+    let a = host
+        .spawn(1, Some(MAIN_CPU))
+        .map_err(BenchError::during(what))?
+        .remove(0);
+    let b = host
+        .spawn(1, peer_cpu(Placement::CrossCore))
+        .map_err(BenchError::during(what))?
+        .remove(0);
+    host.flood_latency(&a, &b, PAYLOAD, s.iters, s.warmup, Some(s.cap))
+        .map_err(BenchError::during(what))
+}
+
 /// Two renderers: the first on the peer CPU of `placement` (CPU 1 cross-core), the second on
 /// main's CPU (so cross-core, the two renderers run on different cores).
 fn renderer_pair(

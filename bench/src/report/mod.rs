@@ -14,6 +14,7 @@
 //! from other jobs on the machine affects both sides of a ratio alike. Every answer on every
 //! path is checked; a wrong one aborts the report with an error.
 
+pub mod fairness;
 pub mod json;
 pub mod markdown;
 pub mod measure;
@@ -23,6 +24,7 @@ pub mod svg;
 pub mod targets;
 
 use crate::BenchError;
+pub use fairness::FloodRow;
 pub use measure::{Echo, Flow, IdleCpu, IdlePorts};
 pub use plan::{Role, Settings, Subject};
 pub use proc_stat::Machine;
@@ -46,7 +48,8 @@ pub struct Options {
     pub rounds: Option<usize>,
     /// `--only a,b`: measure only the latency rows and throughput flows whose label contains
     /// one of these (case-insensitive), and the sections named `large`, `throughput`, `idle`
-    /// if listed (`port` also picks the idle-ports check). Empty: everything.
+    /// if listed (`port` also picks the idle-ports check, `flood` the fairness section).
+    /// Empty: everything.
     pub only: Vec<String>,
 }
 
@@ -141,6 +144,8 @@ pub struct Report {
     pub idle: Option<IdleCpu>,
     /// A renderer's CPU use while it holds idle started ports (`None` when skipped).
     pub idle_ports: Option<IdlePorts>,
+    /// One renderer's invokes while another floods main (`None` when skipped).
+    pub flood: Option<FloodRow>,
     /// The targets, judged from the figures above.
     pub targets: Vec<Target>,
     /// Wall time of the whole run.
@@ -202,6 +207,11 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     ));
     let stamp_ns = stamp_overhead_ns();
     let latency = latency_rounds(o, &settings, &p)?;
+    let flood = if o.wants(fairness::LABEL) {
+        Some(flood_rounds(o, &settings, &p)?)
+    } else {
+        None
+    };
     let large = if o.wants("large") {
         large_rounds(o, &settings, &p)?
     } else {
@@ -250,6 +260,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         throughput,
         idle,
         idle_ports,
+        flood,
         targets: Vec::new(),
         took: p.start.elapsed(),
     };
@@ -296,6 +307,25 @@ fn latency_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<Vec<Latency
     }
     compare(&mut rows);
     Ok(rows)
+}
+
+/// The fairness measurement, one round per latency round (fresh processes each).
+fn flood_rounds(o: &Options, s: &Settings, p: &Progress) -> Result<FloodRow, BenchError> {
+    let mut row = FloodRow::default();
+    for round in 0..s.rounds {
+        let r = measure::flood_once(&o.exe, s)?;
+        p.say(format_args!(
+            "flood round {}/{}: B's invoke p50 {} ns quiet, {} ns (p99 {} ns) while A floods              ({} flood messages)",
+            round + 1,
+            s.rounds,
+            r.quiet.summary().p50,
+            r.flooded.summary().p50,
+            r.flooded.summary().p99,
+            r.flood_messages
+        ));
+        row.push(&r);
+    }
+    Ok(row)
 }
 
 /// Fill in the ratios to the busy-spin floor and to the fastest peer.

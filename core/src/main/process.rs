@@ -45,6 +45,8 @@ pub(crate) struct MainShared {
     pub executor: Executor,
     /// Who holds each side of the channels that crossed through this `Main`.
     pub broker: Arc<Mutex<Broker>>,
+    /// The dispatcher's own counters (fair scheduling).
+    pub dispatch: dispatcher::DispatchStats,
 }
 
 impl MainShared {
@@ -92,6 +94,7 @@ impl Main {
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
             broker: super::broker::new_shared(config.max_ports_per_renderer),
+            dispatch: dispatcher::DispatchStats::default(),
             config,
         });
         // Port ends held here whose peers are in renderers go through the broker.
@@ -124,6 +127,14 @@ impl Main {
     /// The settings in force.
     pub fn config(&self) -> &MainConfig {
         &self.shared.config
+    }
+
+    /// Hidden, for tests and diagnostics: how many renderer turns the dispatcher has cut short
+    /// because their work budget was spent while other renderers were served (see
+    /// `docs/ARCHITECTURE.md`, "Fair dispatch").
+    #[doc(hidden)]
+    pub fn dispatcher_budget_yields(&self) -> u64 {
+        self.shared.dispatch.budget_yields.load(Ordering::Relaxed)
     }
 
     /// Every connected renderer, except those closed (`WebContents::close`, or the renderer's

@@ -2,15 +2,35 @@
 //! ([`handle`]), flushes queued output, and notices renderers that went away ([`finish`]).
 //!
 //! It never blocks on a renderer: reads are non-blocking, output that does not fit waits in the
-//! renderer's [`Outbox`](super::outbox::Outbox), and each renderer gets at most [`BATCH`]
-//! messages per round, so a flooding renderer cannot starve the others. When nothing is ready it
-//! spins per the configured [`WaitMode`](electrode_shm::WaitMode), then parks on all rings at
-//! once (`futex_waitv`).
+//! renderer's [`Outbox`](super::outbox::Outbox). When nothing is ready it spins per the
+//! configured [`WaitMode`](electrode_shm::WaitMode), then parks on all rings at once
+//! (`futex_waitv`).
+//!
+//! # Scheduling: fair to every renderer
+//!
+//! The loop serves the renderers in rounds, one turn each, in a fixed order. A turn takes
+//! messages from that renderer's ring in ring order and ends when the ring is empty, after
+//! [`BATCH`] messages, or, while *another* renderer is waiting for answers, when the turn's
+//! work budget of 1 µs is spent ([`turn`]): the time its messages took to decode and handle,
+//! listeners and handlers included. A renderer counts as waiting for answers ("asking") while
+//! one of its last 64 turns took a request (`sendSync`, `invoke`, or its answer to main's
+//! `WebContents::invoke`). So a request arriving while another renderer floods waits for about
+//! one budget and the message in progress per renderer ahead of it, not for a batch of the
+//! flooder's messages (64 × its listener's time, before). When nobody else is asking (a single
+//! renderer, or any number sending one-way traffic), a turn is a batch and the clock is never
+//! read: there short turns would only add the cost of switching rings.
+//!
+//! Order: within one ring nothing is reordered, so the messages of one frame (and all of one
+//! renderer's) are handled exactly in the order they were sent, whatever kind they are (`send`,
+//! `sendSync`, `invoke`). Between renderers no order exists to keep (Electron's main has none
+//! either: each renderer is its own pipe). `tests/tests/ordering_frames.rs` checks both under a
+//! flood; `tests/tests/fair_flood.rs` that the other renderer's calls are all answered.
 
 mod finish;
 mod handle;
 mod handler_cache;
 mod listener_cache;
+mod turn;
 
 use super::link::Conn;
 use super::process::MainShared;
@@ -19,13 +39,18 @@ use crate::main::gone::GoneReason;
 use electrode_shm::{AlignedBuf, Event, Futex, Message, Receiver, SlotTable, Waker};
 use handler_cache::HandlerCache;
 use listener_cache::ListenerCache;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use turn::{Budget, Turn, TurnEnd, BATCH};
 
 pub(crate) use finish::finish;
 
-/// Messages taken from one renderer per round.
-pub(crate) const BATCH: usize = 64;
+/// What the dispatcher counts about its own scheduling (read by tests and diagnostics).
+#[derive(Debug, Default)]
+pub(crate) struct DispatchStats {
+    /// Turns that ended because their work budget was spent.
+    pub budget_yields: AtomicU64,
+}
 
 /// One renderer as the dispatcher holds it.
 pub(crate) struct Serving {
@@ -39,6 +64,11 @@ pub(crate) struct Serving {
     out_pending: bool,
     handlers: HandlerCache,
     listeners: ListenerCache,
+    /// What one of its messages cost to handle when last measured (ns; 0: not yet).
+    cost_ns: u32,
+    /// Turns left during which this renderer counts as asking (waiting for answers): set to
+    /// [`turn::ASK_MEMORY`] by a turn that took a request, one less after every other turn.
+    asking: u8,
 }
 
 impl Serving {
@@ -53,6 +83,8 @@ impl Serving {
             out_pending: false,
             handlers: HandlerCache::default(),
             listeners: ListenerCache::default(),
+            cost_ns: 0,
+            asking: 0,
         }
     }
 }
@@ -70,14 +102,19 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             shared.has_incoming.store(false, Ordering::Relaxed);
             serving.extend(incoming.drain(..));
         }
+        // Renderers waiting for answers, as of the last turns (kept up to date as turns end).
+        let mut askers = serving.iter().filter(|s| s.asking > 0).count();
         let mut worked = false;
         let mut i = 0;
         while i < serving.len() {
             let s = &mut serving[i];
             // Read before draining: whatever the renderer published before it died is drained.
             let was_gone = s.conn.live.is_gone();
-            let (n, broken) = drain(&shared, s);
+            let was_asking = s.asking > 0;
+            let budget = Budget::for_turn(askers.saturating_sub(usize::from(was_asking)));
+            let (n, end, broken) = drain(&shared, s, budget);
             worked |= n > 0;
+            askers = (askers + usize::from(s.asking > 0)).saturating_sub(usize::from(was_asking));
             let flush_failed = s.conn.out_queued.load(Ordering::Acquire) && flush(&s.conn).is_err();
             if broken || flush_failed || s.conn.corrupt.load(Ordering::SeqCst) {
                 finish(
@@ -90,7 +127,7 @@ pub(crate) fn run(shared: Arc<MainShared>) {
             }
             // Gone before this drain, and the drain emptied the ring: nothing more will come.
             // A message still half received (killed mid-write) never completes; drop it.
-            if was_gone && n < BATCH {
+            if was_gone && end == TurnEnd::Empty {
                 finish(&shared, serving.swap_remove(i), None);
                 worked = true;
                 continue;
@@ -159,20 +196,29 @@ fn flush(conn: &Conn) -> Result<bool, electrode_shm::Corrupt> {
     r
 }
 
-/// Take up to [`BATCH`] messages from one renderer. Returns how many, and whether the renderer
-/// must be disconnected.
-fn drain(shared: &MainShared, s: &mut Serving) -> (usize, bool) {
+/// One renderer's turn: take up to [`BATCH`] messages, fewer when `budget`'s work is spent
+/// ([`turn`]), noting whether the renderer is asking. Returns how many, why the turn ended, and
+/// whether the renderer must be disconnected (then the reason given is `Empty`: nothing more is
+/// read from it). Messages are handled in ring order: the order of one frame's messages (and of
+/// all the renderer's) is the order it sent them.
+fn drain(shared: &MainShared, s: &mut Serving, budget: Budget) -> (usize, TurnEnd, bool) {
+    s.asking = s.asking.saturating_sub(1);
     let mut n = 0;
+    let mut turn = Turn::new(budget);
     while n < BATCH {
         let msg = match s.rx.try_recv() {
             Ok(Some(m)) => m,
-            Ok(None) => break,
+            Ok(None) => return (n, TurnEnd::Empty, false),
             Err(corrupt) => {
                 s.conn.violation(&corrupt.to_string(), 1);
-                return (n, true);
+                return (n, TurnEnd::Empty, true);
             }
         };
+        turn.started(s.cost_ns);
         let tag = msg.tag();
+        if turn::is_request(tag) {
+            s.asking = turn::ASK_MEMORY;
+        }
         n += 1;
         let (bytes, frame) = match msg {
             // The renderer may rewrite the ring at any time: copy once, then validate the copy.
@@ -200,9 +246,16 @@ fn drain(shared: &MainShared, s: &mut Serving) -> (usize, bool) {
         }
         if let Err(why) = handled {
             if s.conn.violation(&why, shared.config.max_violations) {
-                return (n, true);
+                return (n, TurnEnd::Empty, true);
             }
         }
+        if turn.spent(n, &mut s.cost_ns) {
+            shared
+                .dispatch
+                .budget_yields
+                .fetch_add(1, Ordering::Relaxed);
+            return (n, TurnEnd::Budget, false);
+        }
     }
-    (n, false)
+    (n, TurnEnd::Batch, false)
 }

@@ -33,8 +33,9 @@ pub enum PortError {
     /// The other end closed (or its process died): beyond Electron, which drops the message
     /// silently, Electrode says so.
     PeerClosed,
-    /// This end was closed ([`recv`](crate::MessagePort::recv) only; `post_message` on a
-    /// closed port is a no-op, as in Electron).
+    /// This end was closed ([`recv`](crate::MessagePort::recv), also one blocked while
+    /// another thread closed the port; and a `post_message` blocked on a full ring when that
+    /// happened. A `post_message` on a port already closed is a no-op, as in Electron).
     Closed,
     /// [`recv`](crate::MessagePort::recv) on a started port (its messages go to its
     /// listeners).

@@ -264,6 +264,11 @@ impl MessagePort {
             for r in &records {
                 inbox().discard(r.token);
             }
+            // Blocked on a full ring while another thread closed this end.
+            if matches!(e, PortError::PeerClosed) && self.core.state.load(Ordering::SeqCst) != OPEN
+            {
+                return Err(PortError::Closed);
+            }
             // The peer broke the ring (e.g. a lying read index): close the port, as a read does.
             if let PortError::Broken(why) = e {
                 return Err(self.broken(why));
@@ -430,9 +435,18 @@ impl MessagePort {
             return None;
         }
         deliver::stop(&self.core);
+        // Another thread blocked in `recv` or `post_message` on this end holds its endpoint:
+        // the port cannot move now (the transfer fails), and it stays open.
+        let (Some(mut tx), Some(mut rx)) = (self.core.tx.try_lock(), self.core.rx.try_lock())
+        else {
+            self.core.state.store(OPEN, Ordering::SeqCst);
+            return None;
+        };
+        if tx.is_none() || rx.is_none() {
+            return None;
+        }
+        let (tx, rx) = (tx.take()?, rx.take()?);
         local::release(self.core.id, self.core.side as usize);
-        let tx = self.core.tx.lock().take()?;
-        let rx = self.core.rx.lock().take()?;
         Some(PortEnd {
             side: self.core.side,
             tx,
@@ -450,6 +464,10 @@ impl Drop for MessagePort {
 }
 
 /// Close a port's side (idempotent): stop its thread, mark the side closed, wake every waiter.
+///
+/// The side is marked closed *before* the endpoints are taken: a thread blocked in `recv`
+/// (or in `post_message` on a full ring) holds its endpoint's lock while it waits, and the
+/// mark is what wakes it (its wait then ends with `Closed`), so closing never waits for it.
 pub(crate) fn close_core(core: &Arc<Core>) {
     let prev = core
         .state
@@ -458,6 +476,7 @@ pub(crate) fn close_core(core: &Arc<Core>) {
         return;
     }
     deliver::stop(core);
+    core.segment.mark_closed(core.side);
     let tx = core.tx.lock().take();
     let rx = core.rx.lock().take();
     if tx.is_none() && rx.is_none() {

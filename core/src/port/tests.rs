@@ -408,3 +408,51 @@ fn a_typed_receive_refuses_other_types_and_breaks_on_a_malformed_archive() {
         assert!(!b.is_open());
     }
 }
+
+#[test]
+fn close_from_another_thread_ends_a_blocked_receive() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let b = std::sync::Arc::new(b);
+    let waiting = b.clone();
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        tx.send(()).unwrap();
+        let got = waiting.recv(None);
+        assert!(matches!(got, Err(PortError::Closed)), "{got:?}");
+    });
+    rx.recv().unwrap();
+    // Until the receiver holds its endpoint (it is blocked in `recv`); bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.core.rx.try_lock().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver never started"
+        );
+        std::thread::yield_now();
+    }
+    b.close();
+    t.join().unwrap();
+    assert!(!b.is_open());
+    drop(a);
+}
+
+#[test]
+fn a_port_with_a_blocked_receiver_cannot_move_and_stays_open() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let b = std::sync::Arc::new(b);
+    let waiting = b.clone();
+    let t = std::thread::spawn(move || waiting.recv(T));
+    // Until the receiver holds its endpoint (it is in `recv`); bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.core.rx.try_lock().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver never started"
+        );
+        std::thread::yield_now();
+    }
+    assert!(b.detach().is_none(), "moved while another thread receives");
+    assert!(b.is_open());
+    a.post_message(&Value::from("still here"), vec![]).unwrap();
+    assert_eq!(t.join().unwrap().unwrap().data, Value::from("still here"));
+}

@@ -94,17 +94,17 @@ impl<T: Archivable> SendChannel<T, Rkyv> {
     /// #[derive(Archive, Serialize, Deserialize, TypeHash)]
     /// struct Frame {
     ///     seq: u64,
-    ///     pixels: [u8; 48],
+    ///     pixels: [u8; 32],
     /// }
     /// static FRAMES: SendChannel<Frame> = SendChannel::new("frames");
     ///
     /// let (a, b) = MessageChannel::new()?;
-    /// FRAMES.post_port(&a, &Frame { seq: 1, pixels: [9; 48] }, vec![])?;
+    /// FRAMES.post_port(&a, &Frame { seq: 1, pixels: [9; 32] }, vec![])?;
     /// let wait = Some(Duration::from_secs(5));
     /// let sum = FRAMES.recv_port(&b, wait, |frame, _message| {
     ///     frame.seq.to_native() + frame.pixels.iter().map(|&p| u64::from(p)).sum::<u64>()
     /// })?;
-    /// assert_eq!(sum, 1 + 9 * 48);
+    /// assert_eq!(sum, 1 + 9 * 32);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn recv_port<R>(

@@ -23,7 +23,7 @@ enum End {
 
 /// Start the delivery thread of `core` (once).
 pub(crate) fn spawn(core: &Arc<Core>) {
-    let Some(rx) = core.rx.lock().take() else {
+    let Some(rx) = core.rx.take().take() else {
         return;
     };
     let c = core.clone();
@@ -51,7 +51,7 @@ pub(crate) fn stop(core: &Arc<Core>) {
 
 fn run(core: Arc<Core>, mut rx: Receiver<Futex>) {
     let end = deliver(&core, &mut rx);
-    *core.rx.lock() = Some(rx);
+    *core.rx.take() = Some(rx);
     match end {
         End::Stopped => {}
         End::Gone => {

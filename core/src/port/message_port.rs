@@ -8,6 +8,7 @@
 
 use super::deliver;
 use super::error::PortError;
+use super::exclusive::Exclusive;
 use super::frame;
 use super::inbox::{inbox, Arrival, Pull};
 use super::local::{self, Identity};
@@ -162,9 +163,9 @@ pub(crate) struct Core {
     pub segment: PortSegment,
     pub id: Identity,
     pub live: Liveness,
-    pub tx: Mutex<Option<Producer<Futex>>>,
+    pub tx: Exclusive<Option<Producer<Futex>>>,
     /// Taken by the delivery thread while it runs (and given back when it stops).
-    pub rx: Mutex<Option<Receiver<Futex>>>,
+    pub rx: Exclusive<Option<Receiver<Futex>>>,
     pub state: AtomicU8,
     pub started: AtomicBool,
     /// Asks the delivery thread to stop (with `wake`).
@@ -201,8 +202,8 @@ impl MessagePort {
                 side: end.side,
                 segment: end.segment,
                 live: end.live,
-                tx: Mutex::new(Some(end.tx)),
-                rx: Mutex::new(Some(end.rx)),
+                tx: Exclusive::new(Some(end.tx)),
+                rx: Exclusive::new(Some(end.rx)),
                 state: AtomicU8::new(OPEN),
                 started: AtomicBool::new(false),
                 stop: AtomicBool::new(false),
@@ -254,7 +255,7 @@ impl MessagePort {
             forward(transfer, self.core.id, self.core.side)?
         };
         let sent = {
-            let mut tx = self.core.tx.lock();
+            let mut tx = self.core.tx.take();
             match tx.as_mut() {
                 Some(tx) => frame::post(tx, out, &records),
                 None => Ok(()), // closed meanwhile: a no-op
@@ -373,7 +374,16 @@ impl MessagePort {
         f: impl FnOnce(&mut PortMessageRef<'_>) -> R,
     ) -> Result<R, PortError> {
         let got = {
-            let mut guard = self.core.rx.lock();
+            // Another thread receiving on this end has the receiver: wait for it, within the
+            // deadline.
+            let mut guard = match self.core.rx.try_take() {
+                Some(g) => g,
+                None => self
+                    .core
+                    .rx
+                    .take_until(timeout.map(|t| Instant::now() + t))
+                    .ok_or(PortError::TimedOut)?,
+            };
             let Some(rx) = guard.as_mut() else {
                 return Err(PortError::Closed);
             };
@@ -437,7 +447,7 @@ impl MessagePort {
         deliver::stop(&self.core);
         // Another thread blocked in `recv` or `post_message` on this end holds its endpoint:
         // the port cannot move now (the transfer fails), and it stays open.
-        let (Some(mut tx), Some(mut rx)) = (self.core.tx.try_lock(), self.core.rx.try_lock())
+        let (Some(mut tx), Some(mut rx)) = (self.core.tx.try_take(), self.core.rx.try_take())
         else {
             self.core.state.store(OPEN, Ordering::SeqCst);
             return None;
@@ -477,8 +487,8 @@ pub(crate) fn close_core(core: &Arc<Core>) {
     }
     deliver::stop(core);
     core.segment.mark_closed(core.side);
-    let tx = core.tx.lock().take();
-    let rx = core.rx.lock().take();
+    let tx = core.tx.take().take();
+    let rx = core.rx.take().take();
     if tx.is_none() && rx.is_none() {
         return;
     }

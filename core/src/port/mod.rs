@@ -6,12 +6,13 @@
 //! Data flows one way: [`token`] (names for ends in flight), [`local`] (which sides this
 //! process holds), [`inbox`] (where moving ends wait for their receiver), [`route`] (where
 //! ends leaving the process go: installed by the wing that owns the connection), [`frame`] (a
-//! port message in a ring), [`message_port`] (the handle), [`deliver`] (a started port's
+//! port message in a ring), [`exclusive`] (an end's endpoint, one thread at a time), [`message_port`] (the handle), [`deliver`] (a started port's
 //! thread), [`channel`] (making a channel).
 
 pub(crate) mod channel;
 pub(crate) mod deliver;
 pub(crate) mod error;
+pub(crate) mod exclusive;
 pub(crate) mod frame;
 pub(crate) mod inbox;
 pub(crate) mod local;

@@ -282,7 +282,7 @@ fn recv_with_refuses_a_hostile_frame_and_breaks_the_port() {
         let (a, b) = MessageChannel::new().unwrap();
         a.core
             .tx
-            .lock()
+            .take()
             .as_mut()
             .unwrap()
             .send(tag, 0, &bytes, PORT_WAIT, None)
@@ -395,7 +395,7 @@ fn a_typed_receive_refuses_other_types_and_breaks_on_a_malformed_archive() {
         let (a, b) = MessageChannel::new().unwrap();
         a.core
             .tx
-            .lock()
+            .take()
             .as_mut()
             .unwrap()
             .send(TAG_ARCHIVE, 0, bytes, PORT_WAIT, None)
@@ -421,15 +421,7 @@ fn close_from_another_thread_ends_a_blocked_receive() {
         assert!(matches!(got, Err(PortError::Closed)), "{got:?}");
     });
     rx.recv().unwrap();
-    // Until the receiver holds its endpoint (it is blocked in `recv`); bounded.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while b.core.rx.try_lock().is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the receiver never started"
-        );
-        std::thread::yield_now();
-    }
+    wait_until_receiving(&b);
     b.close();
     t.join().unwrap();
     assert!(!b.is_open());
@@ -442,17 +434,38 @@ fn a_port_with_a_blocked_receiver_cannot_move_and_stays_open() {
     let b = std::sync::Arc::new(b);
     let waiting = b.clone();
     let t = std::thread::spawn(move || waiting.recv(T));
-    // Until the receiver holds its endpoint (it is in `recv`); bounded.
+    wait_until_receiving(&b);
+    assert!(b.detach().is_none(), "moved while another thread receives");
+    assert!(b.is_open());
+    a.post_message(&Value::from("still here"), vec![]).unwrap();
+    assert_eq!(t.join().unwrap().unwrap().data, Value::from("still here"));
+}
+
+#[test]
+fn a_receive_deadline_holds_while_another_thread_is_blocked_receiving() {
+    let (a, b) = MessageChannel::new().unwrap();
+    let b = std::sync::Arc::new(b);
+    let blocked = {
+        let b = std::sync::Arc::clone(&b);
+        std::thread::spawn(move || b.recv(None))
+    };
+    wait_until_receiving(&b);
+    // The other thread has the receiver and waits without a deadline: this one's holds.
+    let second = b.recv(Some(Duration::from_millis(30)));
+    assert!(matches!(second, Err(PortError::TimedOut)), "{second:?}");
+    a.post_message(&Value::Int(7), vec![]).unwrap();
+    let first = blocked.join().unwrap().unwrap();
+    assert_eq!(first.data, Value::Int(7));
+}
+
+/// Until another thread holds `port`'s receiver (it is in `recv`); bounded.
+fn wait_until_receiving(port: &crate::MessagePort) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while b.core.rx.try_lock().is_some() {
+    while port.core.rx.try_take().is_some() {
         assert!(
             std::time::Instant::now() < deadline,
             "the receiver never started"
         );
         std::thread::yield_now();
     }
-    assert!(b.detach().is_none(), "moved while another thread receives");
-    assert!(b.is_open());
-    a.post_message(&Value::from("still here"), vec![]).unwrap();
-    assert_eq!(t.join().unwrap().unwrap().data, Value::from("still here"));
 }

@@ -13,12 +13,13 @@
 //! receive ends with `PeerGone`.
 
 use super::handoff::PeerSpec;
+use super::shm_transport::{recv_err, reserve_err};
 use super::RoundTrip;
 use crate::role::RoleChild;
 use crate::BenchError;
 use electrode_shm::{
     AlignedBuf, Handoff, Message, PeerProcess, PortConfig, PortEnd, PortSegment, RecvError, Side,
-    TryReserveError, WaitMode, Watch,
+    WaitMode, Watch,
 };
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -32,22 +33,6 @@ const TAG_PORT: u64 = 0x5052_5453; // "PRTS"
 /// Ring sizes: as the renderer transport's rows (64 KiB per direction).
 fn config() -> PortConfig {
     PortConfig { capacity: 64 << 10 }
-}
-
-fn recv_err(e: RecvError) -> BenchError {
-    match e {
-        RecvError::PeerGone => BenchError::PeerGone,
-        RecvError::TimedOut => BenchError::wrong("receive timed out without a deadline"),
-        RecvError::Corrupt(_) => BenchError::wrong("corrupt ring"),
-    }
-}
-
-fn reserve_err(e: TryReserveError) -> BenchError {
-    match e {
-        TryReserveError::Full => BenchError::wrong("ring full during a ping-pong"),
-        TryReserveError::TooLarge => BenchError::Unsupported("payload larger than a frame"),
-        TryReserveError::Corrupt(_) => BenchError::wrong("corrupt ring"),
-    }
 }
 
 /// Watch `process`; when it exits, mark `side` (its side) closed, which wakes every waiter.

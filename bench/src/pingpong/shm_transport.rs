@@ -32,7 +32,7 @@ fn config() -> SegmentConfig {
     }
 }
 
-fn recv_err(e: RecvError) -> BenchError {
+pub(super) fn recv_err(e: RecvError) -> BenchError {
     match e {
         RecvError::PeerGone => BenchError::PeerGone,
         RecvError::TimedOut => BenchError::wrong("receive timed out without a deadline"),
@@ -40,7 +40,7 @@ fn recv_err(e: RecvError) -> BenchError {
     }
 }
 
-fn reserve_err(e: TryReserveError) -> BenchError {
+pub(super) fn reserve_err(e: TryReserveError) -> BenchError {
     match e {
         // In a ping-pong a ring holds at most two small frames, so it is never full.
         TryReserveError::Full => BenchError::wrong("ring full during a ping-pong"),

@@ -297,6 +297,35 @@ pub fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>, flips: usize) {
     }
 }
 
+/// `rounds` mutated inputs through `decode`: each a random corpus entry with 1-6 [`mutate`]
+/// edits, its tag replaced by `any_tag` one time in 16. Returns (accepted, refused).
+pub fn mutation_rounds(
+    rng: &mut Rng,
+    corpus: &[(u16, Vec<u8>)],
+    rounds: usize,
+    any_tag: impl Fn(&mut Rng) -> u16,
+    decode: impl Fn(u16, &[u8]) -> bool,
+) -> (u64, u64) {
+    let (mut accepted, mut refused) = (0u64, 0u64);
+    for _ in 0..rounds {
+        let (tag, base) = &corpus[rng.index(corpus.len())];
+        let mut m = base.clone();
+        let flips = 1 + rng.index(6);
+        mutate(rng, &mut m, flips);
+        let tag = if rng.chance(1, 16) {
+            any_tag(rng)
+        } else {
+            *tag
+        };
+        if decode(tag, &m) {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    (accepted, refused)
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 #[derive(Debug)]
 pub struct Scratch {

@@ -237,7 +237,7 @@ fn random_and_mutated_inputs_never_panic() {
     );
     let corpus = corpus();
     let mut rng = Rng::new(0x00de_c0de);
-    let (mut random_accepted, mut mutated_accepted, mut mutated_rejected) = (0u64, 0u64, 0u64);
+    let mut random_accepted = 0u64;
     const RANDOM: usize = 50_000;
     const MUTATED: usize = 150_000;
     for _ in 0..RANDOM {
@@ -251,22 +251,13 @@ fn random_and_mutated_inputs_never_panic() {
         }
         random_accepted += u64::from(decode_message(tag, &bytes));
     }
-    for _ in 0..MUTATED {
-        let (tag, base) = &corpus[rng.index(corpus.len())];
-        let mut m = base.clone();
-        let flips = 1 + rng.index(6);
-        kit::mutate(&mut rng, &mut m, flips);
-        let tag = if rng.chance(1, 16) {
-            rng.index(24) as u16
-        } else {
-            *tag
-        };
-        if decode_message(tag, &m) {
-            mutated_accepted += 1;
-        } else {
-            mutated_rejected += 1;
-        }
-    }
+    let (mutated_accepted, mutated_rejected) = kit::mutation_rounds(
+        &mut rng,
+        &corpus,
+        MUTATED,
+        |rng| rng.index(24) as u16,
+        decode_message,
+    );
     eprintln!(
         "random: {random_accepted} of {RANDOM} accepted; mutated: {mutated_accepted} accepted, \
          {mutated_rejected} rejected"

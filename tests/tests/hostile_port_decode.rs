@@ -86,7 +86,6 @@ fn random_and_mutated_port_frames_never_panic() {
     let _dog = watchdog(Duration::from_secs(120), "random_and_mutated_port_frames");
     let corpus = port_corpus();
     let mut rng = Rng::new(0x9027_f00d);
-    let (mut accepted, mut refused) = (0u64, 0u64);
     const RANDOM: usize = 25_000;
     const MUTATED: usize = 75_000;
     for _ in 0..RANDOM {
@@ -95,22 +94,13 @@ fn random_and_mutated_port_frames_never_panic() {
         let bytes = rng.bytes(n);
         let _ = decode_port_message(tag, &bytes);
     }
-    for _ in 0..MUTATED {
-        let (tag, base) = &corpus[rng.index(corpus.len())];
-        let mut m = base.clone();
-        let flips = 1 + rng.index(6);
-        kit::mutate(&mut rng, &mut m, flips);
-        let tag = if rng.chance(1, 16) {
-            PORT_TAGS[rng.index(PORT_TAGS.len())]
-        } else {
-            *tag
-        };
-        if decode_port_message(tag, &m) {
-            accepted += 1;
-        } else {
-            refused += 1;
-        }
-    }
+    let (accepted, refused) = kit::mutation_rounds(
+        &mut rng,
+        &corpus,
+        MUTATED,
+        |rng| PORT_TAGS[rng.index(PORT_TAGS.len())],
+        decode_port_message,
+    );
     eprintln!("mutated: {accepted} accepted, {refused} refused");
     assert!(accepted > 0 && refused > 0);
 }

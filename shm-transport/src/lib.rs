@@ -234,6 +234,10 @@ mod segment;
 mod spin;
 #[cfg(not(loom))]
 mod sys;
+#[cfg(not(loom))]
+mod watcher;
+#[cfg(not(loom))]
+mod wide_wait;
 
 pub use aligned::AlignedBuf;
 pub use bulk::BulkGrant;
@@ -263,6 +267,8 @@ pub use futex::{wait_any, Futex};
 pub use handoff::{Handoff, HANDOFF_ENV, TAG_SEGMENT};
 #[cfg(not(loom))]
 pub use peer::{PeerProcess, Watch};
+#[cfg(not(loom))]
+pub use watcher::Watcher;
 #[cfg(not(loom))]
 pub use port::{
     PortConfig, PortEnd, PortHeader, PortSegment, PORT_BULK_CAPACITY, PORT_LAYOUT_VERSION,

@@ -169,11 +169,11 @@ mod tests {
     fn a_word_in_any_group_wakes_the_wait() {
         let words: Vec<AtomicU32> = (0..400).map(|_| AtomicU32::new(0)).collect();
         for target in [5usize, 200, 390] {
+            let entries: Vec<WaitvAddr> = words
+                .iter()
+                .map(|w| WaitvAddr::of(w, w.load(Ordering::SeqCst)))
+                .collect();
             std::thread::scope(|s| {
-                let entries: Vec<WaitvAddr> = words
-                    .iter()
-                    .map(|w| WaitvAddr::of(w, w.load(Ordering::SeqCst)))
-                    .collect();
                 s.spawn(|| {
                     // Returns once `target` is bumped (no deadline: the test's own timeout
                     // is the harness's).

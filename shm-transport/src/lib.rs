@@ -268,8 +268,6 @@ pub use handoff::{Handoff, HANDOFF_ENV, TAG_SEGMENT};
 #[cfg(not(loom))]
 pub use peer::{PeerProcess, Watch};
 #[cfg(not(loom))]
-pub use watcher::Watcher;
-#[cfg(not(loom))]
 pub use port::{
     PortConfig, PortEnd, PortHeader, PortSegment, PORT_BULK_CAPACITY, PORT_LAYOUT_VERSION,
     PORT_MAGIC,
@@ -281,6 +279,8 @@ pub use segment::{
 };
 #[cfg(not(loom))]
 pub use sys::hardening::{harden_process, is_dumpable};
+#[cfg(not(loom))]
+pub use watcher::Watcher;
 
 /// Rings on the heap instead of in a segment: for threads of one process, and loom models.
 pub mod heap {

@@ -163,13 +163,8 @@ impl Drop for Watcher {
                 let _ = t.join();
             }
         }
-        let entries = std::mem::take(
-            &mut *self
-                .inner
-                .entries
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+        let entries =
+            std::mem::take(&mut *self.inner.entries.lock().unwrap_or_else(|p| p.into_inner()));
         drop(entries);
     }
 }

@@ -108,10 +108,7 @@ pub(crate) fn wait(entries: &[WaitvAddr], deadline: Option<Instant>) -> io::Resu
     for helper in pool.iter().take(groups) {
         let mut job = helper.state.lock().unwrap_or_else(|p| p.into_inner());
         while job.pending {
-            job = helper
-                .changed
-                .wait(job)
-                .unwrap_or_else(|p| p.into_inner());
+            job = helper.changed.wait(job).unwrap_or_else(|p| p.into_inner());
         }
     }
     r
@@ -132,10 +129,7 @@ fn run(helper: &Helper) {
         let cancel = {
             let mut job = helper.state.lock().unwrap_or_else(|p| p.into_inner());
             while !job.pending {
-                job = helper
-                    .changed
-                    .wait(job)
-                    .unwrap_or_else(|p| p.into_inner());
+                job = helper.changed.wait(job).unwrap_or_else(|p| p.into_inner());
             }
             std::mem::swap(&mut words, &mut job.words);
             job.cancel

@@ -29,10 +29,9 @@ fn fds() -> usize {
 
 fn ask(r: &Spawned, i: usize, round: i64) {
     let b = batch::SEQUENTIAL + round;
-    let v = r
-        .wc
-        .invoke_blocking(RENDERER_ANSWER, &args![b, i as i64], Some(HANG_GUARD))
-        .unwrap_or_else(|e| panic!("renderer {i} (pid {}): invoke: {e}", r.wc.pid()));
+    let v =
+        r.wc.invoke_blocking(RENDERER_ANSWER, &args![b, i as i64], Some(HANG_GUARD))
+            .unwrap_or_else(|e| panic!("renderer {i} (pid {}): invoke: {e}", r.wc.pid()));
     assert_eq!(v, Value::from(answer(b, i as i64)), "renderer {i}");
 }
 

@@ -36,7 +36,8 @@ pub const DATA_PAYLOAD: usize = 64;
 const WATCHDOG: Duration = Duration::from_secs(120);
 
 /// Most renderers one host may count `DATA` for (WebContents ids are small and sequential).
-const MAX_RENDERERS: usize = 256;
+/// Renderer ids index the stream counters (ids start at 1).
+const MAX_RENDERERS: usize = 257;
 
 enum Event {
     Ready(u32),

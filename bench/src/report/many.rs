@@ -121,8 +121,8 @@ pub fn measure(exe: &Path, quick: bool) -> Result<ManyRow, BenchError> {
         scaling: Vec::new(),
     };
     for (k, &payload) in SIZES.iter().enumerate() {
-        let mut host =
-            Host::with_data_payload(Some(MAIN_CPU), exe, payload).map_err(BenchError::during(what))?;
+        let mut host = Host::with_data_payload(Some(MAIN_CPU), exe, payload)
+            .map_err(BenchError::during(what))?;
         let rs = host
             .spawn(RENDERERS, None)
             .map_err(BenchError::during(what))?;
@@ -147,9 +147,8 @@ pub fn measure(exe: &Path, quick: bool) -> Result<ManyRow, BenchError> {
             // Let every spin phase run out (microseconds) and the threads park.
             std::thread::sleep(Duration::from_millis(200));
             let me = std::process::id();
-            let read = || {
-                proc_stat::cpu_ticks(me).map_err(BenchError::io(format!("/proc/{me}/stat")))
-            };
+            let read =
+                || proc_stat::cpu_ticks(me).map_err(BenchError::io(format!("/proc/{me}/stat")));
             let t0 = read()?;
             std::thread::sleep(IDLE);
             row.idle_main_ticks = read()?.saturating_sub(t0);

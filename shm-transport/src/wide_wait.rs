@@ -12,7 +12,8 @@
 //!
 //! Threads: one helper per [`GROUP`] words past the first group, so with main's dispatcher
 //! (one word of its own plus one per renderer, and one more per renderer whose outbox waits for
-//! room) 128-254 idle renderers take one helper, 255-381 two, and so on. They are started the
+//! room) up to 127 idle renderers need none (128 words fit one call), 128-253 take one helper,
+//! 254-380 two, and so on. They are started the
 //! first time they are needed and then kept. Past [`MAX_HELPERS`] helpers, or while another
 //! thread holds the pool, the words no helper takes are polled every millisecond instead (the
 //! behaviour before this module).

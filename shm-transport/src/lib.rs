@@ -117,7 +117,8 @@
 //! once without a syscall), then parks on a futex; [`WaitMode::ParkOnly`] parks at once. A
 //! parked waiter wakes when the peer publishes, at its deadline ([`WaitError::TimedOut`]), or
 //! when the peer is known to be gone ([`WaitError::PeerGone`], after [`Liveness::mark_gone`]
-//! and [`Waker::wake_all`], which the pidfd watcher of [`PeerProcess::watch`] does).
+//! and [`Waker::wake_all`], which the pidfd watcher of [`PeerProcess::watch`] or a shared
+//! [`Watcher`] does).
 //!
 //! ```
 //! use electrode_shm::{Liveness, RecvError, Segment, SegmentConfig, SpinBudget, WaitMode};

@@ -71,8 +71,10 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// One thread watching many processes (see the [module docs](self)). Dropping it stops the
-/// thread; processes still watched then are no longer watched (their callbacks do not run).
+/// One thread watching the pidfds of many processes with `epoll(7)` (main's, for its
+/// renderers). Registering and deregistering are `epoll_ctl` calls from the caller's thread.
+/// Dropping it stops the thread; processes still watched then are no longer watched (their
+/// callbacks do not run).
 #[derive(Debug)]
 pub struct Watcher {
     inner: Arc<Inner>,

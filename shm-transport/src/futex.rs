@@ -34,48 +34,57 @@ impl Park for Futex {
 ///
 /// For a thread that serves several peers (main's dispatcher): it announces itself as sleeping
 /// on every event, re-checks `ready`, and parks on all the futex words at once
-/// (`futex_waitv(2)`). With more than 128 events the wait is split: it parks on the first 128
-/// for at most a millisecond at a time, so the others are polled at least that often.
+/// (`futex_waitv(2)`). With more than 128 events the wait is split into groups that parked
+/// helper threads wait on for it (see `wide_wait`: one helper per 127 words past the first
+/// 127), so every word still wakes it at once and an idle wait takes no CPU.
 pub fn wait_any(events: &[&Event], deadline: Option<Instant>, mut ready: impl FnMut() -> bool) {
-    use crate::sys::futex::{wait_many, WaitvEntry, WAITV_MAX};
-    let mut entries = Vec::with_capacity(events.len().min(WAITV_MAX));
-    for e in events.iter().take(WAITV_MAX) {
-        let expected = e.prepare_sleep();
-        entries.push(WaitvEntry {
-            word: e.word(),
-            expected,
-            private: false,
-        });
-    }
-    for e in events.iter().skip(WAITV_MAX) {
-        e.prepare_sleep();
-    }
-    if !ready() {
-        let deadline = if events.len() > WAITV_MAX {
-            let soon = Instant::now() + std::time::Duration::from_millis(1);
-            Some(deadline.map_or(soon, |d| d.min(soon)))
-        } else {
-            deadline
-        };
-        // Without futex_waitv (kernels before 5.16, valgrind) this degrades to a short
-        // sleep-poll; the failure is remembered so the syscall is not retried on every wait.
-        static UNSUPPORTED: std::sync::atomic::AtomicBool =
-            std::sync::atomic::AtomicBool::new(false);
-        let failed = UNSUPPORTED.load(Ordering::Relaxed)
-            || match wait_many(&entries, deadline) {
-                Ok(()) => false,
-                Err(e) => {
-                    if e.raw_os_error() == Some(libc::ENOSYS) {
-                        UNSUPPORTED.store(true, Ordering::Relaxed);
-                    }
-                    true
-                }
-            };
-        if failed {
-            std::thread::sleep(std::time::Duration::from_micros(200));
+    use crate::sys::futex::{wait_many, WaitvAddr, WaitvEntry, WAITV_MAX};
+    if events.len() <= WAITV_MAX {
+        let mut entries = Vec::with_capacity(events.len());
+        for e in events {
+            let expected = e.prepare_sleep();
+            entries.push(WaitvEntry {
+                word: e.word(),
+                expected,
+                private: false,
+            });
+        }
+        if !ready() {
+            park(|| wait_many(&entries, deadline));
+        }
+    } else {
+        let entries: Vec<WaitvAddr> = events
+            .iter()
+            .map(|e| {
+                let expected = e.prepare_sleep();
+                WaitvAddr::of(e.word(), expected)
+            })
+            .collect();
+        if !ready() {
+            park(|| crate::wide_wait::wait(&entries, deadline));
         }
     }
     for e in events {
         e.finish_sleep();
+    }
+}
+
+/// Run one `futex_waitv`-based park. Without futex_waitv (kernels before 5.16, valgrind) this
+/// degrades to a short sleep-poll; the failure is remembered so the syscall is not retried on
+/// every wait.
+fn park(wait: impl FnOnce() -> std::io::Result<()>) {
+    static UNSUPPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let failed = UNSUPPORTED.load(Ordering::Relaxed)
+        || match wait() {
+            Ok(()) => false,
+            Err(e) => {
+                if e.raw_os_error() == Some(libc::ENOSYS) {
+                    UNSUPPORTED.store(true, Ordering::Relaxed);
+                }
+                true
+            }
+        };
+    if failed {
+        std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }

@@ -117,7 +117,8 @@
 //! once without a syscall), then parks on a futex; [`WaitMode::ParkOnly`] parks at once. A
 //! parked waiter wakes when the peer publishes, at its deadline ([`WaitError::TimedOut`]), or
 //! when the peer is known to be gone ([`WaitError::PeerGone`], after [`Liveness::mark_gone`]
-//! and [`Waker::wake_all`], which the pidfd watcher of [`PeerProcess::watch`] does).
+//! and [`Waker::wake_all`], which the pidfd watcher of [`PeerProcess::watch`] or a shared
+//! [`Watcher`] does).
 //!
 //! ```
 //! use electrode_shm::{Liveness, RecvError, Segment, SegmentConfig, SpinBudget, WaitMode};
@@ -234,6 +235,10 @@ mod segment;
 mod spin;
 #[cfg(not(loom))]
 mod sys;
+#[cfg(not(loom))]
+mod watcher;
+#[cfg(not(loom))]
+mod wide_wait;
 
 pub use aligned::AlignedBuf;
 pub use bulk::BulkGrant;
@@ -275,6 +280,8 @@ pub use segment::{
 };
 #[cfg(not(loom))]
 pub use sys::hardening::{harden_process, is_dumpable};
+#[cfg(not(loom))]
+pub use watcher::Watcher;
 
 /// Rings on the heap instead of in a segment: for threads of one process, and loom models.
 pub mod heap {

@@ -70,19 +70,34 @@ impl PeerProcess {
         Ok(Watch {
             stop: Some(stop_w),
             thread: Some(thread),
+            registration: None,
         })
     }
 }
 
-/// A running watcher thread (see [`PeerProcess::watch`]); dropping it stops the thread.
+/// A watch on one process: its own thread ([`PeerProcess::watch`]) or an entry of a shared
+/// [`Watcher`](crate::Watcher) ([`Watcher::watch`](crate::Watcher::watch)). Dropping it stops
+/// watching (and stops the thread, if it has its own).
 #[derive(Debug)]
 pub struct Watch {
     stop: Option<std::io::PipeWriter>,
     thread: Option<std::thread::JoinHandle<()>>,
+    registration: Option<crate::watcher::Registration>,
+}
+
+impl Watch {
+    pub(crate) fn registered(registration: crate::watcher::Registration) -> Watch {
+        Watch {
+            stop: None,
+            thread: None,
+            registration: Some(registration),
+        }
+    }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
+        drop(self.registration.take());
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             if t.thread().id() != std::thread::current().id() {

@@ -36,7 +36,8 @@ pub const DATA_PAYLOAD: usize = 64;
 const WATCHDOG: Duration = Duration::from_secs(120);
 
 /// Most renderers one host may count `DATA` for (WebContents ids are small and sequential).
-const MAX_RENDERERS: usize = 64;
+/// Renderer ids index the stream counters (ids start at 1).
+const MAX_RENDERERS: usize = 257;
 
 enum Event {
     Ready(u32),
@@ -185,6 +186,25 @@ impl Host {
         exe: &Path,
         wait_mode: Option<WaitMode>,
     ) -> Result<Host, BenchError> {
+        Self::build(main_cpu, exe, wait_mode, DATA_PAYLOAD)
+    }
+
+    /// [`Host::new`] whose one-way `DATA` streams ([`send_throughput`](Self::send_throughput))
+    /// carry `payload` bytes per message instead of [`DATA_PAYLOAD`].
+    pub fn with_data_payload(
+        main_cpu: Option<usize>,
+        exe: &Path,
+        payload: usize,
+    ) -> Result<Host, BenchError> {
+        Self::build(main_cpu, exe, None, payload)
+    }
+
+    fn build(
+        main_cpu: Option<usize>,
+        exe: &Path,
+        wait_mode: Option<WaitMode>,
+        data_payload: usize,
+    ) -> Result<Host, BenchError> {
         let pin = main_cpu.map(pin_current_thread).transpose()?;
         let mut builder = Main::builder();
         if let Some(m) = wait_mode {
@@ -201,7 +221,7 @@ impl Host {
             total: AtomicU64::new(0),
             target: AtomicU64::new(u64::MAX),
             failed: AtomicBool::new(false),
-            payload: Payload::new(DATA_PAYLOAD),
+            payload: Payload::new(data_payload),
         });
         register(&main, &tx, &counts).map_err(BenchError::ipc("registering handlers"))?;
         let relay = super::port_host::Relay::install(&main);
@@ -463,7 +483,8 @@ impl Host {
         renderers: &[WebContents],
         per_renderer: u64,
     ) -> Result<Throughput, BenchError> {
-        self.burst_throughput(renderers, per_renderer, Op::SendBurst, DATA_PAYLOAD)
+        let payload = self.counts.payload.bytes();
+        self.burst_throughput(renderers, per_renderer, Op::SendBurst, payload)
     }
 
     /// [`send_throughput`](Self::send_throughput) over the typed `SendChannel<Msg16>`

@@ -198,6 +198,11 @@ impl Payload {
         Payload { template }
     }
 
+    /// Bytes per message.
+    pub(crate) fn bytes(&self) -> usize {
+        self.template.len()
+    }
+
     /// Message `seq` as an argument list (one `Bytes` value).
     pub(crate) fn args(&self, seq: u64) -> Vec<Value> {
         let mut v = self.template.clone();

@@ -34,6 +34,9 @@ pub struct ReportJson {
     /// One renderer's invokes while another floods main (`null` when skipped).
     #[serde(default)]
     pub fairness: Option<super::fairness::FairnessJson>,
+    /// Main with 256 renderers and its scaling table (`null` when skipped).
+    #[serde(default)]
+    pub many_renderers: Option<super::many::ManyRow>,
     /// The targets and their verdicts.
     pub targets: Vec<TargetJson>,
 }
@@ -293,6 +296,7 @@ impl From<&Report> for ReportJson {
                 renderer_ticks: i.renderer_ticks,
             }),
             fairness: r.flood.as_ref().map(Into::into),
+            many_renderers: r.many.clone(),
             targets: r
                 .targets
                 .iter()
@@ -382,6 +386,7 @@ mod tests {
                 renderer_ticks: 0,
             }),
             flood: None,
+            many: None,
             targets: vec![Target {
                 name: "t".into(),
                 goal: "g".into(),
@@ -411,6 +416,7 @@ mod tests {
             "idle_cpu",
             "idle_ports",
             "fairness",
+            "many_renderers",
             "targets",
         ]
         .iter()

@@ -186,6 +186,7 @@ pub fn render(r: &Report) -> String {
     }
 
     super::fairness::markdown(r, &mut s);
+    super::many::markdown(r, &mut s);
 
     let _ = writeln!(s, "\n## Targets\n");
     let _ = writeln!(s, "| target | goal | measured | verdict |");

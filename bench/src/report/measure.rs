@@ -17,7 +17,7 @@ use std::time::Duration;
 pub const PAYLOAD: usize = 64;
 
 /// CPU of main's side.
-const MAIN_CPU: usize = 0;
+pub(crate) const MAIN_CPU: usize = 0;
 
 fn peer_cpu(placement: Placement) -> Option<usize> {
     placement.cores().map(|(_, p)| p)

@@ -16,6 +16,7 @@
 
 pub mod fairness;
 pub mod json;
+pub mod many;
 pub mod markdown;
 pub mod measure;
 pub mod plan;
@@ -48,7 +49,8 @@ pub struct Options {
     pub rounds: Option<usize>,
     /// `--only a,b`: measure only the latency rows and throughput flows whose label contains
     /// one of these (case-insensitive), and the sections named `large`, `throughput`, `idle`
-    /// if listed (`port` also picks the idle-ports check, `flood` the fairness section).
+    /// if listed (`port` also picks the idle-ports check, `flood` the fairness section, `many` the
+    /// many-renderers section).
     /// Empty: everything.
     pub only: Vec<String>,
 }
@@ -146,6 +148,8 @@ pub struct Report {
     pub idle_ports: Option<IdlePorts>,
     /// One renderer's invokes while another floods main (`None` when skipped).
     pub flood: Option<FloodRow>,
+    /// Main with 256 renderers and its scaling table (`None` when skipped).
+    pub many: Option<many::ManyRow>,
     /// The targets, judged from the figures above.
     pub targets: Vec<Target>,
     /// Wall time of the whole run.
@@ -212,6 +216,23 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     } else {
         None
     };
+    let many = if o.wants(many::LABEL) {
+        p.say(format_args!(
+            "many renderers: {} connected; 1/8/64/256 renderers × 64 B/4 KiB/64 KiB; {:.0} s idle",
+            many::RENDERERS,
+            many::IDLE.as_secs_f64()
+        ));
+        let m = many::measure(&o.exe, o.quick)?;
+        p.say(format_args!(
+            "many renderers: {} threads in main, {} idle ticks, fan-in 64/1 {:.2}x",
+            m.threads,
+            m.idle_main_ticks,
+            m.fan_in_ratio().unwrap_or(0.0)
+        ));
+        Some(m)
+    } else {
+        None
+    };
     let large = if o.wants("large") {
         large_rounds(o, &settings, &p)?
     } else {
@@ -261,6 +282,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         idle,
         idle_ports,
         flood,
+        many,
         targets: Vec::new(),
         took: p.start.elapsed(),
     };

@@ -445,6 +445,7 @@ pub fn judge(r: &Report) -> Vec<Target> {
     typed(r, &mut t);
     ports(r, &mut t);
     super::fairness::targets(r, &mut t);
+    super::many::targets(r, &mut t);
 
     let (name, goal) = (
         "API: one-way send",

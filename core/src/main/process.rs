@@ -17,7 +17,7 @@ use crate::error::ConnectError;
 use crate::renderer::{IpcRenderer, RendererOptions};
 use electrode_shm::sandbox;
 use electrode_shm::{
-    Event, FdSocket, Futex, Handoff, Liveness, MainEnd, PeerProcess, Segment, Waker,
+    Event, FdSocket, Futex, Handoff, Liveness, MainEnd, PeerProcess, Segment, Waker, Watcher,
 };
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -37,6 +37,8 @@ pub(crate) struct MainShared {
     pub has_incoming: AtomicBool,
     pub shutdown: AtomicBool,
     self_process: PeerProcess,
+    /// The one thread that watches every spawned renderer's pidfd.
+    watcher: Watcher,
     next_id: AtomicU32,
     conns: Mutex<HashMap<u32, Arc<Conn>>>,
     /// In-process renderers: (their view of main's liveness, their waker), to disconnect them.
@@ -89,6 +91,7 @@ impl Main {
             has_incoming: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             self_process: PeerProcess::open(std::process::id())?,
+            watcher: Watcher::new("electrode-watcher")?,
             next_id: AtomicU32::new(1),
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
@@ -268,7 +271,7 @@ impl Main {
         let waker = end.waker.clone();
         let conn = self.register(end, pid, Some(child), Some(fds));
         let event = self.shared.event.clone();
-        let watch = process.watch(live, move || {
+        let watch = self.shared.watcher.watch(process, live, move || {
             waker.wake_all();
             event.notify_all(&Futex);
         });

@@ -69,21 +69,60 @@ struct RawWaitv {
 /// Block until any entry's word differs from its expected value, a wake arrives on one of them,
 /// or `deadline` passes. At most [`WAITV_MAX`] entries (extra entries are ignored).
 pub(crate) fn wait_many(entries: &[WaitvEntry<'_>], deadline: Option<Instant>) -> io::Result<()> {
-    let mut raw = [const {
-        RawWaitv {
-            val: 0,
-            uaddr: 0,
-            flags: 0,
-            reserved: 0,
-        }
-    }; WAITV_MAX];
+    let mut raw = [const { EMPTY }; WAITV_MAX];
     let n = entries.len().min(WAITV_MAX);
     for (slot, e) in raw.iter_mut().zip(&entries[..n]) {
-        slot.val = u64::from(e.expected);
-        slot.uaddr = e.word.as_ptr() as u64;
-        slot.flags =
-            (libc::FUTEX2_SIZE_U32 | if e.private { libc::FUTEX2_PRIVATE } else { 0 }) as u32;
+        *slot = raw_entry(e.word.as_ptr() as usize, e.expected, e.private);
     }
+    waitv(&raw[..n], deadline)
+}
+
+/// A futex word named by its address (for a wait on another thread's behalf; see
+/// `wide_wait`). Always a shared (non-private) word, like those of [`wake`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitvAddr {
+    pub addr: usize,
+    pub expected: u32,
+}
+
+impl WaitvAddr {
+    pub(crate) fn of(word: &AtomicU32, expected: u32) -> WaitvAddr {
+        WaitvAddr {
+            addr: word.as_ptr() as usize,
+            expected,
+        }
+    }
+}
+
+/// [`wait_many`] on words named by address. The kernel reads each word itself (an address
+/// that is no longer mapped fails the call with `EFAULT`, it never touches our memory); the
+/// caller keeps the words mapped for the call so that the wait means what it says.
+pub(crate) fn wait_many_addrs(entries: &[WaitvAddr], deadline: Option<Instant>) -> io::Result<()> {
+    let mut raw = [const { EMPTY }; WAITV_MAX];
+    let n = entries.len().min(WAITV_MAX);
+    for (slot, e) in raw.iter_mut().zip(&entries[..n]) {
+        *slot = raw_entry(e.addr, e.expected, false);
+    }
+    waitv(&raw[..n], deadline)
+}
+
+const EMPTY: RawWaitv = RawWaitv {
+    val: 0,
+    uaddr: 0,
+    flags: 0,
+    reserved: 0,
+};
+
+fn raw_entry(addr: usize, expected: u32, private: bool) -> RawWaitv {
+    RawWaitv {
+        val: u64::from(expected),
+        uaddr: addr as u64,
+        flags: (libc::FUTEX2_SIZE_U32 | if private { libc::FUTEX2_PRIVATE } else { 0 }) as u32,
+        reserved: 0,
+    }
+}
+
+fn waitv(raw: &[RawWaitv], deadline: Option<Instant>) -> io::Result<()> {
     let abs = deadline.map(|d| {
         let mut now = libc::timespec {
             tv_sec: 0,
@@ -106,13 +145,14 @@ pub(crate) fn wait_many(entries: &[WaitvEntry<'_>], deadline: Option<Instant>) -
     let ts_ptr = abs
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `raw[..n]` is a valid array of futex_waitv records whose addresses come from live
-    // `&AtomicU32`s borrowed for this call; the timeout pointer is null or valid.
+    // SAFETY: `raw` is a valid array of at most WAITV_MAX futex_waitv records; the kernel only
+    // reads the words they name (copy_from_user: an unmapped address is EFAULT, no access to
+    // our memory is made on our behalf), and the timeout pointer is null or valid.
     let r = unsafe {
         libc::syscall(
             libc::SYS_futex_waitv,
             raw.as_ptr(),
-            n as libc::c_uint,
+            raw.len() as libc::c_uint,
             0u32,
             ts_ptr,
             libc::CLOCK_MONOTONIC,

@@ -117,7 +117,8 @@ impl Conn {
             }
         };
         if queued {
-            self.kick();
+            // Only a parked dispatcher needs the wake (its idle check sees `out_queued`).
+            self.dispatcher.notify(&Futex);
         }
         Ok(())
     }

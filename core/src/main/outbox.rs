@@ -42,9 +42,17 @@ impl From<SendError> for OutboxError {
     }
 }
 
+/// Buffers of sent messages kept for the next queued ones (no allocation per queued message
+/// while a renderer is slower than main): at most this many ...
+const SPARE_BUFFERS: usize = 16;
+/// ... of at most this capacity each (larger ones are freed).
+const SPARE_CAPACITY: usize = 4096;
+
 pub(crate) struct Outbox {
     tx: Producer<Futex>,
     queue: VecDeque<Queued>,
+    /// Emptied buffers for the next queued messages; counted in [`held`](Self::held).
+    spare: Vec<Vec<u8>>,
     /// Sum of [`Queued::held`] over the queue.
     queued_bytes: usize,
     limit: usize,
@@ -55,6 +63,7 @@ impl Outbox {
         Outbox {
             tx,
             queue: VecDeque::new(),
+            spare: Vec::new(),
             queued_bytes: 0,
             limit,
         }
@@ -65,9 +74,11 @@ impl Outbox {
         !self.queue.is_empty()
     }
 
-    /// Memory the queue holds now (buffers, entries, spare entries).
+    /// Memory the queue holds now (buffers, entries, spare entries, spare buffers).
     pub(crate) fn held(&self) -> usize {
-        self.queued_bytes + self.queue.capacity() * size_of::<Queued>()
+        self.queued_bytes
+            + self.queue.capacity() * size_of::<Queued>()
+            + self.spare.iter().map(Vec::capacity).sum::<usize>()
     }
 
     /// Send a message of at most `hint` bytes that `fill` writes (returning its length).
@@ -79,6 +90,11 @@ impl Outbox {
         hint: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<usize, SendError>,
     ) -> Result<bool, OutboxError> {
+        // Output waits: move what the ring now has room for first (the dispatcher does the
+        // same, but the sender is here already), so this message may go straight in.
+        if !self.queue.is_empty() {
+            self.flush().map_err(OutboxError::Corrupt)?;
+        }
         if self.queue.is_empty() && hint <= self.tx.max_frame_payload() {
             match self.tx.try_reserve(hint) {
                 Ok(mut g) => {
@@ -106,8 +122,21 @@ impl Outbox {
         if !self.queue.is_empty() && !self.fits(hint) {
             return Err(SendError::Full.into());
         }
-        let mut v = vec![0u8; hint];
-        let n = fill(&mut v)?;
+        let mut v = match self.spare.pop() {
+            Some(mut v) => {
+                v.clear();
+                v.resize(hint, 0);
+                v
+            }
+            None => vec![0u8; hint],
+        };
+        let n = match fill(&mut v) {
+            Ok(n) => n,
+            Err(e) => {
+                self.recycle(v);
+                return Err(e.into());
+            }
+        };
         v.truncate(n);
         self.enqueue(tag, meta, v)
     }
@@ -133,6 +162,7 @@ impl Outbox {
                 .try_send_partial(tag, meta, &bytes, &mut progress)
                 .map_err(OutboxError::Corrupt)?;
             if done {
+                self.recycle(bytes);
                 return Ok(false);
             }
         }
@@ -168,6 +198,13 @@ impl Outbox {
         }
     }
 
+    /// Keep a sent message's buffer for the next queued one, if it is small and few are kept.
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS && bytes.capacity() <= SPARE_CAPACITY {
+            self.spare.push(bytes);
+        }
+    }
+
     /// Move queued messages into the ring while it has room. Returns whether any still wait.
     pub(crate) fn flush(&mut self) -> Result<bool, Corrupt> {
         while let Some(q) = self.queue.front_mut() {
@@ -179,8 +216,9 @@ impl Outbox {
             }
             let q = self.queue.pop_front().expect("the front entry");
             self.queued_bytes -= q.held();
+            self.recycle(q.bytes);
         }
-        // An emptied queue gives its memory back.
+        // An emptied queue gives its memory back (the spare buffers are bounded).
         if self.queue.capacity() > 64 {
             self.queue.shrink_to_fit();
         }

@@ -6,7 +6,8 @@
 //! (an async call: a response slot too, polled by its future, which parks with its waker;
 //! without a free slot, the pending-call table and a `Reply` through the ring). Incoming:
 //! [`receive`], the receive thread, which decodes what main sent and runs listeners and
-//! handlers, wakes or completes async calls and delivers answers too large for their slot. [`connection`] holds the state
+//! handlers (resolved through [`listener_cache`]), wakes or completes async calls and delivers
+//! answers too large for their slot. [`connection`] holds the state
 //! they share and ends the connection when the last handle goes. [`ports`] routes port ends that
 //! leave a renderer process through main.
 
@@ -14,6 +15,7 @@ pub(crate) mod connection;
 pub(crate) mod event;
 pub(crate) mod invoke;
 pub(crate) mod ipc_renderer;
+pub(crate) mod listener_cache;
 pub(crate) mod options;
 pub(crate) mod ports;
 pub(crate) mod post;

@@ -323,3 +323,53 @@ fn typed_channels_honour_frame_scopes() {
         4
     );
 }
+
+/// The renderer's receive thread remembers listener snapshots per channel
+/// (`renderer/listener_cache.rs`): listeners added, removed or run once between two messages on
+/// a hot channel are seen by the next message, exactly.
+#[test]
+fn renderer_listeners_changed_between_messages_on_a_hot_channel() {
+    let _dog = watchdog(
+        LIMIT,
+        "renderer_listeners_changed_between_messages_on_a_hot_channel",
+    );
+    let main = Main::new().unwrap();
+    let (wc, r) = main.connect_in_process().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let logger = |name: &'static str| {
+        let tx = Mutex::new(tx.clone());
+        move |_: &electrode::IpcRendererEvent, a: &electrode::ArgsView<'_>| {
+            let n = a.get(0).and_then(|v| v.as_i64()).unwrap_or(-1);
+            let _ = tx.lock().unwrap().send(format!("{name}:{n}"));
+        }
+    };
+    r.on("end", logger("end"));
+    // Everything delivered up to the `end` marker (messages arrive in order).
+    let round = |n: i64| -> Vec<String> {
+        wc.send("hot", &[Value::from(n)]).unwrap();
+        wc.send("end", &[Value::from(n)]).unwrap();
+        let mut got = Vec::new();
+        loop {
+            let line = rx.recv_timeout(Duration::from_secs(30)).expect("delivered");
+            if line.starts_with("end:") {
+                assert_eq!(line, format!("end:{n}"));
+                return got;
+            }
+            got.push(line);
+        }
+    };
+    assert!(round(0).is_empty(), "no listener yet");
+    let first = r.on("hot", logger("first"));
+    for n in 1..=3 {
+        assert_eq!(round(n), [format!("first:{n}")]);
+    }
+    r.on("hot", logger("second"));
+    assert_eq!(round(4), ["first:4", "second:4"]);
+    assert!(r.remove_listener("hot", first));
+    assert_eq!(round(5), ["second:5"]);
+    r.once("hot", logger("once"));
+    assert_eq!(round(6), ["second:6", "once:6"]);
+    assert_eq!(round(7), ["second:7"]);
+    r.remove_all_listeners(Some("hot"));
+    assert!(round(8).is_empty());
+}

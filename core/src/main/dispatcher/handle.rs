@@ -378,6 +378,18 @@ fn dispatch_invoke(
                 return Ok(());
             }
         },
+        Handler::Blocking(f) => match guard("handler", channel, || f(event.clone(), payload)) {
+            Some(Ok(job)) => {
+                let reply = DeferredReply::new(peer.responder(reply));
+                shared.blocking.run(event.channel.clone(), job, reply);
+                return Ok(());
+            }
+            Some(Err(why)) => why,
+            None => {
+                peer.answer(reply, panicked());
+                return Ok(());
+            }
+        },
     };
     peer.answer(reply, Err(refusal.error()));
     refused(conn, channel, refusal)

@@ -45,6 +45,9 @@ pub(crate) struct Conn {
     pub on_gone: Mutex<Vec<Arc<GoneHook>>>,
     pub gone: Mutex<Option<GoneDetails>>,
     pub frames: Mutex<HashSet<u32>>,
+    /// Frames 0-63 of `frames` as bits (set under its lock; frames are never removed), so
+    /// `send_to_frame` to one of them checks a word instead of taking the lock.
+    pub frame_bits: AtomicU64,
     /// Closed (by either side) and `destroyed` (`main/close.rs`).
     pub life: Lifecycle,
     /// Per-frame scopes (`WebFrameMain::ipc`), made on first use (`main/frame.rs`).
@@ -118,6 +121,27 @@ impl Conn {
         };
         if queued {
             self.kick();
+        }
+        Ok(())
+    }
+
+    /// Whether the renderer announced `frame_id` (frame 0 always exists).
+    pub(crate) fn has_frame(&self, frame_id: u32) -> bool {
+        match 1u64.checked_shl(frame_id) {
+            Some(bit) => self.frame_bits.load(Ordering::Acquire) & bit != 0,
+            None => self.frames.lock().contains(&frame_id),
+        }
+    }
+
+    /// Record a frame the renderer announced.
+    pub(crate) fn add_frame(&self, frame_id: u32, max: usize) -> Result<(), String> {
+        let mut frames = self.frames.lock();
+        if frames.len() >= max && !frames.contains(&frame_id) {
+            return Err(format!("more than {max} frames"));
+        }
+        frames.insert(frame_id);
+        if let Some(bit) = 1u64.checked_shl(frame_id) {
+            self.frame_bits.fetch_or(bit, Ordering::Release);
         }
         Ok(())
     }

@@ -190,6 +190,7 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
+            frame_bits: AtomicU64::new(1),
             life: super::close::Lifecycle::new(),
             frame_scopes: Default::default(),
             pending: Arc::new(PendingCalls::new(self.shared.config.wait_mode)),

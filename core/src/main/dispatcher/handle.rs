@@ -122,11 +122,7 @@ pub(super) fn handle(
             conn.pending.complete(request_id, Ok(answer));
         }
         FromRenderer::FrameOpen { frame_id } => {
-            let mut frames = conn.frames.lock();
-            if frames.len() >= MAX_FRAMES && !frames.contains(&frame_id) {
-                return Err(format!("more than {MAX_FRAMES} frames"));
-            }
-            frames.insert(frame_id);
+            conn.add_frame(frame_id, MAX_FRAMES)?;
         }
         FromRenderer::Closing => {
             conn.close(Closer::Renderer);

@@ -14,6 +14,7 @@ pub(crate) mod connection;
 pub(crate) mod event;
 pub(crate) mod invoke;
 pub(crate) mod ipc_renderer;
+pub(crate) mod listener_cache;
 pub(crate) mod options;
 pub(crate) mod ports;
 pub(crate) mod post;

@@ -4,6 +4,7 @@
 //! and answers too large for their slot are left in the mailbox for their requester.
 
 use super::connection::Shared;
+use super::listener_cache::ListenerCache;
 use super::event::IpcRendererEvent;
 use super::post::post;
 use crate::error::{CallError, RemoteError, SendError};
@@ -22,6 +23,7 @@ use std::time::Instant;
 /// Receive until main is gone (or the connection closes), then fail what still waits.
 pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
     let mut buf = AlignedBuf::new();
+    let mut cache = ListenerCache::default();
     loop {
         let msg = match rx.recv(shared.options.wait_mode, None) {
             Ok(m) => m,
@@ -43,7 +45,7 @@ pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
             // (trusted) is read in place.
             Message::Assembled { bytes, .. } => bytes,
         };
-        if let Err(why) = handle(&shared, tag, bytes) {
+        if let Err(why) = handle(&shared, &mut cache, tag, bytes) {
             tracing::warn!(tag, "renderer: bad message from main: {why}");
         }
         // A large message read in place goes back to main at once, so its next one can use
@@ -53,14 +55,19 @@ pub(crate) fn receive_loop(shared: Arc<Shared>, mut rx: Receiver<Futex>) {
     shared.fail_all();
 }
 
-fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
+fn handle(
+    shared: &Arc<Shared>,
+    cache: &mut ListenerCache,
+    tag: u16,
+    bytes: &[u8],
+) -> Result<(), String> {
     let head = Head::parse(tag, bytes).map_err(|r| r.why)?;
     match head.decode_main()? {
         FromMain::Message {
             frame_id,
             channel,
             payload,
-        } => deliver(shared, frame_id, channel, &payload, None),
+        } => deliver(shared, cache, frame_id, channel, &payload, None),
         FromMain::PostMessage {
             frame_id,
             channel,
@@ -76,7 +83,7 @@ fn handle(shared: &Arc<Shared>, tag: u16, bytes: &[u8]) -> Result<(), String> {
                 data: Data::Values(message),
             };
             let ports = Some(Arc::new(parking_lot::Mutex::new(ports)));
-            deliver(shared, frame_id, channel, &payload, ports);
+            deliver(shared, cache, frame_id, channel, &payload, ports);
         }
         FromMain::LargeReply {
             slot_index,
@@ -162,14 +169,13 @@ fn answer_main(shared: &Shared, request_id: u64, channel: &str, answer: &Answer)
 /// Run the listeners of `channel` in `frame_id` on a message from main.
 fn deliver(
     shared: &Arc<Shared>,
+    cache: &mut ListenerCache,
     frame_id: u32,
     channel: &str,
     payload: &Payload<'_>,
     ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
 ) {
-    let frame = shared.frames.read().get(&frame_id).cloned();
-    let Some(frame) = frame else { return };
-    let Some((name, entries)) = frame.snapshot(channel) else {
+    let Some((frame, Some((name, entries)))) = cache.find(shared, frame_id, channel) else {
         return;
     };
     let Some(sender) = shared.handle_for(frame_id) else {
@@ -177,12 +183,12 @@ fn deliver(
     };
     let event = IpcRendererEvent {
         frame_id,
-        channel: name,
+        channel: name.clone(),
         sender,
         ports,
     };
     let mut refusal = None;
-    frame.run_each(channel, &entries, |f| {
+    frame.run_each(channel, entries, |f| {
         if let Some(Err(why)) = guard("renderer listener", channel, || f(&event, payload)) {
             refusal.get_or_insert(why);
         }

@@ -4,8 +4,8 @@
 //! and answers too large for their slot are left in the mailbox for their requester.
 
 use super::connection::Shared;
-use super::listener_cache::ListenerCache;
 use super::event::IpcRendererEvent;
+use super::listener_cache::ListenerCache;
 use super::post::post;
 use crate::error::{CallError, RemoteError, SendError};
 use crate::guard::guard;

@@ -157,3 +157,22 @@ fn a_full_queue_rejects_at_once() {
     let e = r.invoke_blocking("boom", &args![]).unwrap_err();
     assert!(e.to_string().contains("the handler panicked"), "{e}");
 }
+
+#[test]
+fn a_typed_blocking_handler_runs_on_the_pool() {
+    use electrode::typed::InvokeChannel;
+    static TRIPLE: InvokeChannel<u32, u32> = InvokeChannel::new("triple");
+    let _dog = watchdog(LIMIT, "a_typed_blocking_handler_runs_on_the_pool");
+    let main = Main::new().unwrap();
+    TRIPLE
+        .handle_blocking(main.ipc(), |event, n| {
+            assert_eq!(event.channel(), "triple");
+            assert!(std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("electrode-blocking-")));
+            Ok(n * 3)
+        })
+        .unwrap();
+    let (_w, r) = main.connect_in_process().unwrap();
+    assert_eq!(TRIPLE.invoke_blocking(&r, &14).unwrap(), 42);
+}

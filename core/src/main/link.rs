@@ -100,6 +100,9 @@ impl Conn {
         let queued = {
             let mut link = self.link.lock();
             let link = link.as_mut().ok_or(SendError::Disconnected)?;
+            // Only the queue's first message wakes the dispatcher: while output waits, the
+            // dispatcher's idle check sees `out_queued` (or watches the ring's space).
+            let was_pending = link.out.has_pending();
             let r = link
                 .out
                 .send(kind as u16, env.request_id, planned.len(), |buf| {
@@ -108,7 +111,7 @@ impl Conn {
             self.out_queued
                 .store(link.out.has_pending(), Ordering::Release);
             match r {
-                Ok(queued) => queued,
+                Ok(queued) => queued && !was_pending,
                 Err(OutboxError::Send(e)) => return Err(e),
                 Err(OutboxError::Corrupt(c)) => {
                     // The renderer lied about how far it has read our ring: it goes.

@@ -136,7 +136,10 @@
 //!
 //! [`IpcMain::handle_deferred`] hands the handler a [`DeferredReply`] to complete from any
 //! thread; [`IpcMain::handle_async`] takes a future. Dropping a reply unanswered rejects the
-//! invoke with `reply was never sent`.
+//! invoke with `reply was never sent`. Handlers registered with [`IpcMain::handle`] run on the
+//! dispatcher, one at a time, as Electron's run on main's thread: a slow one holds every
+//! renderer. [`IpcMain::handle_blocking`] runs its handler on a small pool of worker threads
+//! instead ([`MainBuilder::blocking_threads`]), so only its own caller waits.
 //!
 //! ```
 //! use electrode::{args, Main, Value};

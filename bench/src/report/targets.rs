@@ -269,37 +269,16 @@ fn ports(r: &Report, t: &mut Vec<Target>) {
         "port one-way throughput (64 B, renderer → renderer) >= 0.8x the renderer → main send \
          rate",
     );
-    let one = r.throughput.iter().find(|x| x.flow == Flow::SendOne);
-    let port = r.throughput.iter().find(|x| x.flow == Flow::PortOneWay);
-    t.push(match (one, port) {
-        (Some(a), Some(b)) if !a.runs.is_empty() && !b.runs.is_empty() => {
-            let x = median(
-                b.runs
-                    .iter()
-                    .zip(&a.runs)
-                    .map(|(p, s)| p.per_sec() / s.per_sec().max(1e-12))
-                    .collect(),
-            )
-            .unwrap_or(0.0);
-            Target {
-                name: name.into(),
-                goal: goal.into(),
-                measured: format!(
-                    "port {:.2} M msg/s, send {:.2} M msg/s: {x:.2}x (median of per-round \
-                     ratios){}",
-                    b.median_per_sec() / 1e6,
-                    a.median_per_sec() / 1e6,
-                    if x >= 0.8 {
-                        String::new()
-                    } else {
-                        format!(" ({:.2}x the goal)", x / 0.8)
-                    }
-                ),
-                met: Some(x >= 0.8),
-            }
-        }
-        _ => missing(name, goal),
-    });
+    t.push(rate_ratio(r, name, goal, Flow::PortOneWay, "port", 0.8));
+    t.push(rate_ratio(
+        r,
+        "main's send vs the renderer's",
+        "WebContents::send (64 B, main → 1 renderer) >= 0.8x the renderer → main send rate \
+         (same run)",
+        Flow::WebContentsSend,
+        "WebContents::send",
+        0.8,
+    ));
     let goal = format!(
         "{} idle started ports in a renderer use no measurable CPU (0 clock ticks)",
         r.settings.idle_ports
@@ -319,6 +298,42 @@ fn ports(r: &Report, t: &mut Vec<Target>) {
         },
         None => missing("idle ports", &goal),
     });
+}
+
+/// `flow`'s one-way rate >= `goal`x the renderer → main send rate, as the median of per-round
+/// ratios (both rows come from the same rounds).
+fn rate_ratio(r: &Report, name: &str, goal: &str, flow: Flow, label: &str, want: f64) -> Target {
+    let one = r.throughput.iter().find(|x| x.flow == Flow::SendOne);
+    let other = r.throughput.iter().find(|x| x.flow == flow);
+    match (one, other) {
+        (Some(a), Some(b)) if !a.runs.is_empty() && !b.runs.is_empty() => {
+            let x = median(
+                b.runs
+                    .iter()
+                    .zip(&a.runs)
+                    .map(|(p, s)| p.per_sec() / s.per_sec().max(1e-12))
+                    .collect(),
+            )
+            .unwrap_or(0.0);
+            Target {
+                name: name.into(),
+                goal: goal.into(),
+                measured: format!(
+                    "{label} {:.2} M msg/s, send {:.2} M msg/s: {x:.2}x (median of per-round \
+                     ratios){}",
+                    b.median_per_sec() / 1e6,
+                    a.median_per_sec() / 1e6,
+                    if x >= want {
+                        String::new()
+                    } else {
+                        format!(" ({:.2}x the goal)", x / want)
+                    }
+                ),
+                met: Some(x >= want),
+            }
+        }
+        _ => missing(name, goal),
+    }
 }
 
 /// Judge every target.

@@ -17,6 +17,12 @@ pub struct MainConfig {
     pub outbox_limit: usize,
     /// Port sides one renderer may hold through main (MessagePorts); a transfer past it fails.
     pub max_ports_per_renderer: usize,
+    /// Threads that run [`IpcMain::handle_blocking`](crate::IpcMain::handle_blocking)
+    /// handlers (started on first use). Default 2.
+    pub blocking_threads: usize,
+    /// Blocking handler jobs that may wait for a thread; an invoke past it is rejected at
+    /// once. Default 1024.
+    pub blocking_queue: usize,
     /// The tokio runtime that runs [`IpcMain::handle_async`](crate::IpcMain::handle_async)
     /// futures; `None` runs them on a private pool of two threads (feature `tokio`, see
     /// [`MainBuilder::tokio_handle`]).
@@ -32,6 +38,8 @@ impl Default for MainConfig {
             max_violations: 3,
             outbox_limit: 64 << 20,
             max_ports_per_renderer: crate::main::broker::MAX_PORTS_PER_RENDERER,
+            blocking_threads: 2,
+            blocking_queue: 1024,
             #[cfg(feature = "tokio")]
             tokio_handle: None,
         }
@@ -87,6 +95,21 @@ impl MainBuilder {
     /// Bytes of output that may queue for one renderer. Default 64 MiB.
     pub fn outbox_limit(mut self, bytes: usize) -> Self {
         self.config.outbox_limit = bytes;
+        self
+    }
+
+    /// Threads that run [`IpcMain::handle_blocking`](crate::IpcMain::handle_blocking)
+    /// handlers (at least 1; started when the first such invoke arrives). Default 2.
+    pub fn blocking_threads(mut self, n: usize) -> Self {
+        self.config.blocking_threads = n.max(1);
+        self
+    }
+
+    /// Blocking handler invokes that may wait for a free thread (at least 1). Default 1024;
+    /// an invoke that finds the queue full is rejected at once with
+    /// `the blocking handlers' queue is full` (the dispatcher never waits for the pool).
+    pub fn blocking_queue(mut self, n: usize) -> Self {
+        self.config.blocking_queue = n.max(1);
         self
     }
 

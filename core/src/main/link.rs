@@ -45,6 +45,9 @@ pub(crate) struct Conn {
     pub on_gone: Mutex<Vec<Arc<GoneHook>>>,
     pub gone: Mutex<Option<GoneDetails>>,
     pub frames: Mutex<HashSet<u32>>,
+    /// Frames 0-63 of `frames` as bits (set under its lock; frames are never removed), so
+    /// `send_to_frame` to one of them checks a word instead of taking the lock.
+    pub frame_bits: AtomicU64,
     /// Closed (by either side) and `destroyed` (`main/close.rs`).
     pub life: Lifecycle,
     /// Per-frame scopes (`WebFrameMain::ipc`), made on first use (`main/frame.rs`).
@@ -97,6 +100,9 @@ impl Conn {
         let queued = {
             let mut link = self.link.lock();
             let link = link.as_mut().ok_or(SendError::Disconnected)?;
+            // Only the queue's first message wakes the dispatcher: while output waits, the
+            // dispatcher's idle check sees `out_queued` (or watches the ring's space).
+            let was_pending = link.out.has_pending();
             let r = link
                 .out
                 .send(kind as u16, env.request_id, planned.len(), |buf| {
@@ -105,7 +111,7 @@ impl Conn {
             self.out_queued
                 .store(link.out.has_pending(), Ordering::Release);
             match r {
-                Ok(queued) => queued,
+                Ok(queued) => queued && !was_pending,
                 Err(OutboxError::Send(e)) => return Err(e),
                 Err(OutboxError::Corrupt(c)) => {
                     // The renderer lied about how far it has read our ring: it goes.
@@ -119,6 +125,27 @@ impl Conn {
         if queued {
             // Only a parked dispatcher needs the wake (its idle check sees `out_queued`).
             self.dispatcher.notify(&Futex);
+        }
+        Ok(())
+    }
+
+    /// Whether the renderer announced `frame_id` (frame 0 always exists).
+    pub(crate) fn has_frame(&self, frame_id: u32) -> bool {
+        match 1u64.checked_shl(frame_id) {
+            Some(bit) => self.frame_bits.load(Ordering::Acquire) & bit != 0,
+            None => self.frames.lock().contains(&frame_id),
+        }
+    }
+
+    /// Record a frame the renderer announced.
+    pub(crate) fn add_frame(&self, frame_id: u32, max: usize) -> Result<(), String> {
+        let mut frames = self.frames.lock();
+        if frames.len() >= max && !frames.contains(&frame_id) {
+            return Err(format!("more than {max} frames"));
+        }
+        frames.insert(frame_id);
+        if let Some(bit) = 1u64.checked_shl(frame_id) {
+            self.frame_bits.fetch_or(bit, Ordering::Release);
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Main's wing: the broker process's side of the API.
 //!
 //! From the outside in: [`config`] (the builder), [`process`] (`Main`: spawning and connecting
-//! renderers, the dispatcher thread), [`executor`] (where async handlers run), [`web_contents`] (main's handle on one
+//! renderers, the dispatcher thread), [`executor`] (where async handlers run), [`blocking`] (where blocking handlers run), [`web_contents`] (main's handle on one
 //! renderer), [`registry`] (`IpcMain`: listener and handler tables of one scope), [`events`]
 //! (what listeners and handlers receive), [`gone`] (`render-process-gone`), [`sandbox`] (spawn options: a
 //! sandboxed renderer). Underneath:
@@ -14,6 +14,7 @@
 //! do; nothing outside this folder is imported back into it except the layers below (`message`,
 //! `call`, `wire`, `value`, `error`) and the renderer's handle for in-process renderers.
 
+pub(crate) mod blocking;
 pub(crate) mod broker;
 pub(crate) mod close;
 pub(crate) mod config;

@@ -45,6 +45,8 @@ pub(crate) struct MainShared {
     in_process: Mutex<Vec<(Liveness, Waker)>>,
     /// Where async handlers run.
     pub executor: Executor,
+    /// Where blocking handlers run.
+    pub blocking: super::blocking::BlockingPool,
     /// Who holds each side of the channels that crossed through this `Main`.
     pub broker: Arc<Mutex<Broker>>,
     /// The dispatcher's own counters (fair scheduling).
@@ -96,6 +98,10 @@ impl Main {
             conns: Mutex::new(HashMap::new()),
             in_process: Mutex::new(Vec::new()),
             executor: Executor::new(&config),
+            blocking: super::blocking::BlockingPool::new(
+                config.blocking_threads,
+                config.blocking_queue,
+            ),
             broker: super::broker::new_shared(config.max_ports_per_renderer),
             dispatch: dispatcher::DispatchStats::default(),
             config,
@@ -187,6 +193,7 @@ impl Main {
             on_gone: Mutex::new(Vec::new()),
             gone: Mutex::new(None),
             frames: Mutex::new([0u32].into_iter().collect()),
+            frame_bits: AtomicU64::new(1),
             life: super::close::Lifecycle::new(),
             frame_scopes: Default::default(),
             pending: Arc::new(PendingCalls::new(self.shared.config.wait_mode)),

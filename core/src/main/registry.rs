@@ -37,6 +37,9 @@ pub(crate) type SyncHandler =
     dyn Fn(&IpcMainInvokeEvent, &Payload<'_>) -> Result<Answer, Refusal> + Send + Sync;
 pub(crate) type DeferredHandler =
     dyn Fn(&IpcMainInvokeEvent, &Payload<'_>, DeferredReply) -> Result<(), Refusal> + Send + Sync;
+pub(crate) type BlockingHandler = dyn Fn(IpcMainInvokeEvent, &Payload<'_>) -> Result<super::blocking::BlockingJob, Refusal>
+    + Send
+    + Sync;
 pub(crate) type AsyncHandler =
     dyn Fn(IpcMainInvokeEvent, &Payload<'_>) -> Result<AnswerFuture, Refusal> + Send + Sync;
 
@@ -69,6 +72,7 @@ pub(crate) enum Handler {
     Sync(Arc<SyncHandler>),
     Deferred(Arc<DeferredHandler>),
     Async(Arc<AsyncHandler>),
+    Blocking(Arc<BlockingHandler>),
 }
 
 #[derive(Clone)]
@@ -233,6 +237,52 @@ impl IpcMain {
             Ok(Box::pin(async move { fut.await.map(Value::into) }) as AnswerFuture)
         };
         self.set_handler(channel, Handler::Async(Arc::new(f)), false)
+    }
+
+    /// Register a handler that runs on main's pool of blocking threads instead of the
+    /// dispatcher ([`MainBuilder::blocking_threads`](crate::MainBuilder::blocking_threads),
+    /// default 2): while it works, only its own caller waits, and the dispatcher goes on
+    /// serving every other renderer and channel. Not Electron's model (its handlers all run on
+    /// main's one thread, as [`handle`](Self::handle)'s do): use it for a handler that may be
+    /// slow (file or network I/O, heavy computation).
+    ///
+    /// It gets owned arguments (copied out of the ring). Jobs wait in a bounded queue
+    /// ([`MainBuilder::blocking_queue`](crate::MainBuilder::blocking_queue), default 1024);
+    /// an invoke that finds it full is rejected at once with
+    /// `the blocking handlers' queue is full` (the dispatcher never waits for the pool). A
+    /// handler that panics rejects its invoke with `the handler panicked`.
+    ///
+    /// ```
+    /// use electrode::{args, Main, Value};
+    ///
+    /// let main = Main::builder().blocking_threads(2).build()?;
+    /// main.ipc().handle_blocking("slow-sum", |_event, args| {
+    ///     // Runs on an `electrode-blocking-N` thread: blocking here holds only this caller.
+    ///     let sum: i64 = args.iter().filter_map(|v| v.as_i64()).sum();
+    ///     Ok(Value::from(sum))
+    /// })?;
+    ///
+    /// let (_web_contents, renderer) = main.connect_in_process()?;
+    /// assert_eq!(renderer.invoke_blocking("slow-sum", &args![1, 2, 3])?, Value::from(6));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle_blocking<F>(&self, channel: &str, f: F) -> Result<(), RegisterError>
+    where
+        F: Fn(&IpcMainInvokeEvent, Vec<Value>) -> Result<Value, RemoteError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let f = Arc::new(f);
+        let h = move |event: IpcMainInvokeEvent, payload: &Payload<'_>| {
+            let args = payload
+                .as_values(event.channel())
+                .map_err(Refusal::Type)?
+                .to_values();
+            let f = f.clone();
+            Ok(Box::new(move || f(&event, args).map(Value::into)) as super::blocking::BlockingJob)
+        };
+        self.set_handler(channel, Handler::Blocking(Arc::new(h)), false)
     }
 
     /// Remove the handler of `channel` (no error when there is none).

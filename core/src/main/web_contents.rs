@@ -172,7 +172,7 @@ impl WebContents {
 
     /// Send to one frame. Returns `false` when the frame is unknown or the renderer is gone.
     pub fn send_to_frame(&self, frame_id: u32, channel: &str, args: &[Value]) -> bool {
-        if !self.conn.frames.lock().contains(&frame_id) {
+        if !self.conn.has_frame(frame_id) {
             return false;
         }
         self.send_to_frame_checked(frame_id, channel, args).is_ok()
@@ -205,7 +205,7 @@ impl WebContents {
 
     /// Whether the renderer announced `frame_id`.
     pub(crate) fn has_frame(&self, frame_id: u32) -> bool {
-        self.conn.frames.lock().contains(&frame_id)
+        self.conn.has_frame(frame_id)
     }
 
     /// This renderer's own IPC scope (Electron's `webContents.ipc`): its listeners run before

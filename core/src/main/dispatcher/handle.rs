@@ -122,11 +122,7 @@ pub(super) fn handle(
             conn.pending.complete(request_id, Ok(answer));
         }
         FromRenderer::FrameOpen { frame_id } => {
-            let mut frames = conn.frames.lock();
-            if frames.len() >= MAX_FRAMES && !frames.contains(&frame_id) {
-                return Err(format!("more than {MAX_FRAMES} frames"));
-            }
-            frames.insert(frame_id);
+            conn.add_frame(frame_id, MAX_FRAMES)?;
         }
         FromRenderer::Closing => {
             conn.close(Closer::Renderer);
@@ -370,6 +366,18 @@ fn dispatch_invoke(
                 shared
                     .executor
                     .run_handler(event.channel.clone(), fut, reply);
+                return Ok(());
+            }
+            Some(Err(why)) => why,
+            None => {
+                peer.answer(reply, panicked());
+                return Ok(());
+            }
+        },
+        Handler::Blocking(f) => match guard("handler", channel, || f(event.clone(), payload)) {
+            Some(Ok(job)) => {
+                let reply = DeferredReply::new(peer.responder(reply));
+                shared.blocking.run(event.channel.clone(), job, reply);
                 return Ok(());
             }
             Some(Err(why)) => why,

@@ -95,6 +95,26 @@ impl<Req: Archivable, Rep: Archivable> InvokeChannel<Req, Rep, Rkyv> {
         ipc.set_handler(name, Handler::Async(Arc::new(handler)), false)
     }
 
+    /// Register a handler that runs on main's pool of blocking threads, as
+    /// [`IpcMain::handle_blocking`]'s do (only its own caller waits while it works). It gets
+    /// the request owned (deserialized from its validated archive).
+    pub fn handle_blocking<F>(&self, ipc: &IpcMain, f: F) -> Result<(), RegisterError>
+    where
+        F: Fn(&IpcMainInvokeEvent, Req) -> Result<Rep, RemoteError> + Send + Sync + 'static,
+        Req: Send + 'static,
+    {
+        let (name, fp) = (self.name(), self.fingerprint());
+        let f = Arc::new(f);
+        let handler = move |event: IpcMainInvokeEvent, payload: &Payload<'_>| {
+            let request = codec::access::<Req>(name, fp, payload)?;
+            let request = codec::request_to_owned::<Req>(name, request)?;
+            let f = f.clone();
+            Ok(Box::new(move || answer_of(f(&event, request)))
+                as crate::main::blocking::BlockingJob)
+        };
+        ipc.set_handler(name, Handler::Blocking(Arc::new(handler)), false)
+    }
+
     /// Invoke main's handler and wait for the reply, owned.
     pub fn invoke_blocking(&self, renderer: &IpcRenderer, request: &Req) -> Result<Rep, CallError> {
         self.call(renderer, request, None, codec::to_owned::<Rep>)?

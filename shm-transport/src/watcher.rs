@@ -17,6 +17,8 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Condvar, MutexGuard, OnceLock};
+use std::thread::ThreadId;
 
 /// The epoll token of the stop pipe (peer tokens count up from 0).
 const STOP: u64 = u64::MAX;
@@ -32,21 +34,49 @@ pub(crate) struct Inner {
     epoll: Epoll,
     entries: Mutex<HashMap<u64, Entry>>,
     next: AtomicU64,
+    /// The token whose entry the watcher thread has taken and is still releasing ([`NONE`]
+    /// when none): set and cleared under `entries`' lock; `done` is notified when it clears.
+    in_flight: AtomicU64,
+    done: Condvar,
+    /// The watcher thread (a callback that drops its own registration does not wait for itself).
+    thread: OnceLock<ThreadId>,
 }
 
+/// No entry in flight.
+const NONE: u64 = u64::MAX - 1;
+
 impl Inner {
-    /// Stop watching `token` (its process's pidfd closes with the entry). Returns the entry if
-    /// it was still watched.
-    fn take(&self, token: u64) -> Option<Entry> {
-        let entry = self
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&token)?;
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Take `token`'s entry out of the set (its process's pidfd closes with the entry).
+    fn remove(&self, map: &mut HashMap<u64, Entry>, token: u64) -> Option<Entry> {
+        let entry = map.remove(&token)?;
         // Out of the set before the fd closes (closing alone would also remove it, unless the
         // fd were duplicated somewhere).
         let _ = self.epoll.delete(entry.process.fd());
         Some(entry)
+    }
+
+    /// Stop watching `token`. When the watcher thread has taken its entry already (the process
+    /// exited), wait until it has run the callback and released the entry: once this returns,
+    /// nothing of the entry (its pidfd, its liveness mapping, the callback's captures) is held.
+    fn unregister(&self, token: u64) {
+        let mut map = self.lock();
+        if let Some(entry) = self.remove(&mut map, token) {
+            drop(map);
+            drop(entry);
+            return;
+        }
+        if self.thread.get() == Some(&std::thread::current().id()) {
+            return;
+        }
+        let map = self
+            .done
+            .wait_while(map, |_| self.in_flight.load(Ordering::Relaxed) == token)
+            .unwrap_or_else(|p| p.into_inner());
+        drop(map);
     }
 }
 
@@ -60,7 +90,7 @@ pub(crate) struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.upgrade() {
-            drop(inner.take(self.token));
+            inner.unregister(self.token);
         }
     }
 }
@@ -95,11 +125,15 @@ impl Watcher {
             epoll,
             entries: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
+            in_flight: AtomicU64::new(NONE),
+            done: Condvar::new(),
+            thread: OnceLock::new(),
         });
         let thread_inner = inner.clone();
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || run(&thread_inner, stop_r))?;
+        let _ = inner.thread.set(thread.thread().id());
         Ok(Watcher {
             inner,
             stop: Some(stop_w),
@@ -165,8 +199,7 @@ impl Drop for Watcher {
                 let _ = t.join();
             }
         }
-        let entries =
-            std::mem::take(&mut *self.inner.entries.lock().unwrap_or_else(|p| p.into_inner()));
+        let entries = std::mem::take(&mut *self.inner.lock());
         drop(entries);
     }
 }
@@ -186,10 +219,22 @@ fn run(inner: &Inner, _stop: OwnedFd) {
             if token == STOP {
                 return;
             }
-            if let Some(entry) = inner.take(token) {
+            let entry = {
+                let mut map = inner.lock();
+                let entry = inner.remove(&mut map, token);
+                if entry.is_some() {
+                    inner.in_flight.store(token, Ordering::Relaxed);
+                }
+                entry
+            };
+            if let Some(entry) = entry {
                 entry.live.mark_gone();
                 (entry.on_gone)();
                 drop(entry.process);
+                drop(entry.live);
+                let _map = inner.lock();
+                inner.in_flight.store(NONE, Ordering::Relaxed);
+                inner.done.notify_all();
             }
         }
     }
@@ -247,6 +292,41 @@ mod tests {
         assert_eq!(watcher.len(), 20);
         drop(watches);
         assert!(watcher.is_empty());
+    }
+
+    /// Dropping a watch whose process exited while its callback runs waits for the callback:
+    /// once the drop returns, nothing the entry held is held (main relies on this to report a
+    /// renderer gone only after its segment and pidfd are released).
+    #[test]
+    fn dropping_a_watch_waits_for_its_running_callback() {
+        let watcher = Watcher::new("test-watcher").unwrap();
+        let mut kids = Children(vec![sleeper()]);
+        let marker = Arc::new(());
+        let (started_tx, started) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel::<()>();
+        let held = marker.clone();
+        let p = PeerProcess::open(kids.0[0].id()).unwrap();
+        let watch = watcher
+            .watch(p, Liveness::new(), move || {
+                let _held = held;
+                started_tx.send(()).unwrap();
+                go_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+            })
+            .unwrap();
+        kids.0[0].kill().unwrap();
+        started.recv_timeout(Duration::from_secs(30)).unwrap();
+        // The callback runs (and holds `marker`) until `go`; the drop must wait for it.
+        let (dropped_tx, dropped) = mpsc::channel();
+        let probe = marker.clone();
+        let dropper = std::thread::spawn(move || {
+            drop(watch);
+            dropped_tx.send(Arc::strong_count(&probe)).unwrap();
+        });
+        go.send(()).unwrap();
+        let count_after_drop = dropped.recv_timeout(Duration::from_secs(30)).unwrap();
+        dropper.join().unwrap();
+        // `marker` here and `probe` in the dropper: the callback's copy is gone.
+        assert_eq!(count_after_drop, 2);
     }
 
     #[test]

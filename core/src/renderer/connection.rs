@@ -4,7 +4,7 @@
 //! `Close`: `Shared::disconnect`).
 
 use super::event::IpcRendererEvent;
-use super::ipc_renderer::IpcRenderer;
+use super::ipc_renderer::{Hold, IpcRenderer};
 use super::options::RendererOptions;
 use super::post::{post, try_post};
 use crate::call::{PendingCalls, SlotMailbox, SlotWakers};
@@ -94,15 +94,19 @@ impl Shared {
         self.disconnect();
     }
 
-    /// A handle for `frame_id`, for the receive thread to give listeners; `None` once the user
-    /// has dropped every handle (the connection is closing).
-    pub(crate) fn handle_for(self: &Arc<Self>, frame_id: u32) -> Option<IpcRenderer> {
-        let lifetime = self.lifetime.get()?.upgrade()?;
-        Some(IpcRenderer {
+    /// A handle for frame `frame_id` that does not keep the connection open (an event's
+    /// `sender`, lent to listeners; see [`Hold::Lent`]).
+    pub(crate) fn lent_handle(self: &Arc<Self>, frame_id: u32) -> IpcRenderer {
+        IpcRenderer {
             shared: self.clone(),
-            lifetime,
+            lifetime: Hold::Lent,
             frame_id,
-        })
+        }
+    }
+
+    /// Whether a user still holds a handle (plain loads: no reference count changes).
+    pub(crate) fn is_held(&self) -> bool {
+        self.lifetime.get().is_some_and(|w| w.strong_count() > 0)
     }
 }
 

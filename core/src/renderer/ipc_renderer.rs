@@ -28,11 +28,44 @@ const SEGMENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The renderer's IPC handle (Electron's `ipcRenderer`), bound to one frame. Cheap to clone;
 /// the connection closes when the last clone of every frame is dropped.
-#[derive(Clone)]
 pub struct IpcRenderer {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) lifetime: Arc<Lifetime>,
+    pub(crate) lifetime: Hold,
     pub(crate) frame_id: u32,
+}
+
+/// Whether a handle keeps the connection open.
+pub(crate) enum Hold {
+    /// A user's handle: the connection lives while one does.
+    Strong(Arc<Lifetime>),
+    /// The `sender` of an event the receive thread lends to its listeners (made once per frame
+    /// and channel, `renderer/listener_cache.rs`): it does not keep the connection open, and
+    /// a clone of it is a user's handle again.
+    Lent,
+}
+
+impl Hold {
+    /// A strong hold on `shared`'s connection, if it is still open.
+    fn upgrade(&self, shared: &Shared) -> Hold {
+        match self {
+            Hold::Strong(l) => Hold::Strong(l.clone()),
+            Hold::Lent => match shared.lifetime.get().and_then(std::sync::Weak::upgrade) {
+                Some(l) => Hold::Strong(l),
+                // Every user handle is gone: the connection is closing, and so is this one.
+                None => Hold::Lent,
+            },
+        }
+    }
+}
+
+impl Clone for IpcRenderer {
+    fn clone(&self) -> Self {
+        IpcRenderer {
+            shared: self.shared.clone(),
+            lifetime: self.lifetime.upgrade(&self.shared),
+            frame_id: self.frame_id,
+        }
+    }
 }
 
 impl fmt::Debug for IpcRenderer {
@@ -134,7 +167,7 @@ impl IpcRenderer {
         let _ = shared.lifetime.set(Arc::downgrade(&lifetime));
         Ok(IpcRenderer {
             shared,
-            lifetime,
+            lifetime: Hold::Strong(lifetime),
             frame_id: 0,
         })
     }
@@ -189,7 +222,7 @@ impl IpcRenderer {
         self.shared.frames.write().entry(frame_id).or_default();
         let r = IpcRenderer {
             shared: self.shared.clone(),
-            lifetime: self.lifetime.clone(),
+            lifetime: self.lifetime.upgrade(&self.shared),
             frame_id,
         };
         post(

@@ -1,6 +1,6 @@
 //! [`ListenerCache`]: the receive thread's memory of each frame's listener snapshots per
-//! channel, so a message from main on a hot channel costs two hash lookups instead of two
-//! table locks and six reference-count updates (main's dispatcher keeps the same for its
+//! channel and the event its listeners get, so a message from main on a hot channel costs two
+//! hash lookups instead of two table locks and a dozen reference-count updates (main's dispatcher keeps the same for its
 //! side: `main/dispatcher/listener_cache.rs`).
 //!
 //! A frame's table, once made, stays in `Shared::frames` for the connection's life (frames are
@@ -12,6 +12,7 @@
 //! remembered too, in bounded maps.
 
 use super::connection::{FrameListeners, RListener, Shared};
+use super::event::IpcRendererEvent;
 use crate::listeners::Snapshot;
 use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
@@ -19,8 +20,10 @@ use std::sync::Arc;
 /// Frames, and channels per frame, kept at most; when full that map starts over.
 const CAPACITY: usize = 256;
 
-/// A channel's listeners in one frame, with the interned channel name.
-pub(crate) type Level = Option<(Arc<str>, Snapshot<RListener>)>;
+/// A channel's listeners in one frame, with the event they get: the interned channel name and
+/// a lent `sender` (it does not keep the connection open: `ipc_renderer::Hold::Lent`), made
+/// once, so a message costs no reference-count update for them.
+pub(crate) type Level = Option<(IpcRendererEvent, Snapshot<RListener>)>;
 
 struct FrameEntry {
     table: Arc<FrameListeners>,
@@ -39,7 +42,7 @@ impl ListenerCache {
     /// would return them now; `None` for a frame that has no table.
     pub(crate) fn find(
         &mut self,
-        shared: &Shared,
+        shared: &Arc<Shared>,
         frame_id: u32,
         channel: &str,
     ) -> Option<(&Arc<FrameListeners>, &Level)> {
@@ -64,10 +67,17 @@ impl ListenerCache {
             entry.version = version;
         }
         let table = &entry.table;
-        let level = entry
-            .channels
-            .entry_ref(channel)
-            .or_insert_with(|| table.snapshot(channel));
+        let level = entry.channels.entry_ref(channel).or_insert_with(|| {
+            table.snapshot(channel).map(|(name, entries)| {
+                let event = IpcRendererEvent {
+                    frame_id,
+                    channel: name,
+                    sender: shared.lent_handle(frame_id),
+                    ports: None,
+                };
+                (event, entries)
+            })
+        });
         Some((&entry.table, level))
     }
 }

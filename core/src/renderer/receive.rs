@@ -175,21 +175,29 @@ fn deliver(
     payload: &Payload<'_>,
     ports: Option<Arc<parking_lot::Mutex<Vec<crate::MessagePort>>>>,
 ) {
-    let Some((frame, Some((name, entries)))) = cache.find(shared, frame_id, channel) else {
+    // Every user handle is gone: the connection is closing, nobody listens any more.
+    if !shared.is_held() {
+        return;
+    }
+    let Some((frame, Some((lent, entries)))) = cache.find(shared, frame_id, channel) else {
         return;
     };
-    let Some(sender) = shared.handle_for(frame_id) else {
-        return;
-    };
-    let event = IpcRendererEvent {
-        frame_id,
-        channel: name.clone(),
-        sender,
-        ports,
+    // A message with ports gets an event of its own (the ports are its); any other gets the
+    // cached one.
+    let own;
+    let event = match ports {
+        None => &*lent,
+        Some(ports) => {
+            own = IpcRendererEvent {
+                ports: Some(ports),
+                ..lent.clone()
+            };
+            &own
+        }
     };
     let mut refusal = None;
     frame.run_each(channel, entries, |f| {
-        if let Some(Err(why)) = guard("renderer listener", channel, || f(&event, payload)) {
+        if let Some(Err(why)) = guard("renderer listener", channel, || f(event, payload)) {
             refusal.get_or_insert(why);
         }
     });

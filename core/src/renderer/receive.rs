@@ -186,7 +186,7 @@ fn deliver(
     // cached one.
     let own;
     let event = match ports {
-        None => &*lent,
+        None => lent,
         Some(ports) => {
             own = IpcRendererEvent {
                 ports: Some(ports),

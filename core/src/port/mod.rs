@@ -6,7 +6,7 @@
 //! Data flows one way: [`token`] (names for ends in flight), [`local`] (which sides this
 //! process holds), [`inbox`] (where moving ends wait for their receiver), [`route`] (where
 //! ends leaving the process go: installed by the wing that owns the connection), [`frame`] (a
-//! port message in a ring), [`exclusive`] (an end's endpoint, one thread at a time), [`message_port`] (the handle), [`deliver`] (a started port's
+//! port message in a ring), [`exclusive`] (an end's endpoint, one thread at a time), [`message_port`] (the handle), [`transfer`] (ports in transit), [`deliver`] (a started port's
 //! thread), [`channel`] (making a channel).
 
 pub(crate) mod channel;
@@ -19,6 +19,7 @@ pub(crate) mod local;
 pub(crate) mod message_port;
 pub(crate) mod route;
 pub(crate) mod token;
+pub(crate) mod transfer;
 
 #[cfg(test)]
 mod tests;

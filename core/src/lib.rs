@@ -325,6 +325,9 @@ mod port;
 mod main;
 mod renderer;
 
+#[cfg(feature = "zenoh")]
+mod remote;
+
 pub mod typed;
 
 #[cfg(feature = "serde")]

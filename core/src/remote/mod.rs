@@ -7,6 +7,7 @@
 // The relays that call these are not written yet (docs/REMOTE.md, "Status").
 #![allow(dead_code)]
 
+pub(crate) mod answer;
 pub(crate) mod calls;
 pub(crate) mod flow;
 pub(crate) mod frame;

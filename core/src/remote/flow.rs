@@ -1,6 +1,8 @@
 //! The credit window of one direction of a relay link (docs/REMOTE.md, "Backpressure").
 //!
-//! The sender ([`Credit`]) keeps at most `window` bytes of records unacknowledged. The
+//! The sender ([`Credit`]) sends a record only while less than `window` bytes are
+//! unacknowledged (a message taken from a ring cannot be put back, so the record that crosses
+//! the window still goes: at most `window` plus one message is ever in flight). The
 //! receiver ([`Intake`]) checks that the peer keeps to that, counts what it has written into
 //! its ring, and says when an acknowledgement is due. A network callback never blocks: what
 //! does not fit the ring yet waits in the receiver's backlog, which the window bounds.
@@ -60,15 +62,15 @@ impl Credit {
         self.sent - self.acked
     }
 
-    /// Whether `size` more bytes may go. A record larger than the whole window goes once
-    /// nothing else is in flight (the receiver allows the same), so nothing waits for ever.
-    pub(crate) fn may_send(&self, size: u64) -> bool {
-        self.in_flight() == 0 || self.in_flight() + size <= self.window
+    /// Whether another record may go (of any size: the one that crosses the window is the
+    /// last until an acknowledgement; the receiver allows the same).
+    pub(crate) fn may_send(&self) -> bool {
+        self.in_flight() < self.window
     }
 
     /// `size` bytes went.
     pub(crate) fn sent(&mut self, size: u64) {
-        debug_assert!(self.may_send(size));
+        debug_assert!(self.may_send());
         self.sent += size;
     }
 
@@ -106,11 +108,11 @@ impl Intake {
         }
     }
 
-    /// `size` bytes arrived. Refused when the peer had more than its window unacknowledged
-    /// (one record larger than the window is allowed alone, as [`Credit::may_send`] sends it).
+    /// `size` bytes arrived. Refused when the peer already had its whole window
+    /// unacknowledged, as [`Credit::may_send`] would not have sent it.
     pub(crate) fn arrived(&mut self, size: u64) -> Result<(), FlowError> {
         let in_flight = self.received - self.told;
-        if in_flight != 0 && in_flight + size > self.window {
+        if in_flight >= self.window {
             return Err(FlowError::PastWindow {
                 in_flight: in_flight + size,
                 window: self.window,
@@ -168,7 +170,7 @@ mod tests {
             );
             // Send all the credit allows.
             while let Some(&size) = queue.first() {
-                if !credit.may_send(size) {
+                if !credit.may_send() {
                     break;
                 }
                 credit.sent(size);
@@ -187,7 +189,7 @@ mod tests {
                 intake.told(total);
                 credit.acked(total).unwrap();
             }
-            assert!(credit.in_flight() <= window.max(2500));
+            assert!(credit.in_flight() < window + 2500);
         }
         assert_eq!(credit.in_flight(), 0);
     }
@@ -196,16 +198,15 @@ mod tests {
     fn a_peer_past_its_window_is_refused() {
         let mut intake = Intake::new(100);
         intake.arrived(60).unwrap();
+        // The record that crosses the window is allowed: it was sent with credit left.
+        intake.arrived(5000).unwrap();
         assert_eq!(
-            intake.arrived(41),
+            intake.arrived(1),
             Err(FlowError::PastWindow {
-                in_flight: 101,
+                in_flight: 5061,
                 window: 100
             })
         );
-        // Alone, one record may exceed the window.
-        let mut alone = Intake::new(100);
-        alone.arrived(5000).unwrap();
     }
 
     #[test]
